@@ -1,0 +1,7 @@
+"""Allow ``python -m ionhomeo``."""
+
+import sys
+
+from ionhomeo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,13 @@
+TITLE ihtestbroken: deliberately invalid NMODL for the CompileError test
+
+NEURON {
+    SUFFIX ihtestbroken
+    RANGE g
+    THREADSAFE
+}
+
+PARAMETER { g = 1 }
+
+BREAKPOINT {
+    g = = 2
+}
