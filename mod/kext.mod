@@ -1,0 +1,76 @@
+TITLE kext: extracellular K in a thin space around the membrane, cleared by the bath and by glia
+
+COMMENT
+Owns the extracellular K concentration ko of the segment; without kext, ko
+stays at its fixed bath value. The extracellular space around the segment
+is a shell whose volume is fvol times the segment's intracellular volume
+(fvol 0.25: an extracellular volume fraction of 0.2, Sykova & Nicholson
+2008, Physiol Rev 88:1277). Three processes change ko:
+
+    d(ko)/dt = ik (area/vol_out)/F                 outward K current fills the space
+             - (ko - kb)/taub                      exchange with the bath (diffusion)
+             - vglia (ko/(ko + kmg) - kb/(kb + kmg))   net glial uptake (saturating)
+
+with area/vol_out = 4/(fvol diam) for a cylinder. Glial uptake is
+Michaelis-Menten in ko, saturates at high ko, is zero at the bath level and
+releases K back when ko falls below it (net uptake and release through
+Na/K-ATPase and Kir4.1 in astrocytes; Kofuji & Newman 2004, Neuroscience
+129:1045). No term can push ko below zero: at ko = 0 every term is >= 0.
+Defaults give a linearised clearance time constant of about 2 s together
+with bath exchange (taub 10 s), and a maximal net glial uptake of a few
+mM/s (order of magnitude of Kager et al. 2000, J Neurophysiol 84:495).
+
+kb is the bath concentration: kbath if kbath > 0, otherwise the value of ko
+at initialisation (ko0_k_ion, set by ionhomeo's defaults).
+Extracellular diffusion along the cell is not modelled.
+
+Reads: ik.  Writes: ko.  CoreNEURON: compatible.
+ENDCOMMENT
+
+NEURON {
+    THREADSAFE
+    SUFFIX kext
+    USEION k READ ik WRITE ko
+    RANGE fvol, taub, vglia, kmg, kbath, kb
+}
+
+UNITS {
+    (mA) = (milliamp)
+    (mM) = (milli/liter)
+    (um) = (micron)
+    : 1e4 coulomb per mole: ik (mA/cm2) * 4/(diam (um) * FARADAY) is mM/ms
+    FARADAY = (faraday) (10000 coulomb)
+}
+
+PARAMETER {
+    fvol = 0.25 (1) <1e-6, 1e6>     : extracellular shell volume / intracellular volume
+    taub = 10000 (ms) <1e-3, 1e12>  : exchange time constant with the bath
+    vglia = 0.008 (mM/ms) <0, 1e3>  : maximal net glial uptake rate
+    kmg = 5 (mM) <1e-6, 1e4>        : half-saturating ko for glial uptake
+    kbath = 0 (mM) <0, 1e4>         : bath K; 0 means the initial ko
+}
+
+ASSIGNED {
+    diam (um)
+    ik (mA/cm2)
+    kb (mM)  : bath K in use
+}
+
+STATE {
+    ko (mM) <1e-6>
+}
+
+INITIAL {
+    if (kbath > 0) {
+        ko = kbath
+    }
+    kb = ko
+}
+
+BREAKPOINT {
+    SOLVE space METHOD derivimplicit
+}
+
+DERIVATIVE space {
+    ko' = 4*ik/(FARADAY*fvol*diam) - (ko - kb)/taub - vglia*(ko/(ko + kmg) - kb/(kb + kmg))
+}

@@ -1,0 +1,72 @@
+TITLE nadyn: intracellular Na concentration driven by membrane currents, with longitudinal diffusion
+
+COMMENT
+Owns the intracellular sodium concentration nai: the one mechanism in a
+segment that WRITEs it (NEURON allows one writer per concentration). Every
+other mechanism that moves Na (channels, leaks, pumps, cotransporters,
+synapses) contributes through its current ina, which NEURON sums; this
+mechanism converts the summed current to a flux:
+
+    d(nai)/dt = -ina * (area/volume) / (z F)  +  axial diffusion
+
+with area/volume of a cylinder (PI diam L / (PI diam^2 L/4)), the same
+convention as NEURON's own cadifus examples. An inward ina (negative, NEURON convention) is Na entering the cell and raises nai.
+
+Axial diffusion between neighbouring segments uses LONGITUDINAL_DIFFUSION
+with cross-section PI diam^2/4 and diffusion coefficient D. Default D is the
+aqueous self-diffusion coefficient of Na at infinite dilution (Hille,
+Ion Channels of Excitable Membranes, 3rd ed. 2001, table 14.1; Cl in
+neuronal cytoplasm measured at about 2 um2/ms, Kuner & Augustine 2000).
+Set D = 0 to switch diffusion off.
+
+The initial value is the ion's global initial concentration (nai0_na_ion,
+set by ionhomeo_defaults.hoc or ionhomeo.defaults), or whatever a type-1
+FInitializeHandler writes after INITIAL (ionhomeo's steady-state start).
+The extracellular concentration is not touched (see kext).
+
+Reads: ina.  Writes: nai.
+CVODE: the STATE tolerance below is an absolute tolerance in mM.
+CoreNEURON: not compatible (LONGITUDINAL_DIFFUSION).
+ENDCOMMENT
+
+NEURON {
+    THREADSAFE
+    SUFFIX nadyn
+    USEION na READ ina WRITE nai
+    GLOBAL D
+}
+
+UNITS {
+    (mM) = (milli/liter)
+    (um) = (micron)
+    (mA) = (milliamp)
+    : 1e4 coulomb per mole: with diam in um and currents in mA/cm2 this makes
+    : cur*PI*diam/FARADAY a flux in mM*um2/ms per unit length
+    FARADAY = (faraday) (10000 coulomb)
+    PI = (pi) (1)
+}
+
+PARAMETER {
+    D = 1.33 (um2/ms) <0, 1e3>  : axial diffusion coefficient
+}
+
+ASSIGNED {
+    diam (um)
+    ina (mA/cm2)
+}
+
+STATE {
+    nai (mM) <1e-6>
+}
+
+BREAKPOINT {
+    SOLVE conc METHOD sparse
+}
+
+KINETIC conc {
+    : volume per unit length (um2) and axial cross-section (um2)
+    COMPARTMENT PI*diam*diam/4 {nai}
+    LONGITUDINAL_DIFFUSION D*PI*diam*diam/4 {nai}
+    : membrane flux per unit length, from the summed Na current
+    ~ nai << (-ina*PI*diam/FARADAY)
+}
