@@ -1,0 +1,45 @@
+"""Shared fixtures: the compiled mechanisms (once per session), clean sections."""
+
+import gc
+import os
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")  # no display in tests
+
+
+@pytest.fixture(scope="session")
+def h():
+    """NEURON's h with ionhomeo's mechanisms loaded and its defaults applied."""
+    from ionhomeo import build, defaults
+
+    build.load()
+    from neuron import h as _h
+
+    _h.load_file("stdrun.hoc")
+    defaults.apply()
+    return _h
+
+
+@pytest.fixture(autouse=True)
+def _no_sections_left_behind(request):
+    """Every NEURON test must delete the sections it made and restore settings."""
+    if "h" not in request.fixturenames:
+        yield
+        return
+    from neuron import h
+
+    from ionhomeo import defaults
+
+    before = len(list(h.allsec()))
+    yield
+    h.CVode().active(0)
+    h.dt = 0.025
+    defaults.apply()
+    gc.collect()  # sections held only by reference cycles (e.g. closures) are freed here
+    assert len(list(h.allsec())) == before, "test left NEURON sections behind"
+
+
+def pytest_configure(config):
+    os.environ.setdefault("MPLBACKEND", "Agg")
