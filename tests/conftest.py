@@ -36,6 +36,7 @@ def _no_sections_left_behind(request):
     yield
     h.CVode().active(0)
     h.dt = 0.025
+    h.secondorder = 0
     defaults.apply()
     gc.collect()  # sections held only by reference cycles (e.g. closures) are freed here
     assert len(list(h.allsec())) == before, "test left NEURON sections behind"

@@ -24,7 +24,8 @@ def _content_mol(segs, ion):
     return sum(getattr(seg, f"{ion}i") * _volume_um3(seg) for seg in segs) * 1e-18
 
 
-def test_sealed_cell_conserves_each_ion_fixed_step(h):
+@pytest.mark.parametrize("secondorder", [0, 2])
+def test_sealed_cell_conserves_each_ion_fixed_step(h, secondorder):
     soma, dends = ball_and_sticks(h, ALL_NAKCL)
     segs = [seg for sec in [soma, *dends] for seg in sec]
     stim = h.IClamp(soma(0.5))
@@ -39,15 +40,17 @@ def test_sealed_cell_conserves_each_ion_fixed_step(h):
             for ion in ION_VALENCE}
     vrec = h.Vector().record(soma(0.5)._ref_v)
     h.dt = 0.025
+    h.secondorder = secondorder
     h.finitialize(-70)
     before = {ion: _content_mol(segs, ion) for ion in ION_VALENCE}
     h.continuerun(200)
     assert vrec.max() > 0, "the stimulus must make spikes"
     for ion, z in ION_VALENCE.items():
         after = _content_mol(segs, ion)
-        # Fixed step: in each step NEURON computes currents once (BREAKPOINT),
-        # then advances concentrations with them and records; so the value
-        # recorded at step n (n >= 1) is the current that moved ions in step n.
+        # Fixed step: in each step NEURON computes currents once (BREAKPOINT;
+        # with secondorder=2 then corrected to mid-step), advances the
+        # concentrations with them and records; so the value recorded at
+        # step n (n >= 1) is the current that moved ions in step n.
         # crossed (mol) = -sum dt * i (mA/cm2) * area (um2 = 1e-8 cm2) / (z F)
         crossed = 0.0
         for seg, rec in zip(segs, recs[ion]):
