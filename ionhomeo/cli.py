@@ -8,6 +8,8 @@ Each subcommand is a ``_cmd_<name>(args) -> int`` function registered in
 from __future__ import annotations
 
 import argparse
+import inspect
+import re
 import sys
 from pathlib import Path
 
@@ -23,6 +25,119 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def _cmd_mod_path(args: argparse.Namespace) -> int:
     """Print the directory holding the NMODL sources."""
     print(build.mod_dir())
+    return 0
+
+
+def _format_value(value: float, unit: str) -> str:
+    if unit == "1" and float(value).is_integer():
+        return str(int(value))
+    return f"{value:.5g}"
+
+
+def format_summary(summary) -> str:
+    """The summary DataFrame (quantity, value, unit, description) as aligned text."""
+    rows = [("quantity", "value", "unit", "description")]
+    rows += [(q, _format_value(v, u), "" if u == "1" else u, desc)
+             for q, v, u, desc in summary[["quantity", "value", "unit", "description"]]
+             .itertuples(index=False)]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [f"{q:<{widths[0]}}  {v:>{widths[1]}}  {u:<{widths[2]}}  {d}" for q, v, u, d in rows]
+    lines.insert(1, "-" * max(len(line) for line in lines))
+    return "\n".join(lines)
+
+
+def _protocol_list() -> str:
+    from .protocols import PROTOCOLS
+
+    width = max(map(len, PROTOCOLS), default=0)
+    lines = []
+    for name, proto in sorted(PROTOCOLS.items()):
+        default = inspect.signature(proto.run).parameters.get("duration_s")
+        dur = (f" (default duration {default.default:g} s)"
+               if default is not None and default.default is not inspect.Parameter.empty else "")
+        lines.append(f"  {name:<{width}}  {proto.description}{dur}")
+    return "\n".join(lines)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    """Run a protocol, print its summary table and the files written."""
+    from . import mechanisms
+    from .protocols import UnknownProtocolError, get
+
+    try:
+        protocol = get(args.protocol)
+    except UnknownProtocolError as err:
+        print(f"ionhomeo run: error: {err}\nknown protocols:\n{_protocol_list()}",
+              file=sys.stderr)
+        return 2
+    out = args.out if args.out is not None else Path("results") / protocol.name
+    kwargs = {"out_dir": out}
+    if args.duration is not None:
+        kwargs["duration_s"] = args.duration
+    try:
+        result = protocol(**kwargs)
+    except mechanisms.ParameterError as err:
+        print(f"ionhomeo run {protocol.name}: error: {err}", file=sys.stderr)
+        return 2
+    print(f"{protocol.name}: {protocol.description}")
+    print()
+    print(format_summary(result.summary))
+    for warning in result.metadata.get("warnings", []):
+        print(f"note: {warning}")
+    print()
+    runtime = result.metadata.get("runtime_s")
+    if runtime is not None:
+        print(f"runtime: {runtime:.1f} s")
+    print("wrote:")
+    for path in result.files:
+        print(f"  {path}")
+    return 0
+
+
+_NAME = r"[A-Z][A-Za-z'\-]+"
+_CITATION = re.compile(
+    rf"(?:(?:de|del|la|los|van|von|der|du) )*{_NAME}(?: et al\.|(?:, {_NAME})*,? (?:&|and) {_NAME})?"
+    r",? \(?(?:19|20)\d\d[a-z]?\)?(?:,? \(?[A-Z][A-Za-z. ]+ \d+:[A-Z]?\d+\)?)?")
+
+
+def _references(mod_file: str) -> list[str]:
+    """Literature cited in a mod file's COMMENT block (author year, journal)."""
+    text = Path(mod_file).read_text()
+    comment = re.search(r"^\s*COMMENT\b(.*?)^\s*ENDCOMMENT", text, re.M | re.S)
+    words = " ".join((comment.group(1) if comment else "").split())
+    refs = []
+    for match in _CITATION.finditer(words):
+        ref = match.group(0).strip()
+        while ref.count(")") > ref.count("(") and ref.endswith(")"):
+            ref = ref[:-1]
+        if ref not in refs:
+            refs.append(ref)
+    return refs
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    """Print the mechanisms with their parameters (all, or the one named)."""
+    from . import mechanisms
+
+    if args.name is not None:
+        try:
+            names = [mechanisms.get(args.name).name]
+        except mechanisms.UnknownMechanismError as err:
+            print(f"ionhomeo list: error: {err}", file=sys.stderr)
+            return 2
+    else:
+        names = sorted(mechanisms.catalog(), key=str.lower)
+    print("parameter = default  units  [allowed range]  scope (range: per segment, "
+          "global: shared)  description")
+    print()
+    for name in names:
+        mech = mechanisms.get(name)
+        print(mechanisms.describe(name))
+        print(f"  source: {mech.file}")
+        refs = _references(mech.file)
+        if refs:
+            print(f"  references: {'; '.join(refs)}")
+        print()
     return 0
 
 
@@ -55,7 +170,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_mod_path)
 
+    p = commands.add_parser(
+        "run",
+        help="run a simulation protocol, print its summary and save csv/json/png results",
+        description="Run a simulation protocol, print its summary table and write "
+        "PROTOCOL.csv (time course), PROTOCOL.json (provenance, parameters, summary) "
+        "and PROTOCOL.png (figure) to the output directory.",
+        epilog="protocols:\n" + _protocol_list(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("protocol", metavar="PROTOCOL", help="name of the protocol (listed below)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="results directory (default: results/PROTOCOL)")
+    p.add_argument("--duration", type=_positive_float, default=None, metavar="SECONDS",
+                   help="simulated time in seconds (default: the protocol's own)")
+    p.set_defaults(func=_cmd_run)
+
+    p = commands.add_parser(
+        "list",
+        help="list the mechanisms with their parameters, units, defaults, ranges and sources",
+        description="List every ionhomeo mechanism (or the one named) with its "
+        "parameters: default, units, allowed range, scope and description, the mod "
+        "file it comes from and the literature cited there.",
+    )
+    p.add_argument("name", nargs="?", default=None, metavar="NAME",
+                   help="show only this mechanism")
+    p.set_defaults(func=_cmd_list)
+
     return parser
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,62 @@
+"""Simulation protocols: named, reproducible experiments with saved results.
+
+Every protocol is a function ``run(out_dir=None, duration_s=..., ...)`` that
+returns a result with a summary table, a time course and metadata, and writes
+``<name>.csv``, ``<name>.json`` and ``<name>.png`` to ``out_dir`` (see
+:mod:`ionhomeo.results`). :data:`PROTOCOLS` maps each name to a
+:class:`Protocol`, which is called like the function and has a one-line
+``description``; ``ionhomeo run NAME`` runs one from the command line.
+
+To add a protocol, write ``ionhomeo/protocols/<name>.py`` with a ``run``
+function and register it below with :func:`register`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+from . import rest
+
+
+class UnknownProtocolError(LookupError):
+    """A protocol name that is not registered."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    """A registered protocol: ``protocol(out_dir=..., duration_s=...)`` runs it."""
+
+    name: str
+    run: Callable
+    description: str
+
+    def __call__(self, *args, **kwargs):
+        return self.run(*args, **kwargs)
+
+
+#: name -> Protocol
+PROTOCOLS: dict[str, Protocol] = {}
+
+
+def register(name: str, run: Callable, description: str | None = None) -> Protocol:
+    """Add protocol ``name``; ``description`` defaults to the first docstring line."""
+    if name in PROTOCOLS:
+        raise ValueError(f"protocol {name!r} is already registered")
+    if description is None:
+        description = ((run.__doc__ or "").strip().splitlines() or [""])[0]
+    PROTOCOLS[name] = Protocol(name=name, run=run, description=description)
+    return PROTOCOLS[name]
+
+
+def get(name: str) -> Protocol:
+    """The protocol called ``name``; UnknownProtocolError lists the known ones."""
+    try:
+        return PROTOCOLS[name]
+    except KeyError:
+        raise UnknownProtocolError(
+            f"unknown protocol {name!r}; known protocols: {', '.join(sorted(PROTOCOLS))}"
+        ) from None
+
+
+register(rest.NAME, rest.run, rest.DESCRIPTION)
