@@ -1,0 +1,57 @@
+"""Every mod file passes modlunit and follows the house style (DESIGN.md)."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ionhomeo import build
+
+MODS = sorted(build.mod_dir().glob("*.mod"))
+
+
+def _modlunit():
+    here = Path(sys.executable).parent / "modlunit"
+    return str(here) if here.exists() else shutil.which("modlunit")
+
+
+@pytest.mark.parametrize("mod", MODS, ids=lambda p: p.name)
+def test_modlunit_passes(mod, tmp_path):
+    exe = _modlunit()
+    if exe is None:
+        pytest.fail("modlunit not found (it ships with the neuron wheel)")
+    for f in build.mod_dir().glob("*.inc"):
+        shutil.copy(f, tmp_path)
+    shutil.copy(mod, tmp_path)
+    proc = subprocess.run([exe, mod.name], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    out = proc.stdout + proc.stderr
+    # modlunit prints only "Checking units of ..." and INCLUDE notices when all is well
+    problems = [line for line in out.splitlines()
+                if line.strip() and not line.startswith(("Checking units", "INCLUDEing"))]
+    assert proc.returncode == 0 and not problems, out
+
+
+@pytest.mark.parametrize("mod", MODS, ids=lambda p: p.name)
+def test_house_style(mod):
+    text = mod.read_text()
+    name = re.search(r"^\s*(?:SUFFIX|POINT_PROCESS)\s+(\w+)", text, re.M).group(1)
+    assert mod.stem == name, "file named after its SUFFIX"
+    assert re.search(r"^TITLE ", text, re.M)
+    comment = re.search(r"^COMMENT\n(.*?)^ENDCOMMENT", text, re.M | re.S)
+    assert comment and len(comment.group(1)) > 300, "a COMMENT block saying what it models"
+    assert "Reads:" in comment.group(1) and "Writes:" in comment.group(1)
+    assert "CoreNEURON" in comment.group(1)
+    assert "THREADSAFE" in text and "VERBATIM" not in text
+    assert re.search(r"^UNITS\s*\{", text, re.M)
+    for block in ("PARAMETER", "ASSIGNED", "STATE"):
+        m = re.search(rf"^{block}\s*\{{(.*?)^\}}", text, re.M | re.S)
+        if not m:
+            continue
+        for line in m.group(1).splitlines():
+            code = line.split(":")[0].strip()
+            if code:
+                assert "(" in code, f"{block} entry without units: {code!r}"
