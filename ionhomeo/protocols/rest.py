@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import solver
+
 NAME = "rest"
 DESCRIPTION = ("resting steady state of a 20 um soma, then a spike train and the "
                "Na/K-pump-driven recovery")
@@ -58,10 +60,6 @@ SPIKE_THRESHOLD_MV = 0.0
 RECORD_DT_MS = 1.0
 #: interval (ms) of the CSV time course outside the train (inside: RECORD_DT_MS)
 CSV_DT_MS = 10.0
-#: CVODE absolute tolerance for the concentrations is atol * ATOLSCALE mM
-#: (1e-6 mM with the default atol 1e-3): a spike moves Nai by about 4e-3 mM,
-#: so this resolves single spikes; results agree with atol 1e-7 to 1e-5 mM
-ATOLSCALE = 1e-3
 #: the fast after-hyperpolarisation of the last spike is over by then (s)
 AHP_DELAY_S = 0.1
 #: shortest recovery window after the train (s)
@@ -168,7 +166,6 @@ def _fit_recovery(t_s, nai, t0_s, rest):
 
 def _simulate(h, state, sections, seg, duration_s, pulse_times_ms):
     """Run from ``state``; returns (arrays in NEURON units, spike times in ms)."""
-    cvode = h.CVode()
     stims = []
     for t_ms in pulse_times_ms:
         stim = h.IClamp(seg)
@@ -185,7 +182,9 @@ def _simulate(h, state, sections, seg, duration_s, pulse_times_ms):
         vectors[name] = h.Vector()
         vectors[name].record(ref, RECORD_DT_MS)
     try:
-        cvode.active(1)
+        # concentration tolerances from ionhomeo.solver: 1e-5 mM for Nai, while
+        # one spike moves it by about 4e-3 mM
+        solver.use_cvode()
         state.finitialize(sections)
         h.continuerun(duration_s * 1e3)
         data = {name: np.array(vec) for name, vec in vectors.items()}
@@ -308,17 +307,14 @@ def run(out_dir=None, duration_s: float = 60.0, train_s: float = 1.0, train_hz: 
     d = _defaults.apply(defaults)
     cvode = h.CVode()
     saved_active = cvode.active()
+    saved_scales = {var: cvode.atolscale(var) for var in solver.ATOL_SCALE}
     soma = h.Section(name="ionhomeo_rest_soma")
-    saved_scales = {}
     try:
         soma.L, soma.diam, soma.nseg = SOMA_L_UM, SOMA_DIAM_UM, 1
         for name in MECHANISMS:
             mechanisms.insert(soma, name)
         seg = soma(0.5)
         area_cm2 = seg.area() * 1e-8
-        for var in ("nai", "ki", "cli"):
-            saved_scales[var] = cvode.atolscale(var)
-            cvode.atolscale(var, ATOLSCALE)
 
         # 1. steady state
         cvode.active(0)
@@ -416,7 +412,7 @@ def run(out_dir=None, duration_s: float = 60.0, train_s: float = 1.0, train_hz: 
         "train_hz": train_hz, "pulse_nA": PULSE_NA, "pulse_ms": PULSE_MS,
         "spike_threshold_mV": SPIKE_THRESHOLD_MV, "record_dt_ms": RECORD_DT_MS,
         "csv_dt_ms": CSV_DT_MS, "cvode": {"atol": float(h.CVode().atol()),
-                                          "atolscale_concentrations": ATOLSCALE},
+                                          "atolscale": dict(solver.ATOL_SCALE)},
         "ahp_delay_s": AHP_DELAY_S,
     }
     metadata = results.provenance(
