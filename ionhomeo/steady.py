@@ -134,22 +134,30 @@ def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) ->
         fixed_values[ion] = getattr(ref, f"{ion}i")
     start = {ion: getattr(ref, f"{ion}i") for ion in free}
 
-    def set_state(x):
+    def state_at(x):
         v, logc = x[0], x[1:]
-        state = SteadyState(v=float(v), fixed=tuple(fixed), residual=math.nan,
-                            concentrations={**fixed_values,
-                                            **{ion: float(math.exp(lc)) for ion, lc in zip(free, logc)}})
-        state.finitialize(sections)
-        return state
+        return SteadyState(v=float(v), fixed=tuple(fixed), residual=math.nan,
+                           concentrations={**fixed_values,
+                                           **{ion: float(math.exp(lc)) for ion, lc in zip(free, logc)}})
+
+    # scipy wraps the residual in a function that refers to itself, a reference
+    # cycle that would keep anything the residual holds alive until the next
+    # garbage collection. So it reaches the NEURON objects only through this
+    # dict, emptied as soon as the root finder returns.
+    neuron_objects = {"sections": sections, "ref": ref}
 
     # residuals in uA/cm2; unknowns V (mV) and log concentrations (positivity)
     def residual(x):
-        set_state(x)
-        return 1e3 * _ion_currents(ref, ions)
+        state_at(x).finitialize(neuron_objects["sections"])
+        return 1e3 * _ion_currents(neuron_objects["ref"], ions)
 
     x0 = np.array([v_guess] + [math.log(start[ion]) for ion in free])
-    sol = optimize.root(residual, x0, method="hybr", options={"xtol": 1e-14})
-    state = set_state(sol.x)
+    try:
+        sol = optimize.root(residual, x0, method="hybr", options={"xtol": 1e-14})
+    finally:
+        neuron_objects.clear()
+    state = state_at(sol.x)
+    state.finitialize(sections)
     worst = max(float(np.max(np.abs(_ion_currents(seg, ions)))) for seg in segs)
     if not np.all(np.isfinite(sol.x)) or worst > tol:
         raise SteadyStateError(

@@ -1,6 +1,5 @@
 """Shared fixtures: the compiled mechanisms (once per session), clean sections."""
 
-import gc
 import os
 
 import matplotlib
@@ -38,7 +37,6 @@ def _no_sections_left_behind(request):
     h.dt = 0.025
     h.secondorder = 0
     defaults.apply()
-    gc.collect()  # sections held only by reference cycles (e.g. closures) are freed here
     assert len(list(h.allsec())) == before, "test left NEURON sections behind"
 
 

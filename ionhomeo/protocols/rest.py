@@ -28,7 +28,6 @@ settings it changes are restored.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import math
 import time
 from pathlib import Path
@@ -339,10 +338,7 @@ def run(out_dir=None, duration_s: float = 60.0, train_s: float = 1.0, train_hz: 
         for var, scale in saved_scales.items():
             cvode.atolscale(var, scale)
         seg = None
-        soma = None  # our last reference
-        # the steady-state solver's closures can keep the section in a reference
-        # cycle: collect it now, so NEURON deletes the section before we return
-        gc.collect()
+        soma = None  # our last reference: NEURON deletes the section here
     sim_clock = time.perf_counter() - start_clock
 
     # 3. analysis
