@@ -44,6 +44,7 @@ __all__ = [
     "source_hash",
     "mechanism_names",
     "library_path",
+    "neuron_executable",
     "compile_mechanisms",
     "load",
 ]
@@ -204,13 +205,21 @@ def _is_complete(build_dir: Path) -> bool:
 # --------------------------------------------------------------------------
 
 
-def _find_nrnivmodl() -> str:
-    """Locate nrnivmodl: ``$IONHOMEO_NRNIVMODL``, next to the interpreter, or on PATH.
+def neuron_executable(name: str) -> str | None:
+    """Path of a NEURON program (nrniv, nrnivmodl, modlunit), or None.
 
     The copy next to ``sys.executable`` is preferred over PATH because it
     belongs to the NEURON installed in this environment (which works even when
     the venv is not activated); one on PATH may come from another NEURON.
     """
+    sibling = Path(sys.executable).parent / name
+    if sibling.is_file() and os.access(sibling, os.X_OK):
+        return str(sibling)
+    return shutil.which(name)
+
+
+def _find_nrnivmodl() -> str:
+    """Locate nrnivmodl: ``$IONHOMEO_NRNIVMODL``, else :func:`neuron_executable`."""
     override = os.environ.get("IONHOMEO_NRNIVMODL")
     if override:
         found = shutil.which(override)
@@ -221,10 +230,7 @@ def _find_nrnivmodl() -> str:
                 f"nrnivmodl ({_INSTALL_NEURON} provides one)."
             )
         return found
-    sibling = Path(sys.executable).parent / "nrnivmodl"
-    if sibling.is_file() and os.access(sibling, os.X_OK):
-        return str(sibling)
-    found = shutil.which("nrnivmodl")
+    found = neuron_executable("nrnivmodl")
     if found is None:
         raise CompilerNotFoundError(
             f"nrnivmodl not found (looked next to {sys.executable} and on PATH). "

@@ -33,10 +33,6 @@ import math
 
 import numpy as np
 
-#: concentration owner mechanism -> ion whose intracellular concentration it writes
-OWNERS = {"nadyn": "na", "kdyn": "k", "cldyn": "cl", "cadyn": "ca"}
-
-
 class SteadyStateError(RuntimeError):
     """No steady state could be found, or the cell is outside the solver's scope."""
 
@@ -87,9 +83,17 @@ class SteadyState:
 
 
 def dynamic_ions(seg) -> list[str]:
-    """Ions whose intracellular concentration is owned by a mechanism in ``seg``."""
-    present = {mech.name() for mech in seg}
-    return [ion for owner, ion in OWNERS.items() if owner in present]
+    """Ions whose intracellular concentration a mechanism in ``seg`` WRITEs.
+
+    Read from the mechanism catalogue (the mod files' USEION lines), in the
+    order of :data:`ionhomeo.defaults.VALENCES`.
+    """
+    from .defaults import VALENCES
+    from .mechanisms import catalog
+
+    cat = catalog()
+    written = {w for mech in seg if mech.name() in cat for w in cat[mech.name()].writes}
+    return [ion for ion in VALENCES if f"{ion}i" in written]
 
 
 def _ion_currents(seg, ions) -> np.ndarray:
@@ -107,6 +111,10 @@ def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) ->
     v_guess : starting membrane potential (mV).
     tol : largest acceptable |net current| of any ion in any segment (mA/cm2).
         1e-13 mA/cm2 moves a 1 um dendrite's Na by about 4e-10 mM/s.
+
+    On return NEURON is initialised (t = 0) at the state found; later
+    ``finitialize`` calls start from the defaults again unless you use
+    ``state.finitialize(sections)`` or ``state.install(sections)``.
     """
     from neuron import h
     from scipy import optimize
@@ -172,7 +180,9 @@ def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) ->
             f"every ion is balanced but {total:.3g} mA/cm2 of membrane current remains: a "
             "NONSPECIFIC_CURRENT (for example hh's il; set gl_hh = 0) carries current that no "
             "concentration can balance. Use ionhomeo leaks (naleak, kleak, clleak) instead.")
-    return dataclasses.replace(state, residual=worst)
+    state = dataclasses.replace(state, residual=worst)
+    state.finitialize(sections)  # undo the probe step: leave NEURON at t = 0, at rest
+    return state
 
 
 def _membrane_current(seg) -> float:

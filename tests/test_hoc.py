@@ -2,9 +2,7 @@
 
 import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,13 +13,8 @@ from ionhomeo.defaults import Defaults
 HOC = Path(__file__).parent / "hoc" / "all_nakcl.hoc"
 
 
-def _nrniv():
-    here = Path(sys.executable).parent / "nrniv"
-    return str(here) if here.exists() else shutil.which("nrniv")
-
-
 def test_plain_nrniv_runs_every_mechanism_with_defaults(tmp_path):
-    nrniv = _nrniv()
+    nrniv = build.neuron_executable("nrniv")
     if nrniv is None:
         pytest.fail("nrniv not found next to the Python executable or on PATH")
     lib = build.library_path(build.compile_mechanisms())

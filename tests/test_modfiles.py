@@ -3,8 +3,6 @@
 import re
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,14 +11,9 @@ from ionhomeo import build
 MODS = sorted(build.mod_dir().glob("*.mod"))
 
 
-def _modlunit():
-    here = Path(sys.executable).parent / "modlunit"
-    return str(here) if here.exists() else shutil.which("modlunit")
-
-
 @pytest.mark.parametrize("mod", MODS, ids=lambda p: p.name)
 def test_modlunit_passes(mod, tmp_path):
-    exe = _modlunit()
+    exe = build.neuron_executable("modlunit")
     if exe is None:
         pytest.fail("modlunit not found (it ships with the neuron wheel)")
     for f in build.mod_dir().glob("*.inc"):
