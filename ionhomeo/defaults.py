@@ -17,7 +17,16 @@ import sys
 from pathlib import Path
 
 #: ions whose concentrations ionhomeo sets: name -> valence
-VALENCES = {"na": 1, "k": 1, "cl": -1, "hco3": -1, "ca": 2}
+VALENCES = {"na": 1, "k": 1, "cl": -1, "hco3": -1, "ca": 2, "caer": 2, "camt": 2}
+
+#: organelle pools represented as ions (er.mod, mito.mod): their "inside"
+#: concentration is the free luminal / matrix Ca; they have no outside.
+ORGANELLE_IONS = ("caer", "camt")
+
+
+def sides(ion: str) -> tuple:
+    """The concentrations ionhomeo sets for ``ion``: ("i", "o"), or ("i",) for a pool."""
+    return ("i",) if ion in ORGANELLE_IONS else ("i", "o")
 
 #: where each default comes from
 SOURCES = {
@@ -32,6 +41,8 @@ SOURCES = {
     "hco3o": "26 mM: ACSF HCO3 buffered with 5% CO2 (Kaila 1994)",
     "cai": "100 nM resting free Ca (Helmchen et al. 1996 and Maravall et al. 2000: 32-100 nM)",
     "cao": "2 mM: ACSF Ca",
+    "caeri": "0.5 mM free ER luminal Ca (0.1-0.8 mM; Bygrave & Benedetti 1996, Cell Calcium 19:547)",
+    "camti": "100 nM free mitochondrial matrix Ca, near cytosolic at rest (Babcock et al. 1997, J Cell Biol 136:833)",
 }
 
 
@@ -55,6 +66,8 @@ class Defaults:
     hco3o: float = 26.0
     cai: float = 1e-4
     cao: float = 2.0
+    caeri: float = 0.5
+    camti: float = 1e-4
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -91,7 +104,7 @@ class Defaults:
     def concentrations(self) -> dict:
         """{(ion, 'i'|'o'): mM} for every ion."""
         return {(ion, side): getattr(self, f"{ion}{side}")
-                for ion in VALENCES for side in ("i", "o")}
+                for ion in VALENCES for side in sides(ion)}
 
 
 def apply(defaults: Defaults | None = None, h=None) -> Defaults:
@@ -112,9 +125,8 @@ def apply(defaults: Defaults | None = None, h=None) -> Defaults:
     if not h.load_file(str(build.mod_dir() / HOC_FILE)):
         raise RuntimeError(f"NEURON could not load {build.mod_dir() / HOC_FILE}")
     h.celsius = defaults.celsius
-    for ion in VALENCES:
-        for side in ("i", "o"):
-            setattr(h, f"{ion}{side}0_{ion}_ion", getattr(defaults, f"{ion}{side}"))
+    for (ion, side), value in defaults.concentrations().items():
+        setattr(h, f"{ion}{side}0_{ion}_ion", value)
     return defaults
 
 
@@ -135,7 +147,7 @@ def hoc_text(defaults: Defaults | None = None) -> str:
     ]
     for ion, z in VALENCES.items():
         lines.append(f"{{ion_register(\"{ion}\", {z})}}")
-        for side in ("i", "o"):
+        for side in sides(ion):
             key = f"{ion}{side}"
             lines.append(f"{key}0_{ion}_ion = {getattr(d, key)!r}  // {SOURCES[key]}")
     lines += [
@@ -150,8 +162,8 @@ def hoc_text(defaults: Defaults | None = None) -> str:
         "    forall {",
     ]
     for ion in VALENCES:
-        lines.append(f"        if (ismembrane(\"{ion}_ion\")) {{ for (x, 0) {{ "
-                     f"{ion}i(x) = {ion}i0_{ion}_ion  {ion}o(x) = {ion}o0_{ion}_ion }} }}")
+        sets = "  ".join(f"{ion}{side}(x) = {ion}{side}0_{ion}_ion" for side in sides(ion))
+        lines.append(f"        if (ismembrane(\"{ion}_ion\")) {{ for (x, 0) {{ {sets} }} }}")
     lines += [
         "    }",
         "}",
