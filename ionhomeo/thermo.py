@@ -16,6 +16,10 @@ Conventions used throughout
 * free energies in kJ/mol; a negative value means the process runs
   spontaneously in the direction described ("downhill")
 * valences are signed charge numbers (Na +1, Ca +2, Cl -1, ...)
+* organelles: the ER membrane potential is taken as 0; the mitochondrial
+  potential ``dpsi`` is V_matrix - V_cytosol in mV (negative, about -160
+  to -180 mV, in energised mitochondria), i.e. the matrix plays the role
+  of "inside"
 
 Invalid input (non-finite numbers, non-positive concentrations where a
 logarithm is taken, zero valence in a Nernst potential, temperatures at or
@@ -47,6 +51,15 @@ __all__ = [
     "nak_atpase_free_energy",
     "nak_atpase_reversal",
     "egaba",
+    "serca_free_energy",
+    "serca_equilibrium_ratio",
+    "pmca_free_energy",
+    "pmca_reversal",
+    "mcu_free_energy",
+    "mcu_equilibrium_ratio",
+    "nclx_free_energy",
+    "nclx_equilibrium_camt",
+    "hill_crossover",
 ]
 
 #: Avogadro constant (1/mol), elementary charge (C) and Boltzmann constant
@@ -100,6 +113,14 @@ def _num(x, name, *, positive=False, nonnegative=False, nonzero=False):
         raise ValueError(f"{name} must be >= 0; got minimum {a.min()!r}")
     if nonzero and np.any(a == 0):
         raise ValueError(f"{name} must be nonzero; got a zero value")
+    return a
+
+
+def _positive(x, name):
+    """Like ``_num`` but requiring > 0 where no logarithm is involved."""
+    a = _num(x, name)
+    if np.any(a <= 0):
+        raise ValueError(f"{name} must be > 0; got minimum {a.min()!r}")
     return a
 
 
@@ -696,3 +717,305 @@ def egaba(cli, clo, hco3i, hco3o, p_ratio=0.2, celsius=37.0):
     ho = _num(hco3o, "hco3o", nonnegative=True)
     r = _num(p_ratio, "p_ratio", nonnegative=True)
     return _out(_rtf(celsius) * np.log((cli + r * hi) / (clo + r * ho)))
+
+
+# ---------------------------------------------------------------------------
+# calcium pumps and organelle calcium transport
+# ---------------------------------------------------------------------------
+
+def serca_free_energy(cai, caer, dg_atp=-55.0, celsius=37.0):
+    """Free energy of one SERCA cycle: 2 Ca2+ cytosol -> ER lumen per ATP.
+
+    dG = dg_atp + 2 R T ln(Caer / Cai).
+
+    The ER membrane potential is taken as 0 (the ER membrane is highly
+    permeable to K+ and Cl-, so little potential builds up), so there is
+    no electrical term; the H+ counter-transport of SERCA is not modelled.
+
+    Parameters
+    ----------
+    cai : float or array, mM
+        Cytosolic free Ca2+ (> 0).
+    caer : float or array, mM
+        Free Ca2+ in the ER lumen (> 0).
+    dg_atp : float or array, kJ/mol
+        Free energy of ATP hydrolysis (negative; default -55).
+    celsius : float or array, degC
+        Temperature (default 37).
+
+    Returns
+    -------
+    numpy float or array, kJ/mol
+        Negative means uptake into the ER (forward pumping) is downhill.
+    """
+    cai = _num(cai, "cai", positive=True)
+    caer = _num(caer, "caer", positive=True)
+    g = _num(dg_atp, "dg_atp")
+    return _out(g + 2.0 * _rt_kj(celsius) * np.log(caer / cai))
+
+
+def serca_equilibrium_ratio(dg_atp=-55.0, celsius=37.0):
+    """Caer / Cai at which :func:`serca_free_energy` is zero.
+
+    Caer / Cai = exp(-dg_atp / (2 R T)): the largest ER/cytosol free Ca2+
+    gradient SERCA can build (about 4e4 for -55 kJ/mol at 37 degC).
+
+    Parameters
+    ----------
+    dg_atp : float or array, kJ/mol
+        Free energy of ATP hydrolysis (negative; default -55).
+    celsius : float or array, degC
+        Temperature (default 37).
+
+    Returns
+    -------
+    numpy float or array, dimensionless
+    """
+    g = _num(dg_atp, "dg_atp")
+    return _out(np.exp(-g / (2.0 * _rt_kj(celsius))))
+
+
+def _pmca_chem(cai, cao, dg_atp, celsius):
+    """dg_atp + RT ln(Cao/Cai) in kJ/mol (validated)."""
+    cai = _num(cai, "cai", positive=True)
+    cao = _num(cao, "cao", positive=True)
+    g = _num(dg_atp, "dg_atp")
+    return g + _rt_kj(celsius) * np.log(cao / cai)
+
+
+def pmca_free_energy(v, cai, cao, dg_atp=-55.0, celsius=37.0):
+    """Free energy of one PMCA cycle: 1 Ca2+ extruded per ATP.
+
+    dG = dg_atp + R T ln(Cao / Cai) - 2 F V
+
+    (two positive charges leave the cell per cycle).  The H+ the PMCA
+    takes up in exchange (1-2 per Ca2+, which would make it partly or
+    wholly electroneutral) is not modelled here.
+
+    Parameters
+    ----------
+    v : float or array, mV
+        Membrane potential (inside minus outside).
+    cai, cao : float or array, mM
+        Intra- and extracellular free Ca2+ (> 0).
+    dg_atp : float or array, kJ/mol
+        Free energy of ATP hydrolysis (negative; default -55).
+    celsius : float or array, degC
+        Temperature (default 37).
+
+    Returns
+    -------
+    numpy float or array, kJ/mol
+        Negative means extrusion (forward pumping) is downhill.
+    """
+    vv = _num(v, "v")
+    chem = _pmca_chem(cai, cao, dg_atp, celsius)
+    return _out(chem - 2.0 * FARADAY * vv * 1e-6)
+
+
+def pmca_reversal(cai, cao, dg_atp=-55.0, celsius=37.0):
+    """Membrane potential at which :func:`pmca_free_energy` is zero.
+
+    V_rev = (dg_atp + R T ln(Cao / Cai)) / (2 F).  The pump can run
+    forward (Ca2+ out) at V above V_rev; each kJ/mol added to dg_atp
+    shifts V_rev by 1e6 / (2 F) = 5.18 mV.
+
+    Parameters
+    ----------
+    cai, cao : float or array, mM
+        Intra- and extracellular free Ca2+ (> 0).
+    dg_atp : float or array, kJ/mol
+        Free energy of ATP hydrolysis (negative; default -55).
+    celsius : float or array, degC
+        Temperature (default 37).
+
+    Returns
+    -------
+    numpy float or array, mV
+    """
+    chem = _pmca_chem(cai, cao, dg_atp, celsius)
+    return _out(chem / (2.0 * FARADAY) * 1e6)   # kJ/mol / (C/mol) -> mV
+
+
+def mcu_free_energy(cai, camt, dpsi, celsius=37.0):
+    """Free energy of MCU uptake: one Ca2+ from cytosol into the matrix.
+
+    dG = R T ln(Camt / Cai) + 2 F dpsi
+
+    (passive uniport through the mitochondrial Ca2+ uniporter, MCU).
+
+    Parameters
+    ----------
+    cai : float or array, mM
+        Cytosolic free Ca2+ (> 0).
+    camt : float or array, mM
+        Free Ca2+ in the mitochondrial matrix (> 0).
+    dpsi : float or array, mV
+        Mitochondrial membrane potential, V_matrix - V_cytosol (negative,
+        about -160 to -180 mV, in energised mitochondria).
+    celsius : float or array, degC
+        Temperature (default 37).
+
+    Returns
+    -------
+    numpy float or array, kJ/mol
+        Negative means uptake into the matrix is downhill.
+    """
+    cai = _num(cai, "cai", positive=True)
+    camt = _num(camt, "camt", positive=True)
+    dp = _num(dpsi, "dpsi")
+    return _out(_rt_kj(celsius) * np.log(camt / cai)
+                + 2.0 * FARADAY * dp * 1e-6)
+
+
+def mcu_equilibrium_ratio(dpsi, celsius=37.0):
+    """Camt / Cai at which :func:`mcu_free_energy` is zero.
+
+    Camt / Cai = exp(-2 F dpsi / (R T)), the Nernst relation for Ca2+
+    across the inner mitochondrial membrane (about 3e5 at -170 mV and
+    37 degC).
+
+    Parameters
+    ----------
+    dpsi : float or array, mV
+        V_matrix - V_cytosol.
+    celsius : float or array, degC
+        Temperature (default 37).
+
+    Returns
+    -------
+    numpy float or array, dimensionless
+    """
+    dp = _num(dpsi, "dpsi")
+    return _out(np.exp(-2.0 * dp / _rtf(celsius)))
+
+
+def _nclx_na_part(nai, namt, dpsi, celsius):
+    """3 RT ln(Namt/Nai) + F dpsi in kJ/mol (validated)."""
+    nai = _num(nai, "nai", positive=True)
+    namt = _num(namt, "namt", positive=True)
+    dp = _num(dpsi, "dpsi")
+    return 3.0 * _rt_kj(celsius) * np.log(namt / nai) + FARADAY * dp * 1e-6
+
+
+def nclx_free_energy(nai, namt, cai, camt, dpsi, celsius=37.0):
+    """Free energy of one cycle of the mitochondrial Na+/Ca2+ exchanger NCLX.
+
+    One forward cycle moves 3 Na+ from cytosol into the matrix and 1 Ca2+
+    from the matrix into the cytosol, so net one positive charge enters the
+    matrix:
+
+    dG = 3 R T ln(Namt / Nai) + R T ln(Cai / Camt) + F dpsi.
+
+    (The 3:1 electrogenic stoichiometry is the commonly assumed one; an
+    electroneutral 2:1 mode is not covered.)
+
+    Parameters
+    ----------
+    nai : float or array, mM
+        Cytosolic Na+ (> 0).
+    namt : float or array, mM
+        Matrix Na+ (> 0).
+    cai : float or array, mM
+        Cytosolic free Ca2+ (> 0).
+    camt : float or array, mM
+        Matrix free Ca2+ (> 0).
+    dpsi : float or array, mV
+        V_matrix - V_cytosol (negative in energised mitochondria).
+    celsius : float or array, degC
+        Temperature (default 37).
+
+    Returns
+    -------
+    numpy float or array, kJ/mol
+        Negative means the forward cycle (Ca2+ extrusion from the matrix)
+        is downhill.
+    """
+    na_part = _nclx_na_part(nai, namt, dpsi, celsius)
+    cai = _num(cai, "cai", positive=True)
+    camt = _num(camt, "camt", positive=True)
+    return _out(na_part + _rt_kj(celsius) * np.log(cai / camt))
+
+
+def nclx_equilibrium_camt(nai, namt, cai, dpsi, celsius=37.0):
+    """Matrix free Ca2+ at which :func:`nclx_free_energy` is zero.
+
+    Camt = Cai (Namt / Nai)^3 exp(F dpsi / (R T)).  For a larger Camt the
+    exchanger runs forward (extrudes Ca2+ from the matrix).
+
+    Parameters
+    ----------
+    nai, namt : float or array, mM
+        Cytosolic and matrix Na+ (> 0).
+    cai : float or array, mM
+        Cytosolic free Ca2+ (> 0).
+    dpsi : float or array, mV
+        V_matrix - V_cytosol.
+    celsius : float or array, degC
+        Temperature (default 37).
+
+    Returns
+    -------
+    numpy float or array, mM
+    """
+    na_part = _nclx_na_part(nai, namt, dpsi, celsius)
+    cai = _num(cai, "cai", positive=True)
+    return _out(cai * np.exp(na_part / _rt_kj(celsius)))
+
+
+# ---------------------------------------------------------------------------
+# kinetics
+# ---------------------------------------------------------------------------
+
+def hill_crossover(v1, k1, v2, k2, n=1.0):
+    """Concentration at which two Hill-type uptake rates are equal.
+
+    Solves v1 c^n / (k1^n + c^n) = v2 c^n / (k2^n + c^n) for c > 0:
+
+    c^n = (v1 k2^n - v2 k1^n) / (v2 - v1).
+
+    For n = 1 (Michaelis-Menten) with 1 = SERCA (ER) and 2 = MCU
+    (mitochondria) this is Ca_eq = (V_E K_M - V_M K_E) / (V_M - V_E).
+    A positive crossover exists iff one system has both the smaller
+    half-saturation constant and the smaller maximal rate, with
+    (k1/k2)^n < v1/v2 < 1 (or the same with 1 and 2 exchanged).  Below c
+    the high-affinity system is faster, above c the high-capacity one.
+
+    Parameters
+    ----------
+    v1, v2 : float or array, any rate unit (the same for both)
+        Maximal rates (> 0).
+    k1, k2 : float or array, any concentration unit (the same for both)
+        Half-saturation constants (> 0).
+    n : float or array, dimensionless
+        Common Hill coefficient (> 0; default 1).
+
+    Returns
+    -------
+    numpy float or array, in the unit of k1 and k2
+
+    Raises
+    ------
+    ValueError
+        On invalid arguments, or if for some element there is no positive
+        crossover (equal maximal rates, or one curve above the other for
+        every c > 0).
+    """
+    v1, k1, v2, k2, nn = (
+        _positive(x, name) for x, name in
+        ((v1, "v1"), (k1, "k1"), (v2, "v2"), (k2, "k2"),
+         (n, "n (Hill coefficient)")))
+    num = v1 * k2**nn - v2 * k1**nn
+    den = v2 - v1
+    if np.any(den == 0):
+        raise ValueError("hill_crossover: v1 == v2, so the two rates never "
+                         "cross at a finite c > 0 (they are equal for all c "
+                         "if also k1 == k2)")
+    cn = num / den
+    if np.any(cn <= 0):
+        raise ValueError("hill_crossover: no positive crossover; one rate "
+                         "exceeds the other at every c > 0 (a crossover "
+                         "needs one system with both the smaller k and the "
+                         "smaller v, with (k1/k2)^n < v1/v2 < 1 or the same "
+                         "with 1 and 2 exchanged)")
+    return _out(cn ** (1.0 / nn))

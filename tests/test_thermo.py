@@ -15,16 +15,25 @@ from ionhomeo.thermo import (
     free_energy,
     ghk_current,
     ghk_voltage,
+    hill_crossover,
     kcc2_equilibrium_cli,
     kcc2_free_energy,
+    mcu_equilibrium_ratio,
+    mcu_free_energy,
     nak_atpase_free_energy,
     nak_atpase_reversal,
     ncx_free_energy,
     ncx_reversal,
+    nclx_equilibrium_camt,
+    nclx_free_energy,
     nernst,
     nkcc1_equilibrium_cli,
     nkcc1_free_energy,
+    pmca_free_energy,
+    pmca_reversal,
     rt_over_f,
+    serca_equilibrium_ratio,
+    serca_free_energy,
 )
 
 # 310 K exactly, the temperature of the reference table.
@@ -33,6 +42,9 @@ C310 = 36.85
 # Typical mammalian concentrations (mM).
 NAI, NAO, KI, KO, CLI, CLO = 12.0, 145.0, 140.0, 4.0, 5.0, 130.0
 CAI, CAO = 1e-4, 2.0
+# Resting organelle values (mM, mV): ER lumen Ca, matrix Ca and Na, and the
+# mitochondrial potential V_matrix - V_cytosol; resting Vm.
+CAER, CAMT, NAMT, DPSI, VREST = 0.5, 1e-4, 5.0, -170.0, -70.0
 
 
 # ---------------------------------------------------------------------------
@@ -422,6 +434,164 @@ def test_nak_atpase_is_atp_plus_transport():
 
 
 # ---------------------------------------------------------------------------
+# calcium pumps and organelle transport (SERCA, PMCA, MCU, NCLX)
+# ---------------------------------------------------------------------------
+
+def test_calcium_transport_forward_is_downhill_at_rest():
+    # cai 100 nM, caer 0.5 mM, cao 2 mM, camt 100 nM, nai 12, namt 5 mM,
+    # dpsi -170 mV, Vm -70 mV, dG_ATP -55 kJ/mol.
+    assert serca_free_energy(CAI, CAER) < 0            # about -11.1
+    assert pmca_free_energy(VREST, CAI, CAO) < 0       # about -16.0
+    assert mcu_free_energy(CAI, CAMT, DPSI) < 0        # about -32.8
+    assert nclx_free_energy(NAI, NAMT, CAI, CAMT, DPSI) < 0  # about -23.2
+    # Reversing the gradients (or the potentials) makes them uphill.
+    assert serca_free_energy(CAI, 5.0) > 0
+    assert pmca_free_energy(-200.0, CAI, CAO) > 0
+    assert mcu_free_energy(CAI, CAMT, +170.0) > 0
+    assert nclx_free_energy(NAI, NAMT, CAI, CAMT, +170.0) > 0
+
+
+@pytest.mark.parametrize("g, celsius", [(-55.0, 37.0), (-45.0, 37.0),
+                                        (-60.0, 22.0)])
+def test_serca_free_energy_zero_at_equilibrium_ratio(g, celsius):
+    r = serca_equilibrium_ratio(g, celsius)
+    cai = np.array([5e-5, 1e-4, 1e-3])
+    dg = serca_free_energy(cai, cai * r, g, celsius)
+    assert np.all(np.abs(dg) <= 1e-9)
+    # Below the equilibrium ratio SERCA pumps (dG < 0), above it it cannot.
+    assert np.all(serca_free_energy(cai, 0.9 * cai * r, g, celsius) < 0)
+    assert np.all(serca_free_energy(cai, 1.1 * cai * r, g, celsius) > 0)
+    # 2 RT ln(ratio) = -dg_atp.
+    assert 2 * R_GAS * (celsius + 273.15) * 1e-3 * math.log(r) == \
+        pytest.approx(-g, rel=1e-12)
+
+
+def test_serca_is_atp_plus_generic_free_energy():
+    # Cytosol as "inside", ER lumen as "outside", V = 0: 2 Ca move out.
+    cai = np.array([5e-5, 1e-4, 1e-3])
+    caer = np.array([0.1, 0.5, 1.0])
+    transport = free_energy(0.0, {"ca": -2}, {"ca": cai}, {"ca": caer},
+                            {"ca": 2})
+    np.testing.assert_allclose(serca_free_energy(cai, caer, dg_atp=-52.0),
+                               -52.0 + transport, rtol=1e-13)
+
+
+@pytest.mark.parametrize("g", [-45.0, -55.0, -60.0])
+def test_pmca_free_energy_zero_at_reversal(g):
+    cai = np.array([5e-5, 1e-4, 1e-3])
+    e = pmca_reversal(cai, CAO, dg_atp=g)
+    assert np.all(np.abs(pmca_free_energy(e, cai, CAO, dg_atp=g)) <= 1e-9)
+    # Forward (extrusion) above the reversal potential; dG = -2 F (V - E).
+    dg = pmca_free_energy(e + 10.0, cai, CAO, dg_atp=g)
+    np.testing.assert_allclose(dg, -2 * FARADAY * 10.0 * 1e-6, rtol=1e-9)
+    assert np.all(pmca_free_energy(e - 10.0, cai, CAO, dg_atp=g) > 0)
+
+
+def test_pmca_reversal_shift_and_generic_free_energy():
+    e1 = pmca_reversal(CAI, CAO, dg_atp=-55.0)
+    e2 = pmca_reversal(CAI, CAO, dg_atp=-50.0)
+    # 5 kJ/mol / (2F) = 25.91 mV.
+    assert e2 - e1 == pytest.approx(5e6 / (2 * FARADAY), rel=1e-12)
+    v = np.array([-90.0, -70.0, 0.0])
+    transport = free_energy(v, {"ca": -1}, {"ca": CAI}, {"ca": CAO},
+                            {"ca": 2})
+    np.testing.assert_allclose(pmca_free_energy(v, CAI, CAO, dg_atp=-53.0),
+                               -53.0 + transport, rtol=1e-13)
+
+
+@pytest.mark.parametrize("dpsi", [-180.0, -160.0, -50.0, 0.0, 30.0])
+def test_mcu_free_energy_zero_at_equilibrium_ratio(dpsi):
+    r = mcu_equilibrium_ratio(dpsi)
+    cai = np.array([5e-5, 1e-4, 1e-3])
+    assert np.all(np.abs(mcu_free_energy(cai, cai * r, dpsi)) <= 1e-9)
+    # The ratio is the Nernst relation for Ca2+ (matrix = "inside").
+    assert nernst(r, 1.0, 2) == pytest.approx(dpsi, abs=1e-12)
+    # Uptake is downhill below the equilibrium matrix Ca, uphill above.
+    assert np.all(mcu_free_energy(cai, 0.9 * cai * r, dpsi) < 0)
+    assert np.all(mcu_free_energy(cai, 1.1 * cai * r, dpsi) > 0)
+
+
+def test_mcu_matches_generic_free_energy():
+    # Matrix as "inside", cytosol as "outside", V = dpsi; 1 Ca moves in.
+    camt = np.array([1e-4, 1e-3, 0.01])
+    dpsi = np.array([-180.0, -160.0, -100.0])
+    ref = free_energy(dpsi, {"ca": 1}, {"ca": camt}, {"ca": CAI}, {"ca": 2})
+    np.testing.assert_allclose(mcu_free_energy(CAI, camt, dpsi), ref,
+                               rtol=1e-13)
+
+
+@pytest.mark.parametrize("dpsi", [-180.0, -170.0, -100.0, 0.0])
+def test_nclx_free_energy_zero_at_equilibrium_camt(dpsi):
+    nai = np.array([8.0, 12.0, 20.0])
+    camt = nclx_equilibrium_camt(nai, NAMT, CAI, dpsi)
+    assert np.all(np.abs(nclx_free_energy(nai, NAMT, CAI, camt, dpsi))
+                  <= 1e-9)
+    # Above the equilibrium matrix Ca the exchanger extrudes Ca (dG < 0).
+    assert np.all(nclx_free_energy(nai, NAMT, CAI, 1.1 * camt, dpsi) < 0)
+    assert np.all(nclx_free_energy(nai, NAMT, CAI, 0.9 * camt, dpsi) > 0)
+
+
+def test_nclx_matches_generic_free_energy():
+    # Matrix as "inside", cytosol as "outside", V = dpsi: 3 Na in, 1 Ca out;
+    # net one charge into the matrix, so dG is linear in dpsi with slope F.
+    dpsi = np.array([-180.0, -160.0, 0.0])
+    camt = np.array([1e-4, 1e-3, 0.01])
+    ref = free_energy(dpsi, {"na": 3, "ca": -1}, {"na": NAMT, "ca": camt},
+                      {"na": NAI, "ca": CAI}, {"na": 1, "ca": 2})
+    dg = nclx_free_energy(NAI, NAMT, CAI, camt, dpsi)
+    np.testing.assert_allclose(dg, ref, rtol=1e-13)
+    d1 = nclx_free_energy(NAI, NAMT, CAI, CAMT, -150.0)
+    d0 = nclx_free_energy(NAI, NAMT, CAI, CAMT, -160.0)
+    assert d1 - d0 == pytest.approx(FARADAY * 10.0 * 1e-6, rel=1e-9)
+
+
+# ---------------------------------------------------------------------------
+# Hill crossover (SERCA vs MCU)
+# ---------------------------------------------------------------------------
+
+def test_hill_crossover_n1_is_table_formula():
+    # SERCA-like (high affinity, low capacity) vs MCU-like (low affinity,
+    # high capacity); concentrations in mM, rates in any common unit.
+    ve, ke, vm, km = 1.0, 0.3e-3, 10.0, 15e-3
+    c = hill_crossover(ve, ke, vm, km)
+    assert c == pytest.approx((ve * km - vm * ke) / (vm - ve), rel=1e-14)
+    assert c == pytest.approx(12e-3 / 9.0, rel=1e-14)   # 1.333 uM
+    # Symmetric in the labelling of the two systems.
+    assert hill_crossover(vm, km, ve, ke) == pytest.approx(c, rel=1e-14)
+
+
+@pytest.mark.parametrize("n", [2.0, 1.0, 2.5])
+def test_hill_crossover_by_substitution(n):
+    v1 = np.array([1.0, 2.0, 0.5])
+    k1 = np.array([0.3e-3, 0.2e-3, 0.4e-3])
+    v2, k2 = 10.0, np.array([15e-3, 10e-3, 20e-3])
+    c = hill_crossover(v1, k1, v2, k2, n=n)
+    assert c.shape == (3,)
+    assert np.all(c > 0)
+    r1 = v1 * c**n / (k1**n + c**n)
+    r2 = v2 * c**n / (k2**n + c**n)
+    np.testing.assert_allclose(r1, r2, rtol=1e-12)
+    # The high-affinity system 1 is faster below c, system 2 above it.
+    for f, sign in ((0.5, 1), (2.0, -1)):
+        cc = f * c
+        d = v1 * cc**n / (k1**n + cc**n) - v2 * cc**n / (k2**n + cc**n)
+        assert np.all(sign * d > 0)
+
+
+@pytest.mark.parametrize("args", [
+    (1.0, 1e-3, 1.0, 2e-3),     # equal maximal rates
+    (10.0, 1e-3, 1.0, 2e-3),    # system 1 faster for every c
+    (1.0, 1e-3, 10.0, 0.5e-3),  # system 2 faster for every c
+    # 1 has the smaller k and v, but k1/k2 = 0.5 > v1/v2 = 0.1: system 2
+    # is faster at low c too (initial slopes v/k: 1000 < 5000).
+    (1.0, 1e-3, 10.0, 2e-3),
+])
+def test_hill_crossover_without_positive_crossover_raises(args):
+    with pytest.raises(ValueError, match="hill_crossover"):
+        hill_crossover(*args)
+
+
+# ---------------------------------------------------------------------------
 # E_GABA
 # ---------------------------------------------------------------------------
 
@@ -462,6 +632,15 @@ SCALAR_CALLS = [
     lambda: nak_atpase_free_energy(-65.0, NAI, NAO, KI, KO),
     lambda: nak_atpase_reversal(NAI, NAO, KI, KO),
     lambda: egaba(CLI, CLO, 15.0, 25.0),
+    lambda: serca_free_energy(CAI, CAER),
+    lambda: serca_equilibrium_ratio(),
+    lambda: pmca_free_energy(VREST, CAI, CAO),
+    lambda: pmca_reversal(CAI, CAO),
+    lambda: mcu_free_energy(CAI, CAMT, DPSI),
+    lambda: mcu_equilibrium_ratio(DPSI),
+    lambda: nclx_free_energy(NAI, NAMT, CAI, CAMT, DPSI),
+    lambda: nclx_equilibrium_camt(NAI, NAMT, CAI, DPSI),
+    lambda: hill_crossover(1.0, 3e-4, 10.0, 15e-3),
 ]
 
 
@@ -494,6 +673,15 @@ def test_arrays_broadcast_to_same_shape():
         ghk_voltage({"cl": 1.0}, {"cl": a}, {"cl": b}, {"cl": -1}),
         ghk_voltage({"cl": 1.0}, {"cl": a}, {"cl": b}, {"cl": -1},
                     method="bisect"),
+        serca_free_energy(a * 1e-5, b * 1e-2),
+        serca_equilibrium_ratio(np.full(shape, -55.0)),
+        pmca_free_energy(v, a * 1e-5, b * 1e-2),
+        pmca_reversal(a * 1e-5, b * 1e-2),
+        mcu_free_energy(a * 1e-5, b * 1e-5, DPSI),
+        mcu_equilibrium_ratio(v - 100.0),
+        nclx_free_energy(a, NAMT, CAI, b * 1e-5, DPSI),
+        nclx_equilibrium_camt(a, b * 0.05, CAI, DPSI),
+        hill_crossover(1.0, a * 1e-5, b * 0.1, 15e-3),
     ]
     for out in outs:
         assert isinstance(out, np.ndarray)
@@ -501,7 +689,7 @@ def test_arrays_broadcast_to_same_shape():
     # Element-wise equality with scalar evaluation.
     ecl = nernst(a, b, -1)
     assert ecl[1, 2] == nernst(10.0, 130.0, -1)
-    np.testing.assert_allclose(outs[-1], ecl, atol=1e-8)
+    np.testing.assert_allclose(outs[14], ecl, atol=1e-8)
 
 
 # ---------------------------------------------------------------------------
@@ -550,6 +738,29 @@ BAD_CALLS = [
     # other invalid arguments
     (lambda: ncx_reversal(NAI, NAO, CAI, CAO, n_na=2), "n_na"),
     (lambda: egaba(CLI, CLO, 15.0, 25.0, p_ratio=-0.1), "p_ratio"),
+    # calcium pumps and organelle transport
+    (lambda: serca_free_energy(0.0, CAER), "cai"),
+    (lambda: serca_free_energy(CAI, -0.5), "caer"),
+    (lambda: serca_free_energy(CAI, CAER, dg_atp=np.nan), "dg_atp"),
+    (lambda: serca_equilibrium_ratio(celsius=-300.0), "celsius"),
+    (lambda: pmca_free_energy(np.inf, CAI, CAO), "v"),
+    (lambda: pmca_free_energy(VREST, CAI, 0.0), "cao"),
+    (lambda: pmca_reversal(-1e-4, CAO), "cai"),
+    (lambda: pmca_reversal(CAI, CAO, dg_atp="atp"), "dg_atp"),
+    (lambda: mcu_free_energy(CAI, 0.0, DPSI), "camt"),
+    (lambda: mcu_free_energy(CAI, CAMT, np.nan), "dpsi"),
+    (lambda: mcu_equilibrium_ratio(np.inf), "dpsi"),
+    (lambda: nclx_free_energy(NAI, 0.0, CAI, CAMT, DPSI), "namt"),
+    (lambda: nclx_free_energy(-NAI, NAMT, CAI, CAMT, DPSI), "nai"),
+    (lambda: nclx_free_energy(NAI, NAMT, CAI, -CAMT, DPSI), "camt"),
+    (lambda: nclx_equilibrium_camt(NAI, NAMT, 0.0, DPSI), "cai"),
+    (lambda: nclx_equilibrium_camt(NAI, NAMT, CAI, DPSI, celsius=np.nan),
+     "celsius"),
+    (lambda: hill_crossover(0.0, 3e-4, 10.0, 15e-3), "v1"),
+    (lambda: hill_crossover(1.0, -3e-4, 10.0, 15e-3), "k1"),
+    (lambda: hill_crossover(1.0, 3e-4, np.nan, 15e-3), "v2"),
+    (lambda: hill_crossover(1.0, 3e-4, 10.0, 0.0), "k2"),
+    (lambda: hill_crossover(1.0, 3e-4, 10.0, 15e-3, n=0.0), "n"),
 ]
 
 
@@ -560,6 +771,7 @@ def test_invalid_input_raises_value_error_naming_argument(call, name):
 
 
 def test_module_has_no_neuron_or_scipy_import():
-    src = open(th.__file__).read()
+    with open(th.__file__) as f:
+        src = f.read()
     assert "import neuron" not in src and "from neuron" not in src
     assert "scipy" not in src
