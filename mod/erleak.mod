@@ -1,0 +1,64 @@
+TITLE erleak: passive Ca leak from the ER lumen into the cytosol
+
+COMMENT
+Passive Ca efflux from the ER (the caer pool of er.mod), per cytosolic
+volume,
+
+    J = perm * (caeri - cai)          (mM/ms, > 0 from lumen to cytosol)
+
+zero exactly when the free concentrations are equal (the ER membrane
+potential is taken as 0), and never able to drive either concentration
+below zero (it is linear in both and vanishes when both are zero). Its
+default balances the default SERCA at rest: at cai 100 nM SERCA takes up
+about 9.7 uM/s, and perm 2e-5 /ms leaks 10 uM/s from a 0.5 mM lumen, so
+the free ER Ca settles close to 0.5 mM (the exact resting lumen follows
+from the two rates).
+
+Currents: icaer = +J (2F)(diam/4), the pool current of caer per area of
+plasma membrane (> 0: Ca leaving the lumen), and the NONSPECIFIC_CURRENT
+i = -icaer, so this mechanism never changes v.
+
+Reads: cai, caeri.  Writes: icaer, i (nonspecific, cancels icaer).
+CoreNEURON: compatible.
+ENDCOMMENT
+
+NEURON {
+    THREADSAFE
+    SUFFIX erleak
+    USEION ca READ cai
+    USEION caer READ caeri WRITE icaer VALENCE 2
+    NONSPECIFIC_CURRENT i
+    RANGE perm, j
+}
+
+UNITS {
+    (mA) = (milliamp)
+    (mV) = (millivolt)
+    (mM) = (milli/liter)
+    (um) = (micron)
+    : 1e4 coulomb per mole (see calcium.inc)
+    FARADAY = (faraday) (10000 coulomb)
+    R = (k-mole) (joule/degC)
+}
+
+PARAMETER {
+    perm = 2e-5 (/ms) <0, 1e3>  : leak rate constant per cytosolic volume
+}
+
+ASSIGNED {
+    diam (um)
+    celsius (degC)
+    cai (mM)
+    caeri (mM)
+    icaer (mA/cm2)
+    i (mA/cm2)
+    j (mM/ms)  : net release into the cytosol per cytosolic volume
+}
+
+BREAKPOINT {
+    j = perm*(caeri - cai)
+    icaer = poolcur(j)
+    i = -icaer
+}
+
+INCLUDE "calcium.inc"
