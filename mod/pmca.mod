@@ -1,0 +1,114 @@
+TITLE pmca: plasma-membrane Ca-ATPase with calmodulin feedback
+
+COMMENT
+The plasma-membrane Ca pump: high affinity, low capacity, one Ca out per
+ATP. Its Ca-calmodulin feedback raises both affinity and maximal rate, with
+its own slow time course (a "memory" of recent Ca signals).
+
+    ipmca = imax * (1 + (vfac - 1) f) * c/(c + km) * tanh(-dG/(2RT))
+    km = km0 + (km1 - km0) f,       f = camfb * cam
+    dG = dgatp + RT ln(cao/cai) - 2 F v            (kJ/mol per cycle)
+    dcam/dt = kon A(c) (1 - cam) - koff cam,    A(c) = c^4/(c^4 + kcam^4)
+
+c = cai; ica = ipmca (outward Ca current, 2 charges per Ca). Hill
+coefficient 1; km0 0.3 uM without and km1 0.1 uM with Ca-calmodulin bound
+(K_m 0.1-0.3 uM; Carafoli 1991, Physiol Rev 71:129; Penniston & Enyedi
+1998), vfac 2 (Ca-calmodulin about doubles Vmax). Ca-calmodulin formation
+needs four Ca with an apparent K about 1 uM (kcam), so at 100 nM the
+bound fraction is about 1e-4 and the feedback is silent at rest. Binding
+is fast and unbinding slow (kon 0.5 /s at saturating Ca, koff 0.02 /s:
+activation within seconds and a memory of about a minute, the PMCA2b/4a
+pattern described by Caride et al. 2001, J Biol Chem 276:39797).
+camfb = 0 switches the feedback off (cam still evolves, without effect).
+
+Thermodynamics: the factor is zero exactly at dG = 0
+(ionhomeo.thermo.pmca_reversal) and reverses the pump beyond; the
+counter-transported H+ is not modelled. It and c/(c + km) vanish at
+cai = 0, so the pump cannot drive cai below zero.
+
+imax 2e-3 mA/cm2: the pump current near rest is then about 0.5 uA/cm2
+(a quarter of imax at 100 nM). Balanced at rest by caleak.
+
+Reads: cai, cao, v.  Writes: ica.  CoreNEURON: compatible.
+ENDCOMMENT
+
+NEURON {
+    THREADSAFE
+    SUFFIX pmca
+    USEION ca READ cai, cao WRITE ica
+    RANGE imax, camfb, ipmca
+    GLOBAL km0, km1, vfac, kcam, kon, koff, dgatp
+}
+
+UNITS {
+    (mA) = (milliamp)
+    (mV) = (millivolt)
+    (mM) = (milli/liter)
+    (um) = (micron)
+    (kJ) = (kilojoule)
+    : 1e4 coulomb per mole (see calcium.inc)
+    FARADAY = (faraday) (10000 coulomb)
+    R = (k-mole) (joule/degC)
+    : Faraday constant in coulomb per mole, so that (kJ/mole)/FMOL is in kV
+    FMOL = (faraday/mole) (coulomb/mole)
+}
+
+PARAMETER {
+    imax = 0.002 (mA/cm2) <0, 1e3>     : maximal pump current without calmodulin
+    km0 = 0.0003 (mM) <1e-9, 1e3>      : K_m without Ca-calmodulin
+    km1 = 0.0001 (mM) <1e-9, 1e3>      : K_m with Ca-calmodulin bound
+    vfac = 2 (1) <0, 100>              : Vmax ratio with / without Ca-calmodulin
+    kcam = 0.001 (mM) <1e-9, 1e3>      : apparent Ca affinity of calmodulin
+    kon = 0.5 (/s) <0, 1e6>            : Ca-calmodulin binding rate (saturating Ca)
+    koff = 0.02 (/s) <0, 1e6>          : Ca-calmodulin unbinding rate
+    camfb = 1 (1) <0, 1>               : 1: feedback on; 0: off
+    dgatp = -55 (kJ/mole) <-100, 0>    : free energy of ATP hydrolysis
+}
+
+ASSIGNED {
+    v (mV)
+    diam (um)
+    celsius (degC)
+    cai (mM)
+    cao (mM)
+    ica (mA/cm2)
+    ipmca (mA/cm2)  : pump current (outward, 2 charges per Ca)
+}
+
+STATE {
+    cam (1)  : fraction of pumps with Ca-calmodulin bound
+}
+
+INITIAL {
+    LOCAL a
+    a = kon*act(pos(cai))
+    if (a + koff > 0) {
+        cam = a/(a + koff)
+    } else {
+        cam = 0
+    }
+}
+
+BREAKPOINT {
+    LOCAL c, f, x
+    SOLVE calmodulin METHOD cnexp
+    c = pos(cai)
+    f = camfb*cam
+    : dG/RT; (1e6)*dgatp/FMOL is dgatp/F in mV
+    x = ((1e6)*dgatp/FMOL - 2*v)/rtf() + log(pos(cao)/c)
+    ipmca = imax*(1 + (vfac - 1)*f)*c/(c + km0 + (km1 - km0)*f)*tanh(-x/2)
+    ica = ipmca
+}
+
+DERIVATIVE calmodulin {
+    : (0.001): rates per second, time in ms
+    cam' = (0.001)*(kon*act(pos(cai))*(1 - cam) - koff*cam)
+}
+
+FUNCTION act(c (mM)) (1) {
+    LOCAL u
+    u = (c/kcam)^4
+    act = u/(u + 1)
+}
+
+INCLUDE "calcium.inc"
