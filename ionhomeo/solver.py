@@ -16,6 +16,21 @@ ATOL_SCALE = {
     "ki": 1e-1,    # 1e-4 mM of ~140 mM
     "cli": 5e-3,   # 5e-6 mM of ~5 mM
     "ko": 4e-3,    # 4e-6 mM of ~4 mM
+    # calcium (cadyn, er, mito, caentry): Ca signals are 1e-5..1e-2 mM, so
+    # absolute tolerances of picomolar to nanomolar. With NEURON's default
+    # atol a 100 nM pool under SERCA went to -0.19 mM (DESIGN.md).
+    "cai": 1e-6,          # 1e-9 mM of ~1e-4 mM
+    # the pools count for Ca content with their volume: ER fer (0.1) x free
+    # and bound; matrix fmt/fm (about 170) x free. Their tolerances are scaled
+    # so that each contributes at most about 1e-8 mM of cytosolic Ca.
+    "caeri": 1e-5,        # 1e-8 mM of ~0.5 mM
+    "camti": 1e-8,        # 1e-11 mM of ~1e-4 mM (x 170 for the buffered matrix)
+    **{f"{state}_cadyn": 1e-5  # 1e-8 mM; buffer states are 1e-4..1 mM
+       for state in ("b", "cab", "cbh", "cacbh", "cbm", "cacbm",
+                     "pv", "capv", "mgpv", "dye", "cadye")},
+    "ber_er": 1e-5,       # 1e-8 mM of mM luminal buffer
+    "caber_er": 1e-5,
+    "entered_caentry": 1e-6,  # 1e-9 mM
 }
 
 
@@ -49,6 +64,14 @@ def use_fixed_step(dt: float = 0.025, secondorder: int = 2):
     with backward Euler (0) at dt = 0.025 ms the Na load of the thin dendrite
     after 300 ms of firing is 10 % too large (first-order error in the charge
     of each spike's upstroke); with 2 it agrees with tight CVODE to 0.03 %.
+
+    Stiff buffers: Crank-Nicolson is not L-stable, so a fast Ca buffer
+    (kon B about 500 /ms for cadyn's default) rings for a few steps after a
+    step change of the Ca current (a pulse edge), with a decay factor
+    (1 - kon B dt/2)/(1 + kon B dt/2) = -0.72 per step at dt = 0.025 ms.
+    Smooth currents (action potentials) are not affected; values within
+    about 0.5 ms of a current step are. secondorder=0 (backward Euler) does
+    not ring, at the cost of first-order accuracy.
     """
     from neuron import h
 

@@ -11,19 +11,25 @@ from ionhomeo import build
 from ionhomeo.defaults import Defaults
 
 HOC = Path(__file__).parent / "hoc" / "all_nakcl.hoc"
+HOC_CA = Path(__file__).parent / "hoc" / "calcium_all.hoc"
 
 
-def test_plain_nrniv_runs_every_mechanism_with_defaults(tmp_path):
+def _run_nrniv(hoc, tmp_path):
     nrniv = build.neuron_executable("nrniv")
     if nrniv is None:
         pytest.fail("nrniv not found next to the Python executable or on PATH")
     lib = build.library_path(build.compile_mechanisms())
     env = dict(os.environ, HOC_LIBRARY_PATH=str(build.mod_dir()))
-    proc = subprocess.run([nrniv, "-nobanner", "-dll", str(lib), str(HOC), "-c", "quit()"],
+    proc = subprocess.run([nrniv, "-nobanner", "-dll", str(lib), str(hoc), "-c", "quit()"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "RESULT OK" in out, out
+    return out
+
+
+def test_plain_nrniv_runs_every_mechanism_with_defaults(tmp_path):
+    out = _run_nrniv(HOC, tmp_path)
     d = Defaults()
     m = re.search(r"celsius (\S+) ki0 (\S+) cli0 (\S+) hco3o0 (\S+)", out)
     assert [float(x) for x in m.groups()] == [d.celsius, d.ki, d.cli, d.hco3o]
@@ -34,3 +40,17 @@ def test_plain_nrniv_runs_every_mechanism_with_defaults(tmp_path):
     assert nai > d.nai          # spikes loaded the soma with Na
     assert ko > d.ko            # and K accumulated outside (kext)
     assert -90 < egaba < -40
+
+
+def test_plain_nrniv_runs_every_calcium_mechanism(tmp_path):
+    out = _run_nrniv(HOC_CA, tmp_path)
+    d = Defaults()
+    m = re.search(r"caeri0 (\S+) camti0 (\S+)", out)
+    assert [float(x) for x in m.groups()] == [d.caeri, d.camti]
+    assert int(re.search(r"spikes (\d+)", out).group(1)) >= 3
+    m = re.search(r"dend cai (\S+) caeri (\S+) soma cai (\S+) entered (\S+)", out)
+    dend_cai, dend_caeri, soma_cai, entered = map(float, m.groups())
+    assert dend_cai > 2 * d.cai      # Ca injection, spikes and IP3 release
+    assert dend_caeri < d.caeri      # IP3 emptied part of the ER
+    assert soma_cai > d.cai          # spikes brought Ca into the soma
+    assert entered > 0               # net plasma-membrane entry (caentry)
