@@ -114,7 +114,7 @@ def apply(defaults: Defaults | None = None, h=None) -> Defaults:
     users load), then sets NEURON's globals (``celsius``, ``nai0_na_ion``, ...)
     to these values. Takes effect at the next ``finitialize``, where every
     concentration of every section starts at these values; an initial-state
-    handler of type 1 (such as ionhomeo's steady state) may then change them.
+    handler created later (such as ionhomeo's steady state) may then change them.
     """
     from . import build
 
@@ -155,15 +155,26 @@ def hoc_text(defaults: Defaults | None = None) -> str:
         "// NEURON reads the globals above at finitialize only for concentrations that",
         "// some mechanism WRITEs; a concentration nobody writes keeps NEURON's",
         "// built-in value (ki 54.4 mM, ...). So at every finitialize, before the",
-        "// INITIAL blocks, start every concentration of every section from the",
-        "// globals. To start elsewhere, change the globals or set the values in a",
-        "// type-1 FInitializeHandler (runs after this one).",
+        "// INITIAL blocks, this handler starts every concentration of every section",
+        "// from the globals, and turns off NEURON's own reset of written",
+        "// concentrations (ion_style cinit = 0; it would run after this handler and",
+        "// after any other type-0 handler). To start elsewhere, change the globals",
+        "// or set per-segment values in a type-0 FInitializeHandler created after",
+        "// this one: the INITIAL blocks (buffers, gates) then see those values.",
+        "proc ionhomeo_keep_concentrations() { local s",
+        "    // $s1 an ion name such as \"ca_ion\", in the accessed section. The style is",
+        "    // c_style + 4 cinit + 8 e_style + 32 einit + 64 eadvance: keep all but cinit.",
+        "    s = ion_style($s1)",
+        "    // arguments: c_style, e_style, einit, eadvance, cinit",
+        "    ion_style($s1, s % 4, int(s/8) % 4, int(s/32) % 2, int(s/64) % 2, 0)",
+        "}",
         "proc ionhomeo_init_concentrations() {",
         "    forall {",
     ]
     for ion in VALENCES:
         sets = "  ".join(f"{ion}{side}(x) = {ion}{side}0_{ion}_ion" for side in sides(ion))
-        lines.append(f"        if (ismembrane(\"{ion}_ion\")) {{ for (x, 0) {{ {sets} }} }}")
+        lines.append(f"        if (ismembrane(\"{ion}_ion\")) {{ ionhomeo_keep_concentrations("
+                     f"\"{ion}_ion\")  for (x, 0) {{ {sets} }} }}")
     lines += [
         "    }",
         "}",

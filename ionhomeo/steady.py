@@ -24,6 +24,15 @@ diffusion at rest). :func:`solve` checks the residual in every segment and
 says so if this does not hold. All membrane current must be carried by
 ions that the solver sees (Na, K, Cl, HCO3, Ca); a NONSPECIFIC_CURRENT leak
 (such as ``hh``'s ``il``) has no concentration to balance it and is detected.
+(The organelle transporters' nonspecific currents cancel their pool currents
+exactly and pass this check.) The ER and mitochondrial pools (``er``,
+``mito``) are solved like the cytosolic ions: their pool currents ``icaer``
+and ``icamt`` vanish at rest.
+
+Starting there: the state is written in a type-0 FInitializeHandler, before
+the INITIAL blocks, so buffers and concentration-dependent gates start in
+equilibrium with it (ionhomeo's defaults handler turns off NEURON's own reset
+of written concentrations, which would otherwise undo it).
 """
 
 from __future__ import annotations
@@ -47,7 +56,14 @@ class SteadyState:
     residual: float  # largest |net ionic current| over all segments, mA/cm2
 
     def apply(self, sections):
-        """Write the state into every segment (call inside a type-1 FInitializeHandler)."""
+        """Write the state into every segment.
+
+        Meant for a type-0 FInitializeHandler: it runs after ionhomeo's own
+        type-0 handler has set the default concentrations and before the
+        mechanisms' INITIAL blocks, so buffers (cadyn, er) and gates that
+        depend on concentrations (pmca, ip3r, ryr, kcc2, ...) start in
+        equilibrium with the steady-state concentrations.
+        """
         for sec in sections:
             for seg in sec:
                 seg.v = self.v
@@ -59,7 +75,7 @@ class SteadyState:
         from neuron import h
 
         sections = list(sections)
-        handler = h.FInitializeHandler(1, lambda: self.apply(sections))
+        handler = h.FInitializeHandler(0, lambda: self.apply(sections))
         h.finitialize(self.v)
         del handler
         # currents and reversal potentials consistent with the new concentrations
@@ -76,7 +92,7 @@ class SteadyState:
         from neuron import h
 
         sections = list(sections)
-        return h.FInitializeHandler(1, lambda: self.apply(sections))
+        return h.FInitializeHandler(0, lambda: self.apply(sections))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -513,3 +513,34 @@ def test_ap_evoked_transient_fixed_step_matches_cvode(h):
     assert np.max(np.abs(fixed - cvode)) < 0.01 * amplitude
     assert fixed.max() - rest == pytest.approx(amplitude, rel=0.01)
     del stim
+
+
+# ------------------------------------------------------------ steady state
+
+def test_steady_state_with_calcium_pools_starts_buffers_and_gates_at_rest(h):
+    """steady.solve finds V, Na, Cl, Ca, ER and matrix Ca; the buffers and the
+    concentration-dependent gates start in equilibrium with them, so nothing
+    drifts."""
+    from ionhomeo import steady
+
+    from cells import RESTING
+
+    mechs = RESTING + ("cadyn", "pmca", "ncx", "caleak", "er", "serca", "erleak",
+                       "mito", "mcu", "nclx", "ip3r", "ryr")
+    sec = compartment(h, mechs, cadyn={"cbtot": 0.04, "pvtot": 0.05})
+    seg = sec(0.5)
+    state = steady.solve([sec])
+    assert set(state.concentrations) == {"na", "k", "cl", "ca", "caer", "camt"}
+    c = state.concentrations["ca"]
+    # the buffer started in equilibrium with the solved cai, not the default
+    assert c != pytest.approx(1e-4, rel=1e-3)
+    assert seg.cadyn.cab == pytest.approx(float(buffering.bound(seg.cadyn.btot, seg.cadyn.kdb, c)),
+                                          rel=1e-12)
+    start = {"v": seg.v, **{f"{ion}i": getattr(seg, f"{ion}i") for ion in state.concentrations}}
+    solver.use_cvode(True)
+    state.finitialize([sec])
+    h.CVode().solve(10000)
+    assert abs(seg.v - start["v"]) < 1e-6  # mV
+    for name, value in start.items():
+        if name != "v":
+            assert getattr(seg, name) == pytest.approx(value, rel=1e-6), name
