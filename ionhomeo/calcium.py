@@ -65,3 +65,43 @@ def entered(sections) -> float:
                 "plasma-membrane Ca current (ionhomeo.mechanisms.insert(sec, 'caentry'))")
         total += seg.caentry.entered * segment_volume_um3(seg)
     return total
+
+
+#: mechanisms with their own GLOBAL ATP free energy (kJ/mol)
+ATP_MECHANISMS = ("nakpump", "serca", "pmca")
+#: mechanisms with their own RANGE mitochondrial membrane potential (mV)
+DPSI_MECHANISMS = ("mcu", "nclx")
+
+
+def set_atp_free_energy(dg_atp: float) -> None:
+    """Set the free energy of ATP hydrolysis (kJ/mol, < 0) of every ATP-driven pump.
+
+    ``nakpump``, ``serca`` and ``pmca`` each have a GLOBAL ``dgatp``; an
+    energy failure must change all of them, or the pumps would run on
+    different energy supplies. Default -55 kJ/mol; values are validated
+    against the mod files' range [-100, 0].
+    """
+    from . import mechanisms
+
+    for name in ATP_MECHANISMS:
+        mechanisms.set_globals(name, dgatp=dg_atp)
+
+
+def set_mitochondrial_potential(sections, dpsi: float) -> int:
+    """Set the mitochondrial membrane potential (mV, matrix minus cytosol).
+
+    Every segment of ``sections`` that has ``mcu`` or ``nclx`` gets ``dpsi``
+    in both (they are RANGE variables, so a region can be depolarised alone).
+    Returns the number of mechanism instances changed. Default -170 mV;
+    validated against the mod files' range [-300, 100].
+    """
+    from . import mechanisms
+
+    count = 0
+    for name in DPSI_MECHANISMS:
+        value = mechanisms.validate(name, {"dpsi": dpsi})["dpsi"]
+        for seg in _segments(sections):
+            if seg.sec.has_membrane(name):
+                getattr(seg, name).dpsi = value
+                count += 1
+    return count

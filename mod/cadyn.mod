@@ -40,7 +40,8 @@ total is zero. Concentrations are per cytosolic volume.
     molecules; for 2 sites per molecule give twice the molecule
     concentration) on which Mg competes: Ca kon 1.07e8 /M/s, koff 0.95 /s;
     Mg kon 8.06e5 /M/s, koff 25 /s (KD 31 uM) with free Mg mgi 0.59 mM
-    (Lee et al. 2000, J Physiol 525:405; Schmidt et al. 2003); D 43 um2/s.
+    (Lee, Schwaller & Neher 2000, J Physiol 525:419, who assumed 0.14 mM
+    free Mg; 0.59 mM as in Schmidt et al. 2003); D 43 um2/s.
  4. Indicator dye (dyetot): defaults for fura-2, KD 224 nM at 37 C
     (Grynkiewicz et al. 1985, J Biol Chem 260:3440) and kon about 5e8 /M/s
     (BAPTA-type indicators; Kao & Tsien 1988, Biophys J 53:635); D about
@@ -189,6 +190,9 @@ KINETIC conc {
     ~ cai + pv <-> capv (pvkonca*vol, pvkoffca*vol)
     ~ pv <-> mgpv (pvkonmg*mgi*vol, pvkoffmg*vol)
     ~ cai + dye <-> cadye (dyekon*vol, dyekon*dyekd*vol)
+    : reported totals follow the states under CVODE too (this block is what
+    : CVODE evaluates; BREAKPOINT code after SOLVE runs only at fixed step)
+    totals()
 }
 
 PROCEDURE totals() {

@@ -39,7 +39,7 @@ Default pbar = 2e-5 cm/s. Measured with ionhomeo's spiking mechanisms
 (nav, kdr, sk, the Ca system; one action potential from a 1 ms current
 pulse, fixed step dt 0.025 ms, secondorder 2): Ca entry per spike about
 0.26 uM (total, per cytosolic volume) into a 20 um soma and 2.4 uM into a
-2 um dendrite, that is 3 and 26 nM of free Ca with the default buffer
+2 um dendrite, that is 3 and 25 nM of free Ca with the default buffer
 capacity of 98. This is a few times below the single-AP transients of
 proximal dendrites (100-200 nM; Helmchen, Imoto & Sakmann 1996, Biophys J
 70:1069); higher densities are possible, but with the default kdr a

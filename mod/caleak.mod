@@ -14,11 +14,12 @@ concentration on the side it draws from is zero, and rectifies as GHK
 predicts (with cao/cai about 2e4 it is inward at every physiological v).
 pca is a permeability (cm/s); pca*ghk is already mA/cm2 (see ghk.inc).
 
-Default pca = 2.5e-7 cm/s balances the default PMCA (pmca.mod) at
-cai = 100 nM near rest: there the pump carries 0.50 uA/cm2 outward and this
-leak -0.51 uA/cm2 at -70 mV (ionhomeo.thermo.ghk_current, 37 C, cao 2 mM).
-The exact resting cai follows from both and the voltage; retune the two
-together.
+Default pca = 2.488e-7 cm/s balances the default PMCA and NCX exactly at
+cai = 100 nM, nai 12 mM and -70 mV: there the pump extrudes 0.500 and the
+exchanger 0.006 uA/cm2 of Ca current, and this leak carries -0.506 uA/cm2
+(ionhomeo.thermo.ghk_current, 37 C, cao 2 mM). At another resting
+potential the resting cai differs (ionhomeo.steady solves for it); retune
+the three together.
 
 For an ohmic-equivalent conductance near potential V, multiply pca by the
 GHK slope dI/dV (ionhomeo.thermo.ghk_current gives I for any P).
@@ -42,7 +43,7 @@ UNITS {
 }
 
 PARAMETER {
-    pca = 2.5e-7 (cm/s) <0, 1>  : membrane permeability to Ca
+    pca = 2.488e-7 (cm/s) <0, 1>  : membrane permeability to Ca
 }
 
 ASSIGNED {

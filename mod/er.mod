@@ -91,4 +91,6 @@ KINETIC pool {
     LONGITUDINAL_DIFFUSION Der*fer*PI*diam*diam/4 {caeri}
     ~ caeri << (-icaer*PI*diam/(2*FARADAY))
     ~ caeri + ber <-> caber (konber*vol, konber*kder*vol)
+    : reported total follows the states under CVODE too
+    caertot = caeri + caber
 }

@@ -9,10 +9,10 @@ volume,
 zero exactly when the free concentrations are equal (the ER membrane
 potential is taken as 0), and never able to drive either concentration
 below zero (it is linear in both and vanishes when both are zero). Its
-default balances the default SERCA at rest: at cai 100 nM SERCA takes up
-about 9.7 uM/s, and perm 2e-5 /ms leaks 10 uM/s from a 0.5 mM lumen, so
-the free ER Ca settles close to 0.5 mM (the exact resting lumen follows
-from the two rates).
+default balances the default SERCA exactly at cai 100 nM and free
+luminal Ca 0.5 mM: SERCA then takes up 9.73 uM/s, and perm 1.9465e-5 /ms
+releases the same from the lumen. In a cell whose resting cai differs, the
+lumen settles where the two balance (ionhomeo.steady solves for it).
 
 Currents: icaer = +J (2F)(diam/4), the pool current of caer per area of
 plasma membrane (> 0: Ca leaving the lumen), and the NONSPECIFIC_CURRENT
@@ -42,7 +42,7 @@ UNITS {
 }
 
 PARAMETER {
-    perm = 2e-5 (/ms) <0, 1e3>  : leak rate constant per cytosolic volume
+    perm = 1.9465e-5 (/ms) <0, 1e3>  : leak rate constant per cytosolic volume
 }
 
 ASSIGNED {

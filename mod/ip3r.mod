@@ -13,8 +13,9 @@ Release per cytosolic volume:
     ah = a2 d2 (ip3 + d1)/(ip3 + d3),   bh = a2 cai
 
 Parameters from Li & Rinzel 1994: d1 0.13 uM, d2 1.049 uM, d3 0.9434 uM,
-d5 0.08234 uM, a2 0.2 /uM/s, v1 6 /s (here pmax, per cytosolic volume; in
-their model the ER/cytosol volume ratio 0.185 multiplies v1). The open
+d5 0.08234 uM, a2 0.2 /uM/s. Their release per cytosolic volume is
+c1 v1 Po (c_ER - c) with c1 = 0.185 (ER/cytosol volume ratio) and
+v1 = 6 /s, so pmax = c1 v1 = 1.11 /s. The open
 probability is bell-shaped in cai, as measured by Bezprozvanny et al. 1991
 (Nature 351:751). The flux is passive: zero when caeri = cai.
 
@@ -51,13 +52,13 @@ UNITS {
 }
 
 PARAMETER {
-    pmax = 0.006 (/ms) <0, 1e3>         : maximal release rate constant
+    pmax = 0.00111 (/ms) <0, 1e3>       : maximal release rate constant (c1 v1)
     ip3 = 0 (mM) <0, 1>                 : cytosolic IP3
     d1 = 0.00013 (mM) <1e-12, 1>        : IP3 dissociation constant
     d2 = 0.001049 (mM) <1e-12, 1>       : Ca inactivation dissociation constant
     d3 = 0.0009434 (mM) <1e-12, 1>      : IP3 dissociation constant (inactivated)
     d5 = 8.234e-5 (mM) <1e-12, 1>       : Ca activation dissociation constant
-    a2 = 0.2 (/mM-ms) <0, 1e6>          : Ca inactivation on rate
+    a2 = 0.2 (/mM-ms) <1e-9, 1e6>       : Ca inactivation on rate
 }
 
 ASSIGNED {

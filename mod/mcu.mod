@@ -19,8 +19,11 @@ scales the rate with the driving potential, so that vmax is the maximal
 rate at dpsi = dpsiref (-170 mV); depolarising the mitochondria (dpsi -> 0,
 uncouplers) slows uptake roughly in proportion.
 
-Defaults: low affinity, km 10 uM and Hill 2 (K0.5 10-20 uM, Hill about 2;
-Kirichok, Krapivinsky & Clapham 2004, Nature 427:360; Csordas et al. 2013);
+Defaults: low affinity, km 10 uM and Hill 2 (apparent K0.5 10-20 uM and
+cooperative activation of uptake into isolated mitochondria; the
+cooperativity comes from the MICU1 gate, Csordas et al. 2013, Cell Metab
+17:976; the uniporter current itself: Kirichok, Krapivinsky & Clapham
+2004, Nature 427:360);
 dpsi -170 mV (-160 to -180 mV; Nicholls & Ferguson, Bioenergetics 4, 2013);
 vmax 1e-3 mM/ms (1 mM/s per cytosolic volume), so that MCU overtakes the
 default SERCA above a few micromolar (the crossover of the two Hill laws,
@@ -28,6 +31,10 @@ ionhomeo.thermo.hill_crossover).
 
 Currents: icamt = -J (2F)(diam/4) (> 0 would be Ca leaving the matrix) and
 the NONSPECIFIC_CURRENT i = -icamt, so this mechanism never changes v.
+
+Mitochondrial potential: dpsi is also a parameter of nclx; change
+both together for an uncoupler or energy failure
+(ionhomeo.calcium.set_mitochondrial_potential does).
 
 Reads: cai, camti.  Writes: icamt, i (nonspecific, cancels icamt).
 CoreNEURON: compatible.

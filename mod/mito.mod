@@ -21,9 +21,9 @@ geometry (area/volume = 4/diam), so
 and the transporters cancel icamt with a NONSPECIFIC_CURRENT, leaving v
 untouched.
 
-Default fmt = 0.05: mitochondria take 5-10 % of dendritic and somatic
-cytoplasm in electron micrographs (e.g. Popov et al. 2005, Eur J Neurosci
-22:1139 report a few per cent in CA1 dendrites; we use 5 %).
+Default fmt = 0.05, an assumption: mitochondria take several per cent of
+neuronal cytoplasm in electron micrographs; set it from your own
+morphometry.
 Initial free matrix Ca is camti0_camt_ion (0.1 uM, near cytosolic at rest;
 Babcock et al. 1997, J Cell Biol 136:833).
 
@@ -77,4 +77,6 @@ KINETIC pool {
     : concentration changes as if the matrix volume were fmt*vol/fm
     COMPARTMENT fmt*PI*diam*diam/(4*fm) {camti}
     ~ camti << (-icamt*PI*diam/(2*FARADAY))
+    : reported total follows the state under CVODE too
+    camttot = camti/fm
 }

@@ -32,6 +32,9 @@ typical cytosolic value (-50 to -60 kJ/mol; Nicholls & Ferguson,
 Bioenergetics 4, 2013); imax sets the resting pump current near 0.3 uA/cm2
 with the default leaks, balancing the resting Na influx.
 
+ATP: serca and pmca have their own dgatp; change all three together
+(ionhomeo.calcium.set_atp_free_energy does).
+
 Reads: nai, nao, ki, ko, v.  Writes: ina, ik.  CoreNEURON: compatible.
 ENDCOMMENT
 

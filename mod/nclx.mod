@@ -24,13 +24,17 @@ al. 1992).
 Defaults: kmna 8 mM (half-activation of mitochondrial Na/Ca exchange by
 Na, 8-10 mM; Crompton et al. 1978, Eur J Biochem 82:25), kmca 3 uM
 (matrix Ca, Km of a few uM; Paucek & Jaburek 2004, Biochim Biophys Acta
-1659:83), dpsi -170 mV; vmax 1.5e-5 mM/ms makes NCLX balance the default
-MCU with the free matrix Ca near the cytosolic 100 nM at rest (matrix free
-Ca close to cytosolic at rest: Babcock et al. 1997).
+1659:83), dpsi -170 mV; vmax 1.435e-5 mM/ms makes NCLX balance the
+default MCU exactly with cytosolic and free matrix Ca both at 100 nM
+(matrix free Ca close to cytosolic at rest: Babcock et al. 1997).
 
 Currents: icamt = +J (2F)(diam/4) (> 0: Ca leaving the matrix) and the
 NONSPECIFIC_CURRENT i = -icamt, so this mechanism never changes the plasma
 membrane potential (the matrix charge is not modelled).
+
+Mitochondrial potential: dpsi is also a parameter of mcu; change
+both together for an uncoupler or energy failure
+(ionhomeo.calcium.set_mitochondrial_potential does).
 
 Reads: cai, nai, camti.  Writes: icamt, i (nonspecific, cancels icamt).
 CoreNEURON: compatible.
@@ -58,7 +62,7 @@ UNITS {
 }
 
 PARAMETER {
-    vmax = 1.5e-5 (mM/ms) <0, 1e3>    : maximal efflux per cytosolic volume
+    vmax = 1.435e-5 (mM/ms) <0, 1e3>  : maximal efflux per cytosolic volume
     kmca = 0.003 (mM) <1e-9, 1e3>     : half-activating matrix Ca
     kmna = 8 (mM) <1e-9, 1e4>         : half-activating cytosolic Na, per site
     namt = 5 (mM) <1e-9, 1e4>         : matrix Na

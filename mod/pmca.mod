@@ -14,8 +14,10 @@ c = cai; ica = ipmca (outward Ca current, 2 charges per Ca). Hill
 coefficient 1; km0 0.3 uM without and km1 0.1 uM with Ca-calmodulin bound
 (K_m 0.1-0.3 uM; Carafoli 1991, Physiol Rev 71:129; Penniston & Enyedi
 1998), vfac 2 (Ca-calmodulin about doubles Vmax). Ca-calmodulin formation
-needs four Ca with an apparent K about 1 uM (kcam), so at 100 nM the
-bound fraction is about 1e-4 and the feedback is silent at rest. Binding
+needs four Ca with an apparent K about 1 uM (kcam): at 100 nM the
+activation A is 1e-4 and the bound fraction kon A/(kon A + koff) 2.5e-3,
+which changes the pump rate by about 0.3 %: the feedback is nearly silent
+at rest. Binding
 is fast and unbinding slow (kon 0.5 /s at saturating Ca, koff 0.02 /s:
 activation within seconds and a memory of about a minute, the PMCA2b/4a
 pattern described by Caride et al. 2001, J Biol Chem 276:39797).
@@ -28,6 +30,10 @@ cai = 0, so the pump cannot drive cai below zero.
 
 imax 2e-3 mA/cm2: the pump current near rest is then about 0.5 uA/cm2
 (a quarter of imax at 100 nM). Balanced at rest by caleak.
+
+ATP: dgatp is also a parameter of nakpump and serca; the three
+are separate GLOBALs, so change them together for an energy failure
+(ionhomeo.calcium.set_atp_free_energy does).
 
 Reads: cai, cao, v.  Writes: ica.  CoreNEURON: compatible.
 ENDCOMMENT

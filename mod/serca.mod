@@ -16,13 +16,17 @@ equilibrium. The ER membrane potential is taken as 0 (counter-ion fluxes
 keep it near 0). Uptake is zero at cai = 0.
 
 Default vmax 1e-4 mM/ms (100 uM/s per cytosolic volume): at rest
-(100 nM) SERCA takes up about 10 uM/s, balanced by erleak.
+(100 nM, lumen 0.5 mM) SERCA takes up 9.73 uM/s, balanced by erleak.
 
 Currents: icaer = -J (2F) (diam/4), the uptake expressed as the pool
 current of caer per area of plasma membrane (icaer > 0 is Ca leaving the
 lumen, so uptake is negative), with the cylinder volume/area diam/4 that
 cadyn and er use; and the NONSPECIFIC_CURRENT i = -icaer, so the net
 membrane current of this mechanism is exactly zero.
+
+ATP: dgatp is also a parameter of nakpump and pmca; the three
+are separate GLOBALs, so change them together for an energy failure
+(ionhomeo.calcium.set_atp_free_energy does).
 
 Reads: cai, caeri.  Writes: icaer, i (nonspecific, cancels icaer).
 CoreNEURON: compatible.
