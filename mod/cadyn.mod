@@ -52,7 +52,11 @@ Science 258:1812); the buffers with their own coefficients (free and bound
 forms alike, so a mobile buffer's total stays uniform).
 
 Reported: catot, the total cytosolic Ca (free + bound, mM), and kappa, the
-equilibrium buffer capacity d[bound]/d[free] at the present cai. To check
+equilibrium buffer capacity d[bound]/d[free] at the present cai. Both are
+computed with the states before NEURON's axial-diffusion update of each
+fixed step (and, under CVODE, at the last right-hand-side evaluation), so
+they can lag by one step; ionhomeo.calcium.content computes exact amounts
+from the states. To check
 calcium conservation, insert caentry (caentry.mod), which integrates the
 plasma-membrane Ca current with the same geometry.
 
