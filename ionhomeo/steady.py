@@ -220,3 +220,363 @@ def _membrane_current(seg) -> float:
         h.dt = dt
         cvode.active(was_active)
     return -seg.cm * dvdt * 1e-3  # uF/cm2 * mV/ms = uA/cm2 -> mA/cm2
+
+
+# ----------------------------------------------------------------------------
+# Whole-cell steady state (non-uniform cells)
+# ----------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class CellSteadyState:
+    """A resting state of a whole cell: per-segment potential and concentrations.
+
+    ``v`` (mV) and ``concentrations`` ({ion: array of mM}) are arrays over
+    ``segments`` (in the solver's order). ``residual_v`` (mV/ms) and
+    ``residual_rel`` (1/ms, d ln c/dt) are the largest rates of change left.
+    """
+
+    segments: tuple
+    v: np.ndarray
+    concentrations: dict
+    fixed: tuple
+    residual_v: float
+    residual_rel: float
+    iterations: int
+
+    def apply(self):
+        """Write the state into every segment (meant for a type-0 FInitializeHandler)."""
+        for k, seg in enumerate(self.segments):
+            seg.v = float(self.v[k])
+            for ion, c in self.concentrations.items():
+                setattr(seg, f"{ion}i", float(c[k]))
+
+    def finitialize(self):
+        """``h.finitialize`` into this state (buffers and gates start in equilibrium)."""
+        from neuron import h
+
+        handler = h.FInitializeHandler(0, self.apply)
+        h.finitialize(float(self.v[0]))
+        del handler
+        h.fcurrent()
+
+    def install(self):
+        """Keep every later ``finitialize`` starting here; returns the handler to keep."""
+        from neuron import h
+
+        return h.FInitializeHandler(0, self.apply)
+
+    def summary(self) -> dict:
+        """Ranges over the cell: {quantity: (min, max)} in mV or mM."""
+        out = {"v_mV": (float(self.v.min()), float(self.v.max()))}
+        for ion, c in self.concentrations.items():
+            out[f"{ion}i_mM"] = (float(c.min()), float(c.max()))
+        return out
+
+
+def _segment_graph(segments):
+    """Neighbours of each segment (index lists): along sections and across connections."""
+    index = {}
+    for k, seg in enumerate(segments):
+        index[(seg.sec, seg.x)] = k
+    by_sec = {}
+    for k, seg in enumerate(segments):
+        by_sec.setdefault(seg.sec, []).append(k)
+    nbrs = [set() for _ in segments]
+    for sec, ks in by_sec.items():
+        for a, b in zip(ks, ks[1:]):
+            nbrs[a].add(b)
+            nbrs[b].add(a)
+        parent = sec.parentseg()
+        if parent is None or parent.sec not in by_sec:
+            continue
+        psec = parent.sec
+        j = min(int(parent.x * psec.nseg), psec.nseg - 1)
+        pk = by_sec[psec][j]
+        # the child's node nearest the connection couples to the parent's node
+        ck = ks[0] if sec.orientation() == 0 else ks[-1]
+        nbrs[pk].add(ck)
+        nbrs[ck].add(pk)
+    return nbrs
+
+
+def _distance2_colouring(nbrs):
+    """Colour segments so that no two within two steps share a colour (greedy)."""
+    colour = [-1] * len(nbrs)
+    for k in range(len(nbrs)):
+        near = set()
+        for a in nbrs[k]:
+            near.add(colour[a])
+            for b in nbrs[a]:
+                near.add(colour[b])
+        c = 0
+        while c in near:
+            c += 1
+        colour[k] = c
+    return np.array(colour)
+
+
+def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-9,
+               tol_rel: float = 1e-11, max_iter: int = 40) -> CellSteadyState:
+    """Find the resting state of a whole (non-uniform) cell by Newton's method.
+
+    Unknowns: the membrane potential and the logarithm of every dynamic
+    intracellular concentration (those WRITten by an owner such as nadyn,
+    cadyn, er) in every segment. Residuals: their rates of change, evaluated by
+    NEURON itself (``CVode.f``) after an ``finitialize`` that puts every gate,
+    buffer and other fast state at its equilibrium for those values, so the
+    answer is the model's own steady state, axial current and diffusion
+    included. The Jacobian is sparse (each segment couples to its neighbours)
+    and is built by finite differences, perturbing all segments of one colour
+    of a distance-2 colouring at once: a few dozen evaluations per Newton step,
+    independent of the cell's size.
+
+    Degeneracy: a sealed cell's resting states form a one-parameter family
+    (charge conservation, see :func:`solve`), so one concentration is held:
+    by default K in the ``reference`` segment (the centre of the first
+    section, normally the soma), and its residual, implied by the others, is
+    dropped. Extracellular K dynamics (``kext``) are not supported.
+
+    tol_v (mV/ms) and tol_rel (1/ms, relative rate of each concentration)
+    are the largest rates of change accepted: 1e-9 mV/ms moves v by 1e-5 mV
+    in 10 s. Raises SteadyStateError when Newton's method does not converge.
+    On return NEURON is initialised in the state found.
+    """
+    from neuron import h
+    from scipy import sparse
+    from scipy.sparse import linalg
+
+    from . import build
+    from .defaults import VALENCES
+
+    build.load()
+    sections = list(sections)
+    segments = tuple(seg for sec in sections for seg in sec)
+    if not segments:
+        raise SteadyStateError("no sections given")
+    for sec in sections:
+        if sec.has_membrane("kext"):
+            raise SteadyStateError(
+                f"{sec.name()} has kext: extracellular K dynamics are not part of the "
+                "whole-cell steady state; solve without kext, then insert it")
+    per_segment = [dynamic_ions(seg) for seg in segments]
+    ions = [ion for ion in VALENCES if any(ion in d for d in per_segment)]
+    if not ions:
+        raise SteadyStateError("no dynamic concentrations: insert concentration owners first")
+    fixed = ("k",) if fixed is None and "k" in ions else tuple(fixed or ())
+    unknown_fixed = set(fixed) - set(ions)
+    if unknown_fixed:
+        raise SteadyStateError(
+            f"fixed ion(s) {sorted(unknown_fixed)} are not dynamic here; dynamic ions: {ions}")
+    ref = segments[0] if reference is None else reference
+    ref_k = segments.index(ref)
+    for ion in fixed:
+        if ion not in per_segment[ref_k]:
+            raise SteadyStateError(
+                f"the reference segment {ref} has no owner of {ion}, the ion held fixed")
+    # owned[ion][j]: segment j has a mechanism that writes the ion's concentration
+    owned = {ion: np.array([ion in d for d in per_segment]) for ion in ions}
+
+    cvode = h.CVode()
+    was_active = cvode.active()
+    cvode.active(1)
+    try:
+        state = _newton(h, sections, segments, ions, owned, fixed, ref_k, tol_v, tol_rel,
+                        max_iter, sparse, linalg)
+    finally:
+        cvode.active(was_active)
+    state.finitialize()
+    return state
+
+
+def _newton(h, sections, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_iter,
+            sparse, linalg):
+    n = len(segments)
+    cvode = h.CVode()
+    # unknown layout: kind 0 = v, kind 1+i = log concentration of ions[i]
+    kinds = [("v", None)] + [("c", ion) for ion in ions]
+    cols = []  # (kind index, segment index) of each unknown
+    for kk, (what, ion) in enumerate(kinds):
+        for j in range(n):
+            if what == "c" and not owned[ion][j]:
+                continue
+            if what == "c" and ion in fixed and j == ref_k:
+                continue
+            cols.append((kk, j))
+    col_of = {key: i for i, key in enumerate(cols)}
+    # residuals: the same list (the held ion's residual at the reference is
+    # implied by the others and dropped)
+    rows = cols
+
+    # starting point: the defaults everywhere, v from the uniform solver of
+    # the reference section if it can rest alone
+    h.finitialize(-70.0)
+    v = np.array([seg.v for seg in segments])
+    conc = {ion: np.array([getattr(seg, f"{ion}i") for seg in segments]) for ion in ions}
+    try:
+        uni = solve([segments[ref_k].sec])
+        v[:] = uni.v
+        for ion, c in uni.concentrations.items():
+            if ion in conc:
+                conc[ion][owned[ion]] = c
+    except SteadyStateError:
+        pass
+
+    # where each unknown lives in CVODE's state vector: mark and find
+    def state_vector():
+        y = h.Vector()
+        cvode.states(y)
+        return np.array(y)
+
+    def set_state(vv, cc):
+        def apply():
+            for j, seg in enumerate(segments):
+                seg.v = float(vv[j])
+                for ion in ions:
+                    if owned[ion][j]:
+                        setattr(seg, f"{ion}i", float(cc[ion][j]))
+        handler = h.FInitializeHandler(0, apply)
+        h.finitialize(float(vv[0]))
+        del handler
+
+    yindex = {}
+    marks_v = -1000.0 - np.arange(n)
+    marks_c = {ion: 1000.0 + 1000.0 * (1 + i) + np.arange(n) for i, ion in enumerate(ions)}
+    set_state(marks_v, marks_c)
+    y = state_vector()
+    lookup = {val: i for i, val in enumerate(y)}
+    for j in range(n):
+        yindex[(0, j)] = lookup.get(marks_v[j])
+        for i, ion in enumerate(ions):
+            if owned[ion][j]:
+                yindex[(1 + i, j)] = lookup.get(marks_c[ion][j])
+    missing = [key for key in rows if yindex.get(key) is None]
+    if missing:
+        raise SteadyStateError(
+            f"{len(missing)} unknowns are not CVODE states (e.g. {kinds[missing[0][0]]} in "
+            f"{segments[missing[0][1]]}): is every concentration written by a KINETIC/DERIVATIVE owner?")
+    yrow = np.array([yindex[key] for key in rows])
+    scale_c = np.array([0.0 if kinds[kk][0] == "v" else 1.0 for kk, _ in rows])
+
+    def pack(vv, cc):
+        x = np.empty(len(cols))
+        for i, (kk, j) in enumerate(cols):
+            x[i] = vv[j] if kk == 0 else math.log(cc[kinds[kk][1]][j])
+        return x
+
+    def unpack(x):
+        vv = v.copy()
+        cc = {ion: c.copy() for ion, c in conc.items()}
+        for i, (kk, j) in enumerate(cols):
+            if kk == 0:
+                vv[j] = x[i]
+            else:
+                cc[kinds[kk][1]][j] = math.exp(x[i])
+        return vv, cc
+
+    yp = h.Vector()
+
+    def residual(x):
+        vv, cc = unpack(x)
+        set_state(vv, cc)
+        yy = h.Vector()
+        cvode.states(yy)
+        yp.resize(len(yy))
+        cvode.f(0.0, yy, yp)
+        ydot = np.array(yp)[yrow]
+        yval = np.array(yy)[yrow]
+        # v rows: mV/ms; concentration rows: relative rate 1/ms
+        return np.where(scale_c > 0, ydot / np.where(scale_c > 0, yval, 1.0), ydot)
+
+    # Jacobian structure: unknowns of segment j affect residuals of j and its
+    # neighbours; perturb all unknowns of one kind in one colour at once
+    nbrs = _segment_graph(segments)
+    colour = _distance2_colouring(nbrs)
+    closed = [set(nb) | {j} for j, nb in enumerate(nbrs)]
+    rows_of_seg = {}
+    for r, (kk, j) in enumerate(rows):
+        rows_of_seg.setdefault(j, []).append(r)
+
+    def jacobian(x, r0):
+        data, ri, ci = [], [], []
+        for kk in range(len(kinds)):
+            for c in range(int(colour.max()) + 1):
+                pert = [i for i, (k2, j) in enumerate(cols) if k2 == kk and colour[j] == c]
+                if not pert:
+                    continue
+                step = 1e-4 if kk == 0 else 1e-6  # mV; relative concentration
+                xp = x.copy()
+                xp[pert] += step
+                d = (residual(xp) - r0) / step
+                for i in pert:
+                    j = cols[i][1]
+                    for sj in closed[j]:
+                        for r in rows_of_seg.get(sj, ()):
+                            if d[r] != 0.0:
+                                data.append(d[r])
+                                ri.append(r)
+                                ci.append(i)
+        return sparse.csc_matrix((data, (ri, ci)), shape=(len(rows), len(cols)))
+
+    def converged(r):
+        rv = np.abs(r[scale_c == 0]).max(initial=0.0)
+        rc = np.abs(r[scale_c > 0]).max(initial=0.0)
+        return rv <= tol_v and rc <= tol_rel, rv, rc
+
+    x = pack(v, conc)
+    r = residual(x)
+    for it in range(1, max_iter + 1):
+        ok, rv, rc = converged(r)
+        if ok:
+            break
+        J = jacobian(x, r)
+        try:
+            dx = linalg.spsolve(J, -r)
+        except RuntimeError as err:  # singular
+            raise SteadyStateError(f"the steady-state Jacobian is singular ({err})") from None
+        if not np.all(np.isfinite(dx)):
+            raise SteadyStateError(
+                "the steady-state Jacobian is singular: is the cell's resting state defined "
+                "(pumps and leaks in every compartment, no NONSPECIFIC_CURRENT leak)?")
+        # damped step: limit v changes to 20 mV and log concentrations to 1
+        vmask = scale_c == 0
+        lim = max(np.abs(dx[vmask]).max(initial=0.0) / 20.0,
+                  np.abs(dx[~vmask]).max(initial=0.0) / 1.0, 1.0)
+        dx = dx / lim
+        norm0 = np.linalg.norm(r)
+        lam = 1.0
+        while True:
+            xn = x + lam * dx
+            rn = residual(xn)
+            if np.all(np.isfinite(rn)) and np.linalg.norm(rn) < norm0 or lam < 1e-4:
+                break
+            lam /= 2
+        x, r = xn, rn
+    else:
+        ok, rv, rc = converged(r)
+        if not ok:
+            raise SteadyStateError(
+                f"no whole-cell steady state after {max_iter} Newton steps (largest rates "
+                f"{rv:.3g} mV/ms, {rc:.3g} /ms relative). Check that every region has pumps "
+                "and leaks that balance, and that no NONSPECIFIC_CURRENT leak (such as pas or "
+                "hh's il) is inserted.")
+        it = max_iter
+    ok, rv, rc = converged(r)
+    vv, cc = unpack(x)
+    # the held ion's residual at the reference was dropped as implied by the
+    # others; it is implied only if all membrane current is carried by ions
+    for ion in fixed:
+        key = (1 + ions.index(ion), ref_k)
+        yy = h.Vector()
+        set_state(vv, cc)
+        cvode.states(yy)
+        yp.resize(len(yy))
+        cvode.f(0.0, yy, yp)
+        rate = abs(yp[yindex[key]] / yy[yindex[key]])
+        if not rate <= 1e-8:
+            raise SteadyStateError(
+                f"every other rate is zero but {ion}i at the reference changes at {rate:.3g}/ms: "
+                "membrane current that no ion carries (a NONSPECIFIC_CURRENT leak such as pas or "
+                "hh's il) has no steady state with concentrations. Use ionhomeo's leaks "
+                "(naleak, kleak, clleak) instead.")
+    return CellSteadyState(segments=segments, v=vv, concentrations=cc, fixed=tuple(fixed),
+                           residual_v=float(rv), residual_rel=float(rc), iterations=it)

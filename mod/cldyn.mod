@@ -20,8 +20,9 @@ neuronal cytoplasm measured at about 2 um2/ms, Kuner & Augustine 2000).
 Set D = 0 to switch diffusion off.
 
 The initial value is the ion's global initial concentration (cli0_cl_ion,
-set by ionhomeo_defaults.hoc or ionhomeo.defaults), or whatever a type-1
-FInitializeHandler writes after INITIAL (ionhomeo's steady-state start).
+set by ionhomeo_defaults.hoc or ionhomeo.defaults), or whatever a type-0
+FInitializeHandler created after ionhomeo's writes before INITIAL
+(ionhomeo's steady-state start).
 The extracellular concentration is not touched (see kext).
 
 Reads: icl.  Writes: cli.
