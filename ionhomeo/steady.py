@@ -274,28 +274,39 @@ class CellSteadyState:
 
 
 def _segment_graph(segments):
-    """Neighbours of each segment (index lists): along sections and across connections."""
-    index = {}
-    for k, seg in enumerate(segments):
-        index[(seg.sec, seg.x)] = k
+    """Neighbours of each segment (index sets): along sections and across connections.
+
+    Sections attached at a parent's 0 or 1 end meet at a zero-area node, so the
+    parent's end segment and the first segment of every child attached there
+    are all coupled to each other (siblings included); a child attached inside
+    a segment couples to that segment.
+    """
     by_sec = {}
     for k, seg in enumerate(segments):
         by_sec.setdefault(seg.sec, []).append(k)
     nbrs = [set() for _ in segments]
+
+    def link(group):
+        for a in group:
+            for b in group:
+                if a != b:
+                    nbrs[a].add(b)
+
+    junctions = {}
     for sec, ks in by_sec.items():
         for a, b in zip(ks, ks[1:]):
-            nbrs[a].add(b)
-            nbrs[b].add(a)
+            link((a, b))
         parent = sec.parentseg()
         if parent is None or parent.sec not in by_sec:
             continue
         psec = parent.sec
-        j = min(int(parent.x * psec.nseg), psec.nseg - 1)
-        pk = by_sec[psec][j]
-        # the child's node nearest the connection couples to the parent's node
+        pk = by_sec[psec][min(int(parent.x * psec.nseg), psec.nseg - 1)]
+        # the child's node nearest the connection point
         ck = ks[0] if sec.orientation() == 0 else ks[-1]
-        nbrs[pk].add(ck)
-        nbrs[ck].add(pk)
+        key = (psec, parent.x) if parent.x in (0.0, 1.0) else (psec, pk)
+        junctions.setdefault(key, {pk}).add(ck)
+    for group in junctions.values():
+        link(group)
     return nbrs
 
 
