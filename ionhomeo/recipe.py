@@ -1,0 +1,549 @@
+"""Recipes: which mechanisms go where in a cell, with which parameters.
+
+A recipe is an ordered list of rules, each "in this region, insert this
+mechanism with these parameters", plus the GLOBAL parameters of mechanisms
+and optionally the temperature. It is checked against the mechanism
+catalogue (:mod:`ionhomeo.mechanisms`, read from the mod files) when it is
+created, so a typo fails at once with a message that names the rule, and
+round-trips through TOML so every result can record what produced it.
+
+TOML layout::
+
+    name = "example"
+    description = "KCC2 everywhere, stronger Ca buffering in boutons"
+    sources = ["Payne 1997, Am J Physiol 273:C1516"]
+    celsius = 37.0                      # optional (degC)
+
+    [globals.cadyn]                     # optional: GLOBAL parameters
+    D = 0.22
+
+    [[rules]]
+    region = "all"
+    mechanism = "kcc2"
+    params = { imax = "50 uA/cm2" }     # optional; numbers or "value unit"
+    note = "why this value"             # optional
+
+    [[rules]]
+    region = "terminal"
+    mechanism = "cadyn"
+    params = { kappab = 250.0 }
+
+Values are numbers in the units of the mod file (``ionhomeo list`` shows
+them) or strings ``"value unit"`` in a unit that converts to them: mM, uM,
+nM; mA/cm2, uA/cm2; S/cm2, mS/cm2, uS/cm2; ms, s; /ms, /s; um. A value is
+kept as written (``recipe.to_toml()`` writes it back the same way);
+``rule.values`` gives it in the mod file's units.
+
+Regions are the expressions of :mod:`ionhomeo.regions` ("soma",
+"apical & distance > 100", ...).
+
+Applying (``recipe.apply(cell)``), rule by rule in order:
+
+* the mechanism is inserted into every section that contains at least one
+  selected segment (NEURON inserts mechanisms per section);
+* the rule's parameters are set in the selected segments only;
+* so later rules override earlier ones wherever they overlap.
+
+Partially selected sections: when a rule inserts a mechanism into a section
+of which it selects only some segments, the other segments of that section
+carry the mechanism with its mod-file defaults (a warning says so). To
+restrict a mechanism to part of a section, place it on the whole section
+first with zero density and then raise the density where wanted::
+
+    [[rules]]
+    region = "apical"
+    mechanism = "nav"
+    params = { gbar = 0.0 }
+
+    [[rules]]
+    region = "apical & distance < 300"
+    mechanism = "nav"
+    params = { gbar = 0.01 }
+
+Apply a recipe after the cell is discretised: changing ``nseg`` afterwards
+makes NEURON interpolate the values onto the new segments. GLOBAL
+parameters and ``celsius`` are process-wide: they apply to every cell.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import re
+import tomllib
+import types
+import warnings
+from pathlib import Path
+
+from . import mechanisms, regions
+
+__all__ = ["RecipeError", "PartialSectionWarning", "Rule", "Recipe", "load", "save",
+           "UNIT_FACTORS", "to_mod_units"]
+
+
+class RecipeError(ValueError):
+    """A recipe that is not valid: the message names the rule or field and the fix."""
+
+
+class PartialSectionWarning(UserWarning):
+    """A rule inserted a mechanism into sections it selects only partly."""
+
+
+#: units a value may be written in: family -> {unit: factor to the family's first unit}
+UNIT_FACTORS = {
+    "concentration": {"mM": 1.0, "uM": 1e-3, "nM": 1e-6},
+    "current density": {"mA/cm2": 1.0, "uA/cm2": 1e-3},
+    "conductance density": {"S/cm2": 1.0, "mS/cm2": 1e-3, "uS/cm2": 1e-6},
+    "time": {"ms": 1.0, "s": 1e3},
+    "rate": {"/ms": 1.0, "/s": 1e-3},
+    "length": {"um": 1.0},
+}
+
+_VALUE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*?)?\s*$")
+
+
+def _number_text(value: float) -> str:
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _normalise_unit(unit: str) -> str:
+    return unit.replace("\u00b5", "u").replace("\u03bc", "u").replace("^", "").replace(" ", "")
+
+
+def to_mod_units(value, param: "mechanisms.Parameter", where: str = "") -> float:
+    """``value`` (a number in ``param.units``, or ``"value unit"``) in ``param.units``.
+
+    Raises RecipeError for a string that is not "number unit" or a unit that
+    does not convert to the declared one. The range is not checked here.
+    """
+    label = where or param.name
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise RecipeError(f"{label}: expected a number in {param.units} or a string "
+                          f"'value unit', got {type(value).__name__} {value!r}")
+    if not isinstance(value, str):
+        return float(value)
+    m = _VALUE.match(value)
+    if not m:
+        raise RecipeError(f"{label} = {value!r}: write a number in {param.units}, or a string "
+                          f"'value unit' such as '5 {param.units}'")
+    number, unit = float(m.group(1)), m.group(2)
+    if unit is None:
+        raise RecipeError(f"{label} = {value!r}: a string needs a unit; write the number "
+                          f"without quotes to use the mod file's unit ({param.units})")
+    unit = _normalise_unit(unit)
+    declared = _normalise_unit(param.units)
+    if unit == declared:
+        return number
+    for family in UNIT_FACTORS.values():
+        if unit in family and declared in family:
+            return number * family[unit] / family[declared]
+    same = next((list(f) for f in UNIT_FACTORS.values() if declared in f), [declared])
+    raise RecipeError(f"{label} = {value!r}: unit {unit!r} does not convert to {param.units}, "
+                      f"the unit of {param.name} in its mod file. Accepted: {', '.join(same)}")
+
+
+def _canonical_value(value):
+    """The value as stored: a float, or 'number unit' with the number in shortest form."""
+    if isinstance(value, str):
+        m = _VALUE.match(value)
+        return f"{_number_text(float(m.group(1)))} {_normalise_unit(m.group(2))}"
+    return float(value)
+
+
+def _check_params(mechanism: str, params, scope: str, label: str) -> tuple[dict, dict]:
+    """Validate {param: value}; return (as written, in mod units)."""
+    if not isinstance(params, dict) and not isinstance(params, types.MappingProxyType):
+        raise RecipeError(f"{label}: params must be a table {{name = value}}, got {params!r}")
+    mech = mechanisms.get(mechanism)
+    written, values = {}, {}
+    for name, value in params.items():
+        try:
+            p = mech.parameter(name)
+        except mechanisms.ParameterError as e:
+            raise RecipeError(f"{label}: {e}") from None
+        if p.scope != scope:
+            if p.scope == "global":
+                raise RecipeError(
+                    f"{label}: {mechanism}.{name} is a GLOBAL parameter (one value shared by "
+                    f"every segment of every cell), so it cannot be set per region; set it "
+                    f"under [globals.{mechanism}] instead")
+            raise RecipeError(
+                f"{label}: {mechanism}.{name} is a RANGE parameter (per segment); set it in "
+                f"a rule's params, not under [globals.{mechanism}]")
+        converted = to_mod_units(value, p, f"{label}: {mechanism}.{name}")
+        try:
+            values[name] = p.check(mechanism, converted)
+        except mechanisms.ParameterError as e:
+            given = f" (given as {value!r})" if isinstance(value, str) else ""
+            raise RecipeError(f"{label}: {e}{given}") from None
+        written[name] = _canonical_value(value)
+    return written, values
+
+
+def _frozen(d: dict) -> types.MappingProxyType:
+    return types.MappingProxyType(dict(d))
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """Insert ``mechanism`` in ``region`` and set ``params`` there.
+
+    ``region``: a :class:`ionhomeo.regions.Region` or its string form.
+    ``params``: {name: value}, values numbers in the mod file's units or
+    "value unit" strings (kept as written). ``values``: the same in the mod
+    file's units, as floats. ``note``: free text (why these values).
+    """
+
+    region: regions.Region
+    mechanism: str
+    params: types.MappingProxyType = dataclasses.field(default_factory=dict)
+    note: str = ""
+    values: types.MappingProxyType = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        label = f"{self.mechanism!r} in region {str(self.region)!r}"
+        try:
+            object.__setattr__(self, "region", regions.as_region(self.region))
+        except regions.RegionError as e:
+            raise RecipeError(f"rule for {self.mechanism!r}: bad region: {e}") from None
+        if not isinstance(self.mechanism, str):
+            raise RecipeError(f"{label}: mechanism must be a name (string)")
+        try:
+            mech = mechanisms.get(self.mechanism)
+        except mechanisms.UnknownMechanismError as e:
+            raise RecipeError(f"{label}: {e}") from None
+        if mech.kind != "density":
+            raise RecipeError(
+                f"{label}: {self.mechanism} is a point process (one object at one place, such "
+                f"as a synapse); a recipe places density mechanisms only. Create it with "
+                f"ionhomeo.mechanisms.add_point(segment, {self.mechanism!r})")
+        written, values = _check_params(self.mechanism, self.params, "range", label)
+        if not isinstance(self.note, str):
+            raise RecipeError(f"{label}: note must be a string")
+        object.__setattr__(self, "params", _frozen(written))
+        object.__setattr__(self, "values", _frozen(values))
+
+    def __hash__(self):
+        return hash((self.region, self.mechanism, tuple(self.params.items()), self.note))
+
+    def to_dict(self) -> dict:
+        out = {"region": str(self.region), "mechanism": self.mechanism}
+        if self.params:
+            out["params"] = dict(self.params)
+        if self.note:
+            out["note"] = self.note
+        return out
+
+    @classmethod
+    def from_dict(cls, d, label: str = "rule") -> "Rule":
+        if not isinstance(d, dict):
+            raise RecipeError(f"{label}: a rule must be a table with region, mechanism and "
+                              f"params; got {d!r}")
+        _check_keys(d, ("region", "mechanism", "params", "note"), ("region", "mechanism"), label)
+        try:
+            return cls(region=d["region"], mechanism=d["mechanism"],
+                       params=d.get("params", {}), note=d.get("note", ""))
+        except RecipeError as e:
+            raise RecipeError(f"{label}: {e}") from None
+
+
+def _check_keys(d: dict, allowed, required, label: str):
+    for key in d:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, list(allowed), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise RecipeError(f"{label}: unknown key {key!r}.{hint} Allowed: {', '.join(allowed)}")
+    for key in required:
+        if key not in d:
+            raise RecipeError(f"{label}: {key!r} is missing")
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """Where the mechanisms of a cell go: an ordered list of :class:`Rule`.
+
+    ``name`` (str), ``description`` (str), ``sources`` (citations, tuple of
+    str), ``rules`` (tuple of Rule, or dicts with region, mechanism, params,
+    note), ``celsius`` (degC, optional: the temperature the recipe was made
+    for; :meth:`apply` sets it) and ``globals`` ({mechanism: {param: value}},
+    GLOBAL parameters). Validated when created.
+    """
+
+    name: str
+    description: str = ""
+    sources: tuple = ()
+    rules: tuple = ()
+    celsius: float | None = None
+    globals: types.MappingProxyType = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise RecipeError(f"recipe name must be a non-empty string, got {self.name!r}")
+        if not isinstance(self.description, str):
+            raise RecipeError(f"recipe {self.name!r}: description must be a string")
+        if not isinstance(self.sources, (list, tuple)) or not all(
+                isinstance(s, str) and s.strip() for s in self.sources):
+            raise RecipeError(f"recipe {self.name!r}: sources must be a list of citation "
+                              f"strings, got {self.sources!r}")
+        object.__setattr__(self, "sources", tuple(self.sources))
+        if self.celsius is not None:
+            c = self.celsius
+            if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c) \
+                    or not 0.0 <= c <= 50.0:
+                raise RecipeError(f"recipe {self.name!r}: celsius = {c!r} must be a temperature "
+                                  "in degC between 0 and 50 (not kelvin)")
+            object.__setattr__(self, "celsius", float(c))
+        if isinstance(self.rules, (str, dict)) or not self.rules:
+            raise RecipeError(f"recipe {self.name!r}: rules must be a non-empty list of rules "
+                              "(each: region, mechanism, params)")
+        rules = []
+        for i, r in enumerate(self.rules, 1):
+            if isinstance(r, Rule):
+                rules.append(r)
+            else:
+                rules.append(Rule.from_dict(r, f"recipe {self.name!r}, rule {i}"))
+        object.__setattr__(self, "rules", tuple(rules))
+        if not isinstance(self.globals, (dict, types.MappingProxyType)):
+            raise RecipeError(f"recipe {self.name!r}: globals must be a table "
+                              "{mechanism: {param: value}}")
+        written = {}
+        for mech, params in self.globals.items():
+            label = f"recipe {self.name!r}, [globals.{mech}]"
+            try:
+                mechanisms.get(mech)
+            except mechanisms.UnknownMechanismError as e:
+                raise RecipeError(f"{label}: {e}") from None
+            written[mech] = _frozen(_check_params(mech, params, "global", label)[0])
+        object.__setattr__(self, "globals", _frozen(written))
+
+    def __hash__(self):
+        return hash((self.name, self.description, self.sources, self.rules, self.celsius,
+                     tuple((m, tuple(p.items())) for m, p in self.globals.items())))
+
+    # -- derived ------------------------------------------------------------
+
+    def global_values(self) -> dict:
+        """{mechanism: {param: float in the mod file's units}} of the GLOBAL parameters."""
+        cat = mechanisms.catalog()
+        return {m: {k: to_mod_units(v, cat[m].parameters[k]) for k, v in ps.items()}
+                for m, ps in self.globals.items()}
+
+    def mechanisms(self) -> list:
+        """The mechanisms the rules place, in order of first appearance."""
+        return list(dict.fromkeys(r.mechanism for r in self.rules))
+
+    def replace(self, **changes) -> "Recipe":
+        """A modified, validated copy (``recipe.replace(name="mine")``)."""
+        return dataclasses.replace(self, **changes)
+
+    def add(self, region, mechanism: str, note: str = "", **params) -> "Recipe":
+        """A copy with one more rule at the end (it overrides earlier ones)."""
+        return self.replace(rules=self.rules + (Rule(region, mechanism, params, note),))
+
+    # -- dict and TOML --------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        """Plain dict (JSON- and TOML-able) that :meth:`from_dict` turns back into this recipe."""
+        out = {"name": self.name, "description": self.description, "sources": list(self.sources)}
+        if self.celsius is not None:
+            out["celsius"] = self.celsius
+        if self.globals:
+            out["globals"] = {m: dict(ps) for m, ps in self.globals.items()}
+        out["rules"] = [r.to_dict() for r in self.rules]
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "recipe", rule_lines=None) -> "Recipe":
+        """The recipe described by ``d`` (keys as written by :meth:`to_dict`)."""
+        if not isinstance(d, dict):
+            raise RecipeError(f"{source}: a recipe must be a table, got {type(d).__name__}")
+        _check_keys(d, ("name", "description", "sources", "celsius", "globals", "rules"),
+                    ("name", "rules"), source)
+        rules = d["rules"]
+        if not isinstance(rules, list):
+            raise RecipeError(f"{source}: 'rules' must be an array of tables: start each rule "
+                              "with its own [[rules]] header")
+        parsed = []
+        for i, r in enumerate(rules, 1):
+            line = f" (line {rule_lines[i - 1]})" if rule_lines and len(rule_lines) == len(rules) else ""
+            parsed.append(Rule.from_dict(r, f"{source}: rule {i}{line}"))
+        globals_ = d.get("globals", {})
+        if not isinstance(globals_, dict) or not all(isinstance(v, dict) for v in globals_.values()):
+            raise RecipeError(f"{source}: globals must be tables [globals.<mechanism>] of "
+                              "parameter = value")
+        sources = d.get("sources", [])
+        if not isinstance(sources, list):
+            raise RecipeError(f"{source}: sources must be a list of strings, got {sources!r}")
+        try:
+            return cls(name=d["name"], description=d.get("description", ""), sources=tuple(sources),
+                       rules=tuple(parsed), celsius=d.get("celsius"), globals=globals_)
+        except RecipeError as e:
+            raise RecipeError(f"{source}: {e}") from None
+
+    def to_toml(self) -> str:
+        """The recipe as TOML text; :meth:`from_toml` reads it back unchanged."""
+        d = self.to_dict()
+        lines = [f"name = {_toml_value(d['name'])}",
+                 f"description = {_toml_value(d['description'])}"]
+        if d["sources"]:
+            lines.append("sources = [")
+            lines += [f"    {_toml_value(s)}," for s in d["sources"]]
+            lines.append("]")
+        else:
+            lines.append("sources = []")
+        if "celsius" in d:
+            lines.append(f"celsius = {_toml_value(d['celsius'])}")
+        for mech, params in d.get("globals", {}).items():
+            lines += ["", f"[globals.{_toml_key(mech)}]"]
+            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in params.items()]
+        for rule in d["rules"]:
+            lines += ["", "[[rules]]"]
+            for key in ("region", "mechanism", "params", "note"):
+                if key in rule:
+                    lines.append(f"{key} = {_toml_value(rule[key])}")
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_toml(cls, text: str, source: str = "recipe") -> "Recipe":
+        """Read a recipe from TOML text; ``source`` (e.g. the file name) prefixes errors."""
+        try:
+            d = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise RecipeError(f"{source}: malformed TOML: {e}") from None
+        lines = [n for n, line in enumerate(text.splitlines(), 1)
+                 if re.match(r"^\s*\[\[\s*rules\s*\]\]", line)]
+        return cls.from_dict(d, source=source, rule_lines=lines)
+
+    def save(self, path) -> Path:
+        """Write :meth:`to_toml` to ``path`` atomically."""
+        return save(self, path)
+
+    # -- applying -------------------------------------------------------------
+
+    def apply(self, cell) -> list:
+        """Insert the mechanisms into ``cell`` and set their parameters (see the module doc).
+
+        ``cell`` needs ``sections_by_type``, ``all`` and (for distance
+        predicates) ``soma_center``. Sets ``h.celsius`` if the recipe has a
+        temperature and the GLOBAL parameters. Returns one dict per rule:
+        ``rule`` (1-based), ``region``, ``mechanism``, ``values`` (mod
+        units), ``sections`` and ``segments`` selected, ``area_um2`` (their
+        membrane area) and ``partial_sections`` (sections the rule inserted
+        the mechanism into but selects only partly).
+        """
+        from neuron import h
+
+        from . import build
+
+        build.load()
+        if self.celsius is not None:
+            h.celsius = self.celsius
+        for mech, values in self.global_values().items():
+            mechanisms.set_globals(mech, **values)
+        where = regions.sites(cell)
+        summary = []
+        for i, rule in enumerate(self.rules, 1):
+            mask = rule.region.mask(where)
+            n_sec = n_seg = partial = 0
+            area = 0.0
+            for sec, selected in where.by_section(mask):
+                if not selected.any():
+                    continue
+                n_sec += 1
+                if not sec.has_membrane(rule.mechanism):
+                    sec.insert(rule.mechanism)
+                    if not selected.all():
+                        partial += 1
+                for seg, keep in zip(sec, selected):
+                    if not keep:
+                        continue
+                    n_seg += 1
+                    area += seg.area()
+                    for k, v in rule.values.items():
+                        setattr(seg, f"{k}_{rule.mechanism}", v)
+            if partial and any(p.scope == "range"
+                               for p in mechanisms.get(rule.mechanism).parameters.values()):
+                warnings.warn(
+                    f"recipe {self.name!r}, rule {i}: {rule.mechanism} was inserted into "
+                    f"{partial} section(s) of which region {str(rule.region)!r} selects only "
+                    f"some segments; the other segments have {rule.mechanism}'s mod-file "
+                    f"defaults. Place {rule.mechanism} on the whole sections first (e.g. with "
+                    "zero density) if that is not intended.", PartialSectionWarning, stacklevel=2)
+            summary.append({"rule": i, "region": str(rule.region), "mechanism": rule.mechanism,
+                            "values": dict(rule.values), "sections": n_sec, "segments": n_seg,
+                            "area_um2": area, "partial_sections": partial})
+        return summary
+
+
+# ----------------------------------------------------------------------------
+# a small TOML writer for the values recipes contain
+# ----------------------------------------------------------------------------
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else _toml_string(key)
+
+
+def _toml_string(s: str) -> str:
+    out = []
+    for ch in s:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, str):
+        return _toml_string(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        v = float(v)
+        if not math.isfinite(v):
+            raise RecipeError(f"cannot write {v!r} to TOML")
+        return repr(v)  # always has '.' or an exponent: a TOML float
+    if isinstance(v, (dict, types.MappingProxyType)):
+        if not v:
+            return "{}"
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise RecipeError(f"cannot write {type(v).__name__} {v!r} to TOML")
+
+
+# ----------------------------------------------------------------------------
+# files
+# ----------------------------------------------------------------------------
+
+def load(path) -> Recipe:
+    """Read a recipe from a TOML file; errors name the file (and the rule's line)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(f"recipe file {path} does not exist") from None
+    return Recipe.from_toml(text, source=str(path))
+
+
+def save(recipe: Recipe, path) -> Path:
+    """Write ``recipe`` as TOML to ``path`` atomically (see :mod:`ionhomeo.results`)."""
+    from .results import _atomic
+
+    path = Path(path)
+    with _atomic(path) as f:
+        f.write(recipe.to_toml())
+    return path

@@ -1,0 +1,388 @@
+"""Recipes: validation, units, TOML round trip, placement on a cell, and the presets.
+
+Placement is checked segment by segment on the hand-built cell of
+test_regions.py (segment distances listed there).
+"""
+
+import math
+import os
+
+import pytest
+
+from ionhomeo import mechanisms, presets, recipe, steady
+from ionhomeo.recipe import PartialSectionWarning, Recipe, RecipeError, Rule
+from test_regions import fake_cell
+
+
+@pytest.fixture
+def cell(h):
+    with fake_cell(h) as c:
+        yield c
+
+
+def example() -> Recipe:
+    """A recipe using every feature: units, globals, celsius, notes, overrides."""
+    return Recipe(
+        name="example",
+        description='a "quoted" description\nwith a second line, a tab\tand \u00b5 \\ backslash',
+        sources=["Payne 1997, Am J Physiol 273:C1516", "Kaila et al. 2014"],
+        celsius=34,
+        globals={"cldyn": {"D": "2.5 um2/ms"}, "kcc2": {"kmcl": 7}},
+        rules=[
+            {"region": "all", "mechanism": "cldyn"},
+            {"region": "all", "mechanism": "kcc2", "params": {"imax": "5 uA/cm2"},
+             "note": "a fifth of the default"},
+            Rule("apical & distance > 100", "kcc2", {"imax": 0.03, "kwnk": "0.001 /ms"}),
+            {"region": "soma | terminal", "mechanism": "cadyn",
+             "params": {"kdb": "500 nM", "kappab": 40}},
+        ],
+    )
+
+
+# ----------------------------------------------------------------------------
+# TOML round trip
+# ----------------------------------------------------------------------------
+
+def test_recipe_round_trips_through_toml_unchanged():
+    r = example()
+    text = r.to_toml()
+    back = Recipe.from_toml(text)
+    assert back == r
+    assert hash(back) == hash(r)
+    assert back.to_toml() == text  # stable on a second round trip
+    assert Recipe.from_dict(r.to_dict()) == r
+
+
+def test_values_are_kept_as_written_and_converted_to_mod_units():
+    r = example()
+    kcc2 = r.rules[1]
+    assert kcc2.params["imax"] == "5 uA/cm2"
+    # 5 uA/cm2 = 0.005 mA/cm2; 1e-15 relative: one float multiplication
+    assert kcc2.values["imax"] == pytest.approx(0.005, rel=1e-15)
+    assert r.rules[2].values["kwnk"] == pytest.approx(1.0, rel=1e-15)  # 0.001 /ms = 1 /s
+    assert r.rules[3].values["kdb"] == pytest.approx(5e-4, rel=1e-15)  # 500 nM in mM
+    assert r.rules[3].values["kappab"] == 40.0 and r.rules[3].params["kappab"] == 40.0
+    assert r.global_values() == {"cldyn": {"D": 2.5}, "kcc2": {"kmcl": 7.0}}
+    assert r.celsius == 34.0
+    assert r.mechanisms() == ["cldyn", "kcc2", "cadyn"]
+
+
+@pytest.mark.parametrize("written, param, expected", [
+    ("5 uA/cm2", ("kcc2", "imax"), 0.005),
+    ("0.05 mA/cm2", ("kcc2", "imax"), 0.05),
+    ("10 mS/cm2", ("nav", "gbar"), 0.01),
+    ("100 uS/cm2", ("sk", "gbar"), 1e-4),
+    ("300 nM", ("cadyn", "kdb"), 3e-4),
+    ("0.3 \u00b5M", ("cadyn", "kdb"), 3e-4),
+    ("2 s", ("CaInject", "dur"), 2000.0),
+    ("6 /ms", ("kcc2", "kpp"), 6000.0),
+    ("1.33um2/ms", ("nadyn", "D"), 1.33),
+])
+def test_unit_conversions(written, param, expected):
+    mech, name = param
+    p = mechanisms.get(mech).parameters[name]
+    # 1e-15 relative: at most two float multiplications
+    assert recipe.to_mod_units(written, p) == pytest.approx(expected, rel=1e-15)
+
+
+def test_save_and_load_are_atomic_and_equal(tmp_path):
+    r = example()
+    target = tmp_path / "sub" / "example.toml"
+    assert r.save(target) == target
+    assert recipe.load(target) == r
+    assert target.read_text() == r.to_toml()
+    assert os.listdir(target.parent) == ["example.toml"]  # no temporary file left
+
+
+# ----------------------------------------------------------------------------
+# every kind of bad recipe
+# ----------------------------------------------------------------------------
+
+def rule_error(words, **rule):
+    with pytest.raises(RecipeError) as err:
+        Recipe(name="bad", rules=[rule])
+    for w in words:
+        assert w in str(err.value), str(err.value)
+    return str(err.value)
+
+
+def test_unknown_mechanism_suggests_the_right_one():
+    msg = rule_error(["unknown mechanism 'kcc'", "Did you mean 'kcc2'", "rule 1"],
+                     region="all", mechanism="kcc")
+    assert "ionhomeo provides" in msg
+
+
+def test_unknown_parameter_suggests_the_right_one():
+    rule_error(["kcc2 has no parameter 'imx'", "Did you mean 'imax'"],
+               region="all", mechanism="kcc2", params={"imx": 0.05})
+
+
+def test_value_out_of_range():
+    rule_error(["kcc2.imax = -1 mA/cm2 is outside its allowed range [0, 1000] mA/cm2"],
+               region="all", mechanism="kcc2", params={"imax": -1})
+    # the range is checked after conversion, and the message shows what was written
+    rule_error(["kcc2.imax = 2000 mA/cm2 is outside", "given as '2e6 uA/cm2'"],
+               region="all", mechanism="kcc2", params={"imax": "2e6 uA/cm2"})
+
+
+def test_wrong_units():
+    rule_error(["unit 'mM' does not convert to mA/cm2", "Accepted: mA/cm2, uA/cm2"],
+               region="all", mechanism="kcc2", params={"imax": "0.05 mM"})
+    rule_error(["unit 'furlong' does not convert to cm/s", "Accepted: cm/s"],
+               region="all", mechanism="kleak", params={"pk": "1 furlong"})
+    rule_error(["a string needs a unit"], region="all", mechanism="kcc2", params={"imax": "0.05"})
+    rule_error(["write a number in mA/cm2"], region="all", mechanism="kcc2",
+               params={"imax": "lots"})
+    rule_error(["expected a number in mA/cm2"], region="all", mechanism="kcc2",
+               params={"imax": True})
+
+
+def test_unknown_region():
+    rule_error(["bad region", "unknown name 'apicl'", "Did you mean 'apical'"],
+               region="apicl", mechanism="kcc2")
+    rule_error(["bad region", "column 8"], region="apical && soma", mechanism="kcc2")
+
+
+def test_global_parameter_given_per_region():
+    rule_error(["cadyn.D is a GLOBAL parameter", "[globals.cadyn]"],
+               region="soma", mechanism="cadyn", params={"D": 0.3})
+
+
+def test_range_parameter_given_as_global():
+    with pytest.raises(RecipeError, match=r"kcc2\.imax is a RANGE parameter"):
+        Recipe(name="bad", rules=[{"region": "all", "mechanism": "kcc2"}],
+               globals={"kcc2": {"imax": 0.05}})
+    with pytest.raises(RecipeError, match=r"\[globals\.kc2\].*Did you mean 'kcc2'"):
+        Recipe(name="bad", rules=[{"region": "all", "mechanism": "kcc2"}],
+               globals={"kc2": {"kmcl": 7}})
+
+
+def test_point_process_is_refused():
+    rule_error(["GabaA is a point process", "add_point"], region="soma", mechanism="GabaA")
+
+
+def test_malformed_toml_names_the_line():
+    text = 'name = "x"\n\n[[rules]]\nregion = "all\nmechanism = "kcc2"\n'
+    with pytest.raises(RecipeError, match=r"mine\.toml: malformed TOML: .*line 4"):
+        Recipe.from_toml(text, source="mine.toml")
+
+
+def test_errors_in_a_file_name_the_rule_and_its_line(tmp_path):
+    path = tmp_path / "r.toml"
+    path.write_text('name = "r"\n\n[[rules]]\nregion = "all"\nmechanism = "nadyn"\n\n'
+                    '[[rules]]\nregion = "all"\nmechanism = "kcc2"\nparams = { imax = 5e4 }\n')
+    with pytest.raises(RecipeError) as err:
+        recipe.load(path)
+    assert f"{path}: rule 2 (line 7)" in str(err.value)
+    assert "outside its allowed range" in str(err.value)
+
+
+@pytest.mark.parametrize("text, words", [
+    ('name = "x"\nrule = []\n', ["unknown key 'rule'", "Did you mean 'rules'"]),
+    ('name = "x"\n', ["'rules' is missing"]),
+    ('name = "x"\n[rules]\nregion = "all"\n', ["array of tables", "[[rules]]"]),
+    ('name = "x"\n[[rules]]\nregion = "all"\n', ["'mechanism' is missing"]),
+    ('name = "x"\n[[rules]]\nregion = "all"\nmechanism = "kcc2"\nparam = {}\n',
+     ["unknown key 'param'", "Did you mean 'params'"]),
+    ('name = "x"\ncelsius = 310.0\n[[rules]]\nregion = "all"\nmechanism = "kcc2"\n',
+     ["not kelvin"]),
+    ('name = "x"\nsources = "Payne 1997"\n[[rules]]\nregion = "all"\nmechanism = "kcc2"\n',
+     ["sources must be a list"]),
+    ('name = ""\n[[rules]]\nregion = "all"\nmechanism = "kcc2"\n', ["non-empty"]),
+    ('name = "x"\nrules = []\n', ["non-empty list of rules"]),
+])
+def test_bad_recipe_files(text, words):
+    with pytest.raises(RecipeError) as err:
+        Recipe.from_toml(text, source="f.toml")
+    for w in words:
+        assert w in str(err.value), str(err.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(RecipeError, match="does not exist"):
+        recipe.load(tmp_path / "nope.toml")
+
+
+def test_recipes_are_immutable():
+    r = example()
+    with pytest.raises(Exception):
+        r.rules[1].params["imax"] = 1e9
+    with pytest.raises(Exception):
+        r.name = "other"
+    assert r.replace(name="other").name == "other"
+
+
+# ----------------------------------------------------------------------------
+# apply()
+# ----------------------------------------------------------------------------
+
+def per_segment(cell, mech, param, section):
+    sec = cell.byname[section]
+    if not sec.has_membrane(mech):
+        return None
+    return [getattr(seg, f"{param}_{mech}") for seg in sec]
+
+
+def test_apply_sets_values_only_in_selected_segments_and_later_rules_win(cell, h):
+    old_d, old_kmcl = h.D_cldyn, h.kmcl_kcc2
+    try:
+        r = example()
+        summary = r.apply(cell)
+        # rule 2: 5 uA/cm2 everywhere; rule 3: 0.03 beyond 100 um of the apical
+        # dendrites (apic0 centres at 35, 85, 135, 185 um; apic1 at 235, 285 um)
+        assert per_segment(cell, "kcc2", "imax", "apic0") == pytest.approx([0.005, 0.005, 0.03, 0.03],
+                                                                           rel=1e-15)
+        assert per_segment(cell, "kcc2", "imax", "apic1") == [0.03, 0.03]
+        assert per_segment(cell, "kcc2", "kwnk", "apic0") == [0.0, 0.0, 1.0, 1.0]  # mod default 0
+        for name in ("soma", "dend0", "dend1", "axon0", "axon2", "bouton1"):
+            assert per_segment(cell, "kcc2", "imax", name) == \
+                pytest.approx([0.005] * cell.byname[name].nseg, rel=1e-15)
+        # cadyn only in the soma and the boutons
+        assert [s.name() for s in cell.all if s.has_membrane("cadyn")] == \
+            ["soma", "bouton1", "bouton2"]
+        assert per_segment(cell, "cadyn", "kappab", "bouton2") == [40.0]
+        # globals and temperature
+        assert h.D_cldyn == 2.5 and h.kmcl_kcc2 == 7.0 and h.celsius == 34.0
+        assert [(s["rule"], s["mechanism"], s["sections"], s["segments"], s["partial_sections"])
+                for s in summary] == [(1, "cldyn", 10, 28, 0), (2, "kcc2", 10, 28, 0),
+                                      (3, "kcc2", 2, 4, 0), (4, "cadyn", 3, 3, 0)]
+        # areas: soma 20 x 20 um cylinder, boutons 1 um x 1.5 um (side walls only)
+        assert summary[3]["area_um2"] == pytest.approx(math.pi * (20 * 20 + 2 * 1.5 * 1),
+                                                       rel=1e-12)
+    finally:
+        mechanisms.set_globals("cldyn", D=old_d)
+        mechanisms.set_globals("kcc2", kmcl=old_kmcl)
+
+
+def test_partially_selected_sections_keep_mod_defaults_and_warn(cell):
+    r = Recipe(name="partial", rules=[
+        {"region": "apical & distance > 100", "mechanism": "nav", "params": {"gbar": 0.01}}])
+    with pytest.warns(PartialSectionWarning, match="nav was inserted into 1 section"):
+        summary = r.apply(cell)
+    default = mechanisms.get("nav").parameters["gbar"].default
+    assert per_segment(cell, "nav", "gbar", "apic0") == [default, default, 0.01, 0.01]
+    assert per_segment(cell, "nav", "gbar", "apic1") == [0.01, 0.01]
+    assert [s.name() for s in cell.all if s.has_membrane("nav")] == ["apic0", "apic1"]
+    assert summary[0]["partial_sections"] == 1
+
+
+def test_zero_first_restricts_a_mechanism_to_part_of_a_section(cell):
+    r = Recipe(name="zero first", rules=[
+        {"region": "apical", "mechanism": "nav", "params": {"gbar": 0.0}},
+        {"region": "apical & distance > 100", "mechanism": "nav", "params": {"gbar": 0.01}}])
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no PartialSectionWarning
+        r.apply(cell)
+    assert per_segment(cell, "nav", "gbar", "apic0") == [0.0, 0.0, 0.01, 0.01]
+
+
+def test_a_rule_that_selects_nothing_changes_nothing(cell):
+    summary = Recipe(name="none", rules=[
+        {"region": "soma & distance > 1000", "mechanism": "kcc2"}]).apply(cell)
+    assert summary[0]["sections"] == summary[0]["segments"] == 0
+    assert not any(s.has_membrane("kcc2") for s in cell.all)
+
+
+# ----------------------------------------------------------------------------
+# presets
+# ----------------------------------------------------------------------------
+
+OWNERS = ("nadyn", "kdyn", "cldyn", "cadyn")
+RESTING = ("nakpump", "naleak", "kleak", "clleak", "caleak", "pmca", "ncx")
+
+
+@pytest.mark.parametrize("name", presets.NAMES)
+def test_preset_files_are_complete_and_validate(name):
+    r = presets.load(name)
+    assert r.name == name
+    assert r.description.strip() and r.sources and all(s.strip() for s in r.sources)
+    assert Recipe.from_toml(r.to_toml()) == r
+    for mech in OWNERS + RESTING:
+        assert any(rule.mechanism == mech and str(rule.region) == "all" for rule in r.rules), mech
+
+
+@pytest.mark.parametrize("name", presets.NAMES)
+def test_presets_apply_to_the_fake_cell(cell, name):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the presets select whole sections only
+        presets.load(name).apply(cell)
+    for sec in cell.all:
+        for mech in OWNERS + RESTING + ("kcc2", "nkcc1", "nav", "kdr"):
+            assert sec.has_membrane(mech), (sec.name(), mech)
+    soma, trunk, bouton = cell.byname["soma"], cell.byname["apic0"], cell.byname["bouton1"]
+    assert soma(0.5).cadyn.kappab == 40.0 and bouton(0.5).cadyn.kappab == 250.0
+    assert trunk(0.5).cadyn.kappab == 0.0  # the default buffer (btot 1 mM) elsewhere
+    assert soma.has_membrane("sk") and not trunk.has_membrane("sk")
+    assert bouton.has_membrane("cahva") and not trunk.has_membrane("cahva")
+    # spike channels: full density in soma and axon, a tenth in dendrites
+    assert bouton(0.5).nav.gbar == soma(0.5).nav.gbar
+    assert soma(0.5).nav.gbar == pytest.approx(10 * trunk(0.5).nav.gbar, rel=1e-12)  # 0.056 vs 0.0056
+
+
+def test_mature_is_kcc2_dominated_and_immature_nkcc1_dominated(cell):
+    ratio = {}
+    for name in presets.NAMES:
+        presets.load(name).apply(cell)
+        kcc2 = [seg.kcc2.imax for sec in cell.all for seg in sec]
+        nkcc1 = [seg.nkcc1.imax for sec in cell.all for seg in sec]
+        ratio[name] = [k / n for k, n in zip(kcc2, nkcc1)]
+    # ">>": at least tenfold, in every segment
+    assert min(ratio["mature"]) >= 10
+    assert max(ratio["immature"]) <= 0.1
+
+
+def test_presets_unknown_name():
+    with pytest.raises(RecipeError, match="Did you mean 'mature'"):
+        presets.load("matur")
+
+
+@pytest.mark.parametrize("name, cli_range_mM", [
+    # mature: KCC2 holds Cli near its equilibrium Ko Clo / Ki = 3.7 mM, NKCC1 and the
+    # Cl leak pull it up a little: the 3.5-6 mM range of mature neurons (about 5 mM)
+    ("mature", (3.5, 6.0)),
+    # immature: 25-45 mM around the mean of about 38 mM in immature CA3 (Kolbaev et al. 2020)
+    ("immature", (25.0, 45.0)),
+])
+def test_preset_soma_rests_with_the_intended_chloride(h, name, cli_range_mM):
+    """A soma-only cell with the preset reaches a resting state, Cli in the intended range."""
+    import types
+
+    soma = h.Section(name="soma")
+    soma.L = soma.diam = 20.0
+    one = types.SimpleNamespace(sections_by_type={"soma": [soma]}, all=[soma],
+                                soma_center=soma(0.5))
+    try:
+        presets.load(name).apply(one)
+        state = steady.solve([soma])
+        lo, hi = cli_range_mM
+        assert lo < state.concentrations["cl"] < hi
+        assert -90 < state.v < -60  # a resting potential
+        assert 10 < state.concentrations["na"] < 20  # mature range 10-15 mM, plus margin
+    finally:
+        del one, soma
+
+
+@pytest.mark.parametrize("name", presets.NAMES)
+def test_presets_give_a_whole_cell_that_rests(cell, name):
+    """Every region of the fake cell has owners, pump and leaks: a resting state exists."""
+    presets.load(name).apply(cell)
+    # three children at soma(0) and two at axon0(1): siblings meet at one node
+    state = steady.solve_cell(cell.all)
+    cl = state.concentrations["cl"]
+    # the chloride system is uniform, so Cli barely varies along the cell (0.1 %)
+    assert cl.max() / cl.min() - 1 < 1e-3
+    assert (3.5 < cl.min() < 6.0) if name == "mature" else (25.0 < cl.min() < 45.0)
+    assert -90 < state.v.min() and state.v.max() < -60
+    del state
+
+
+def test_add_appends_an_overriding_rule(cell):
+    """Bumetanide on the immature preset: NKCC1 blocked everywhere by one more rule."""
+    base = presets.load("immature")
+    blocked = base.add("all", "nkcc1", note="bumetanide", imax=0)
+    assert blocked.rules[:-1] == base.rules and len(blocked.rules) == len(base.rules) + 1
+    blocked.apply(cell)
+    assert all(seg.nkcc1.imax == 0.0 for sec in cell.all for seg in sec)
+    assert all(seg.kcc2.imax == 0.0001 for sec in cell.all for seg in sec)
