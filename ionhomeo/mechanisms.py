@@ -247,3 +247,148 @@ def describe(name: str | None = None) -> str:
             out.append(f"  {p.name:<8} = {p.default:<10g} {p.units:<10} {rng:<16} "
                        f"{p.scope:<6} {p.doc}")
     return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------
+# Units of recordable variables
+
+
+class UnknownVariableError(LookupError):
+    """A variable name whose units ionhomeo does not know."""
+
+
+#: variables of NEURON itself (not of a mod file), with their units
+_NEURON_VARIABLES = {
+    "v": "mV",          # membrane potential
+    "i_cap": "mA/cm2",  # capacitive current density
+    "cm": "uF/cm2",     # specific membrane capacitance
+    "diam": "um",       # segment diameter
+}
+
+#: NEURON's built-in density mechanisms pas and hh (units as in NEURON's
+#: own hh.mod and passive.mod), so that cells mixing them can be recorded
+_BUILTIN_MECHANISM_UNITS = {
+    "pas": {"g": "S/cm2", "e": "mV", "i": "mA/cm2"},
+    "hh": {"gnabar": "S/cm2", "gkbar": "S/cm2", "gl": "S/cm2", "el": "mV",
+           "gna": "S/cm2", "gk": "S/cm2", "il": "mA/cm2",
+           "m": "1", "h": "1", "n": "1",
+           "minf": "1", "hinf": "1", "ninf": "1",
+           "mtau": "ms", "htau": "ms", "ntau": "ms"},
+}
+
+#: units of the per-segment variables of every ion species
+ION_VARIABLE_UNITS = {"i": "mM", "o": "mM", "current": "mA/cm2", "reversal": "mV"}
+
+#: names a mod file declares but that are not its own range variables
+#: (NEURON's own variables, shared by every mechanism)
+_NOT_MECHANISM_VARIABLES = frozenset({"v", "celsius", "diam", "area", "t", "dt"})
+
+_DECLARATION = re.compile(r"([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*(?:\(([^)]*)\))?")
+
+
+def _declarations(block: str) -> dict:
+    """{name: units} of the declarations in a PARAMETER, ASSIGNED or STATE block.
+
+    Comments (``: ...``), values (``= 1.5``), ranges and tolerances (``<a, b>``)
+    and ``FROM a TO b`` are removed first; a declaration is then a name with
+    an optional array size and an optional ``(units)``; without units "1".
+    """
+    text = re.sub(r"[:?][^\n]*", "", block)
+    text = re.sub(r"<[^>]*>", " ", text)
+    text = re.sub(rf"\bFROM\s+{_NUMBER}\s+TO\s+{_NUMBER}", " ", text)
+    text = re.sub(rf"=\s*{_NUMBER}", " ", text)
+    return {m.group(1): (m.group(2) or "1").strip() or "1" for m in _DECLARATION.finditer(text)}
+
+
+def _ion_names(ion: str) -> set:
+    """The per-segment variables NEURON keeps for ``ion``."""
+    return {f"{ion}i", f"{ion}o", f"i{ion}", f"e{ion}"}
+
+
+@functools.lru_cache(maxsize=None)
+def _units_of(directory: str) -> tuple:
+    """(ions, {"name_mech": units}) of every mod file in ``directory``."""
+    ions = set()
+    table = {}
+    for path in sorted(Path(directory).glob("*.mod")):
+        mech = parse_mod(path)
+        text = Path(path).read_text()
+        text = re.sub(r"^\s*COMMENT.*?^\s*ENDCOMMENT", "", text, flags=re.M | re.S)
+        ions.update(mech.ions)
+        shared = set(_NOT_MECHANISM_VARIABLES)
+        for ion in mech.ions:
+            shared |= _ion_names(ion)
+        for block in ("PARAMETER", "ASSIGNED", "STATE"):
+            for var, unit in _declarations(_block(text, block)).items():
+                if var not in shared:
+                    table[f"{var}_{mech.name}"] = unit
+    return frozenset(ions), table
+
+
+def _ion_variable(variable: str, ions) -> tuple | None:
+    """(ion, kind) if ``variable`` is a concentration, current or reversal potential."""
+    for ion in sorted(ions, key=len, reverse=True):  # "caeri" is caer's, not ca's
+        if variable == f"{ion}i":
+            return ion, "i"
+        if variable == f"{ion}o":
+            return ion, "o"
+        if variable == f"i{ion}":
+            return ion, "current"
+        if variable == f"e{ion}":
+            return ion, "reversal"
+    return None
+
+
+def known_ions() -> frozenset:
+    """Ion species of ionhomeo's mechanisms and defaults, and NEURON's na, k, ca."""
+    from .build import mod_dir
+    from .defaults import VALENCES
+
+    ions, _ = _units_of(str(mod_dir()))
+    return frozenset(ions) | frozenset(VALENCES) | {"na", "k", "ca"}
+
+
+def units(variable: str) -> str:
+    """The units of a recordable per-segment variable, as NEURON stores it.
+
+    Knows ``v`` (mV); every ion's concentrations ``<ion>i``/``<ion>o`` (mM),
+    currents ``i<ion>`` (mA/cm2, also for ions written by point processes) and
+    reversal potentials ``e<ion>`` (mV); every PARAMETER, ASSIGNED and STATE of
+    every mod file as ``name_mechanism`` (e.g. ``ipump_nakpump`` -> "mA/cm2",
+    ``cab_cadyn`` -> "mM") with the units declared there ("1" when none is
+    declared); NEURON's ``i_cap``, ``cm``, ``diam`` and the variables of its
+    built-in ``pas`` and ``hh``.
+
+    Raises UnknownVariableError, with the closest known names, otherwise.
+    """
+    from .build import mod_dir
+
+    if not isinstance(variable, str):
+        raise UnknownVariableError(f"a variable name must be a string, got {variable!r}")
+    if variable in _NEURON_VARIABLES:
+        return _NEURON_VARIABLES[variable]
+    ion = _ion_variable(variable, known_ions())
+    if ion is not None:
+        return ION_VARIABLE_UNITS[ion[1]]
+    _, table = _units_of(str(mod_dir()))
+    if variable in table:
+        return table[variable]
+    name, _, mech = variable.rpartition("_")
+    if name and mech in _BUILTIN_MECHANISM_UNITS and name in _BUILTIN_MECHANISM_UNITS[mech]:
+        return _BUILTIN_MECHANISM_UNITS[mech][name]
+    if name and mech in catalog():
+        own = sorted(k for k in table if k.endswith(f"_{mech}"))
+        if name in _NEURON_VARIABLES or _ion_variable(name, known_ions()):
+            hint = f" {name!r} is not per mechanism: use {name!r} itself."
+        else:
+            close = difflib.get_close_matches(variable, own, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise UnknownVariableError(
+            f"{mech} has no variable {name!r} ({variable!r}).{hint} Its variables: {', '.join(own)}")
+    candidates = list(_NEURON_VARIABLES) + list(table)
+    close = difflib.get_close_matches(variable, candidates, n=3)
+    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    raise UnknownVariableError(
+        f"unknown variable {variable!r}.{hint} Variables are 'v', ion concentrations "
+        f"('nai', 'cao'), ion currents ('ina'), reversal potentials ('ek') and mechanism "
+        f"variables as 'name_mechanism' ('ipump_nakpump'); ions: {', '.join(sorted(known_ions()))}")

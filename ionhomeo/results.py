@@ -26,7 +26,8 @@ import platform
 import tempfile
 from pathlib import Path
 
-__all__ = ["provenance", "write_csv", "write_json", "save_figure", "jsonable"]
+__all__ = ["provenance", "write_csv", "write_json", "save_figure", "jsonable", "save_run",
+           "write_parquet", "RUN_FORMATS"]
 
 
 def _neuron_version() -> str:
@@ -146,3 +147,92 @@ def save_figure(fig, path, dpi: int = 120) -> Path:
         fig.savefig(f, format=fmt, dpi=dpi)
     return path
 
+
+
+#: table formats of :func:`save_run`
+RUN_FORMATS = ("csv", "parquet")
+
+
+def _parquet_engine() -> str:
+    """The installed Parquet engine for pandas (pyarrow preferred); ImportError if none."""
+    import importlib.util
+
+    for engine in ("pyarrow", "fastparquet"):
+        if importlib.util.find_spec(engine) is not None:
+            return engine
+    raise ImportError("writing Parquet needs pyarrow (or fastparquet), which ionhomeo does not "
+                      "install: pip install pyarrow  (or save as CSV: format='csv')")
+
+
+def write_parquet(df, path) -> Path:
+    """Write DataFrame ``df`` (without its index) to ``path`` as Parquet, atomically.
+
+    Needs pyarrow (or fastparquet), which ionhomeo does not depend on; an
+    ImportError says how to install it.
+    """
+    engine = _parquet_engine()
+    path = Path(path)
+    with _atomic(path, "wb") as f:
+        df.to_parquet(f, index=False, engine=engine)
+    return path
+
+
+def _sha256(path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_run(out_dir, name: str, dataframe, metadata=None, format: str = "csv") -> tuple:
+    """Write a run's table and metadata: ``<name>.csv`` (or ``.parquet``) and ``<name>.json``.
+
+    out_dir: directory (created if missing).
+    name: file stem, a plain file name (no directory separators).
+    dataframe: the table, e.g. :meth:`ionhomeo.recording.Recorder.dataframe`.
+    metadata: dict of what produced it (``cell.to_dict()``: recipe,
+        morphology and its hash; parameters; the recordings; the RunInfo).
+    format: "csv", or "parquet" (needs pyarrow or fastparquet; ImportError
+        naming the fix otherwise, before anything is written).
+
+    The JSON holds :func:`provenance` followed by the ``metadata`` items and
+    ``data_file``: the table's file name, format, rows, columns and sha256. Both
+    files are written atomically (the table first, then the JSON that
+    describes it). Metadata that cannot be written as JSON raises TypeError
+    before anything is written. Returns (table path, JSON path).
+    """
+    if format not in RUN_FORMATS:
+        raise ValueError(f"format must be one of {', '.join(map(repr, RUN_FORMATS))}, got {format!r}")
+    if not isinstance(name, str) or not name or name in (".", "..") \
+            or any(sep in name for sep in ("/", "\\", os.sep)):
+        raise ValueError(f"name must be a plain file name without directories, got {name!r}")
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+    for key in metadata:
+        if not isinstance(key, str):
+            raise TypeError(f"metadata keys must be strings, got {key!r}")
+    for column in dataframe.columns:
+        if not isinstance(column, str):
+            raise TypeError(f"column names must be strings, got {column!r}")
+    if format == "parquet":
+        _parquet_engine()  # ImportError naming the fix, before anything is written
+    if "data_file" in metadata:
+        raise ValueError("metadata must not have a 'data_file' item: save_run writes it "
+                         "(the table's name, format, rows, columns and sha256)")
+    meta = provenance(**metadata)
+    jsonable(meta)  # fail before writing anything
+    out = Path(out_dir)
+    table = out / f"{name}.{format}"
+    if format == "csv":
+        write_csv(dataframe, table)
+    else:
+        write_parquet(dataframe, table)
+    meta["data_file"] = {"file": table.name, "format": format, "rows": int(len(dataframe)),
+                         "columns": [str(c) for c in dataframe.columns], "sha256": _sha256(table)}
+    json_path = write_json(meta, out / f"{name}.json")
+    return table, json_path
