@@ -35,7 +35,7 @@ def _snapshot(segs, ions):
 def test_nonuniform_cell_rests_without_drift(h, cvode):
     secs = _nonuniform_cell(h)
     state = steady.solve_cell(secs)
-    assert state.residual_v <= 1e-9 and state.residual_rel <= 1e-11
+    assert state.residual_v <= 1e-7 and state.residual_rel <= 1e-10  # the defaults
     segs = state.segments
     ions = list(state.concentrations)
     v0, c0 = _snapshot(segs, ions)
