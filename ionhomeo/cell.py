@@ -1,0 +1,148 @@
+"""A neuron in NEURON: a morphology, discretised, with a recipe's mechanisms.
+
+>>> from ionhomeo.cell import Cell
+>>> cell = Cell("pyramidal", "mature")        # doctest: +SKIP
+>>> state = cell.initialize()                 # whole-cell resting state
+>>> cell.segments("apical & distance > 100")  # a region, as segments
+>>> cell.destroy()
+
+``morphology`` is a :class:`ionhomeo.morphology.Morphology`, a file path
+(SWC or Neurolucida ASC) or the name of a bundled cell
+(:data:`ionhomeo.morphology.BUNDLED`); ``recipe`` a
+:class:`ionhomeo.recipe.Recipe`, a TOML file or a preset name
+(:data:`ionhomeo.presets.NAMES`). Sections are discretised by the d_lambda
+rule before the recipe is applied (parameter values are set per segment).
+
+Several cells can coexist in one process; each owns its sections, which
+:meth:`Cell.destroy` deletes (or garbage collection, once nothing refers to
+the cell).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["Cell"]
+
+
+class Cell:
+    """A cell instantiated in NEURON (see the module docstring)."""
+
+    def __init__(self, morphology, recipe=None, *, d_lambda: float = 0.1,
+                 frequency_hz: float = 100.0):
+        from . import build, morphology as morph_mod, presets, recipe as recipe_mod
+
+        build.load()
+        if isinstance(morphology, morph_mod.Morphology):
+            morph = morphology
+        else:
+            path = Path(morphology)
+            if not path.exists() and str(morphology) in morph_mod.BUNDLED:
+                path = morph_mod.bundled(str(morphology))
+            morph = morph_mod.load(path)
+        if recipe is None:
+            rec = presets.load("mature")
+        elif isinstance(recipe, recipe_mod.Recipe):
+            rec = recipe
+        elif str(recipe) in presets.NAMES and not Path(str(recipe)).exists():
+            rec = presets.load(str(recipe))
+        else:
+            rec = recipe_mod.load(recipe)
+        self.morphology = morph
+        self.recipe = rec
+        self.d_lambda = float(d_lambda)
+        self.frequency_hz = float(frequency_hz)
+        self._handler = None
+        self.state = None
+        # NEURON names the sections after str(owner): keep it simple and unique
+        stem = "".join(ch if ch.isalnum() else "_" for ch in morph.path.stem)
+        self.name = f"{stem}_{id(self):x}"
+        self.sections_by_type = morph_mod.instantiate(morph, self)
+        self.all = [sec for kind in ("soma", "dend", "apic", "axon")
+                    for sec in self.sections_by_type.get(kind, [])]
+        if not self.sections_by_type.get("soma"):
+            raise morph_mod.MorphologyError(f"{morph.path}: no soma after instantiation")
+        soma = self.sections_by_type["soma"][0]
+        self.soma_center = soma(0.5)
+        self.nseg = morph_mod.discretize(self.all, d_lambda=d_lambda,
+                                         frequency_hz=frequency_hz)
+        self.applied = rec.apply(self)
+
+    # -- regions -------------------------------------------------------------
+
+    def segments(self, region="all") -> list:
+        """The segments of a region (expression or Region object), in cell order."""
+        from . import regions
+
+        return regions.as_region(region).segments(self)
+
+    def sections(self, region="all") -> list:
+        """The sections holding at least one segment of the region."""
+        from . import regions
+
+        return regions.as_region(region).sections(self)
+
+    # -- state ---------------------------------------------------------------
+
+    def initialize(self, **solver_options):
+        """Solve the whole-cell resting state and start every later finitialize there.
+
+        Uses :func:`ionhomeo.steady.solve_cell` (Newton's method on NEURON's
+        own rates; V and every concentration in every segment such that all
+        net fluxes vanish). Returns the :class:`CellSteadyState`; NEURON is
+        left initialised at t = 0 in it.
+        """
+        from . import steady
+
+        self.state = steady.solve_cell(self.all, reference=self.soma_center, **solver_options)
+        self._handler = self.state.install()
+        from neuron import h
+
+        h.finitialize(float(self.state.v[0]))
+        return self.state
+
+    def destroy(self):
+        """Delete this cell's sections (and its initialisation handler).
+
+        NEURON deletes a section once nothing refers to it; this drops every
+        reference the cell holds (Import3d's lists included). Segments or
+        sections the caller still holds keep theirs alive.
+        """
+        self._handler = None
+        self.state = None
+        self.applied = None
+        self.soma_center = None
+        self.sections_by_type = {}
+        for name, value in list(vars(self).items()):
+            if _holds_sections(value):
+                setattr(self, name, [])
+
+    # -- provenance ----------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        """What produced this cell: morphology file and hash, recipe, discretisation."""
+        counts = {kind: len(secs) for kind, secs in self.sections_by_type.items()}
+        return {
+            "morphology": self.morphology.to_dict(),
+            "recipe": self.recipe.to_dict(),
+            "d_lambda": self.d_lambda,
+            "frequency_hz": self.frequency_hz,
+            "sections": counts,
+            "nseg": self.nseg,
+        }
+
+    def __str__(self) -> str:
+        # used by NEURON for section names (it must not fail while sections
+        # are being created)
+        return self.name
+
+    def __repr__(self) -> str:
+        return (f"Cell({self.morphology.path.name!r}, recipe={self.recipe.name!r}, "
+                f"{len(getattr(self, 'all', []))} sections, "
+                f"{getattr(self, 'nseg', 0)} segments)")
+
+
+def _holds_sections(value) -> bool:
+    """A NEURON section, or a list/tuple of them (Import3d's per-type lists)."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return bool(items) and all(type(x).__name__ == "Section" for x in items)
