@@ -72,11 +72,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 2
     out = args.out if args.out is not None else Path("results") / protocol.name
     kwargs = {"out_dir": out}
-    if args.duration is not None:
-        kwargs["duration_s"] = args.duration
+    accepted = inspect.signature(protocol.run).parameters
+    for option, key, value in (("--duration", "duration_s", args.duration),
+                               ("--morphology", "morphology", args.morphology),
+                               ("--recipe", "recipe", args.recipe)):
+        if value is None:
+            continue
+        if key not in accepted:
+            print(f"ionhomeo run {protocol.name}: error: this protocol takes no {option}",
+                  file=sys.stderr)
+            return 2
+        kwargs[key] = value
+    from .morphology import MorphologyError
+    from .recipe import RecipeError
+    from .steady import SteadyStateError
+
     try:
         result = protocol(**kwargs)
-    except mechanisms.ParameterError as err:
+    except (mechanisms.ParameterError, MorphologyError, RecipeError, SteadyStateError,
+            FileNotFoundError) as err:
         print(f"ionhomeo run {protocol.name}: error: {err}", file=sys.stderr)
         return 2
     print(f"{protocol.name}: {protocol.description}")
@@ -184,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="results directory (default: results/PROTOCOL)")
     p.add_argument("--duration", type=_positive_float, default=None, metavar="SECONDS",
                    help="simulated time in seconds (default: the protocol's own)")
+    p.add_argument("--morphology", default=None, metavar="FILE",
+                   help="SWC or Neurolucida ASC file, or a bundled cell "
+                        "(ball_and_stick, pyramidal); default: the protocol's own")
+    p.add_argument("--recipe", default=None, metavar="FILE",
+                   help="recipe TOML file or preset name (mature, immature); "
+                        "default: the protocol's own")
     p.set_defaults(func=_cmd_run)
 
     p = commands.add_parser(

@@ -36,13 +36,13 @@ def rest_run(tmp_path_factory):
     """One shortened rest run shared by the tests below: (process, output dir)."""
     cwd = tmp_path_factory.mktemp("rest")
     out = cwd / "out"
-    proc = run_cli("run", "rest", "--out", str(out), "--duration", "20", cwd=cwd)
+    proc = run_cli("run", "spike-train", "--out", str(out), "--duration", "20", cwd=cwd)
     assert proc.returncode == 0, proc.stderr
     return proc, out
 
 
 def _summary(out: Path) -> dict:
-    return {q: d["value"] for q, d in json.loads((out / "rest.json").read_text())["summary"].items()}
+    return {q: d["value"] for q, d in json.loads((out / "spike-train.json").read_text())["summary"].items()}
 
 
 def test_run_rest_prints_table_and_paths(rest_run):
@@ -61,14 +61,14 @@ def test_run_rest_prints_table_and_paths(rest_run):
     # every path printed after "wrote:" exists, and the four result files are among them
     written = [Path(line.strip()) for line in text.split("wrote:")[1].splitlines() if line.strip()]
     assert all(p.is_file() for p in written), written
-    assert {p.name for p in written} >= {"rest.csv", "rest.json", "rest.png", "rest_summary.csv"}
+    assert {p.name for p in written} >= {"spike-train.csv", "spike-train.json", "spike-train.png", "spike-train_summary.csv"}
     assert all(p.parent == out for p in written)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
 
 
 def test_run_rest_files_parse(rest_run):
     _, out = rest_run
-    tc = pd.read_csv(out / "rest.csv")
+    tc = pd.read_csv(out / "spike-train.csv")
     assert list(tc.columns) == ["t_s", "variable", "value", "unit"]
     units = tc.groupby("variable")["unit"].unique().apply(list).to_dict()
     assert units == {"v": ["mV"], "nai": ["mM"], "ki": ["mM"], "cli": ["mM"], "ipump": ["uA/cm2"]}
@@ -77,7 +77,7 @@ def test_run_rest_files_parse(rest_run):
         assert g["t_s"].min() == 0 and g["t_s"].max() == pytest.approx(20, abs=0.01)
         assert g["value"].notna().all()
 
-    meta = json.loads((out / "rest.json").read_text())
+    meta = json.loads((out / "spike-train.json").read_text())
     assert meta["ionhomeo_version"] == ionhomeo.__version__
     assert re.match(r"\d+\.\d+", meta["neuron_version"])
     assert meta["python_version"] == platform.python_version()
@@ -89,12 +89,12 @@ def test_run_rest_files_parse(rest_run):
     assert meta["morphology"]["diam_um"] == 20 and meta["morphology"]["L_um"] == 20
     assert meta["mechanisms"]["kcc2"]["imax"] == mechanisms.get("kcc2").parameters["imax"].default
 
-    summary = pd.read_csv(out / "rest_summary.csv")
+    summary = pd.read_csv(out / "spike-train_summary.csv")
     assert list(summary.columns) == ["quantity", "value", "unit", "description"]
     assert dict(zip(summary["quantity"], summary["value"])) == pytest.approx(_summary(out))
 
-    assert (out / "rest.png").read_bytes()[:8] == PNG_SIGNATURE
-    assert (out / "rest.png").stat().st_size > 20_000  # a real figure, not an empty canvas
+    assert (out / "spike-train.png").read_bytes()[:8] == PNG_SIGNATURE
+    assert (out / "spike-train.png").stat().st_size > 20_000  # a real figure, not an empty canvas
 
 
 def test_run_rest_physics(rest_run):
@@ -109,7 +109,7 @@ def test_run_rest_physics(rest_run):
     assert s["pump_AHP"] < 0  # the extra pump current hyperpolarises
     assert 0 < s["tau_Nai"] < math.inf
 
-    tc = pd.read_csv(out / "rest.csv")
+    tc = pd.read_csv(out / "spike-train.csv")
     nai = tc[tc["variable"] == "nai"].set_index("t_s")["value"]
     assert nai.loc[:4.9].max() - nai.loc[:4.9].min() < 1e-6  # quiet rest is quiet
     peak, end = nai.max(), nai.iloc[-1]
@@ -141,7 +141,7 @@ def test_run_help_lists_protocols_with_descriptions(tmp_path):
 
 
 def test_run_rejects_too_short_duration(tmp_path):
-    proc = run_cli("run", "rest", "--duration", "3", cwd=tmp_path)
+    proc = run_cli("run", "spike-train", "--duration", "3", cwd=tmp_path)
     assert proc.returncode == 2
     assert "duration" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "results").exists()
@@ -183,7 +183,7 @@ def test_rest_protocol_in_process_cleans_up(h):
     cvode.active(0)
     scale = cvode.atolscale("nai")
     before = len(list(h.allsec()))
-    result = PROTOCOLS["rest"](out_dir=None, duration_s=8.0)
+    result = PROTOCOLS["spike-train"](out_dir=None, duration_s=8.0)
     assert len(list(h.allsec())) == before
     assert cvode.active() == 0 and cvode.atolscale("nai") == scale
     assert result.value("spikes") == 20

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-from . import rest
+from . import egaba, rest, spike_train
 
 
 class UnknownProtocolError(LookupError):
@@ -60,3 +60,5 @@ def get(name: str) -> Protocol:
 
 
 register(rest.NAME, rest.run, rest.DESCRIPTION)
+register(egaba.NAME, egaba.run, egaba.DESCRIPTION)
+register(spike_train.NAME, spike_train.run, spike_train.DESCRIPTION)
