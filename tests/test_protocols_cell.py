@@ -7,44 +7,46 @@ import re
 import pandas as pd
 import pytest
 
-from ionhomeo.protocols import PROTOCOLS
-
 from test_cli_run import PNG_SIGNATURE, run_cli
 
 
 @pytest.fixture(scope="module")
-def egaba_result(tmp_path_factory):
-    from ionhomeo import build, defaults
+def egaba_run(tmp_path_factory):
+    """``ionhomeo run egaba`` end to end (ball-and-stick cell, to keep it quick)."""
+    cwd = tmp_path_factory.mktemp("egaba")
+    out = cwd / "out"
+    proc = run_cli("run", "egaba", "--morphology", "ball_and_stick", "--out", str(out), cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    meta = json.loads((out / "egaba.json").read_text())
+    return proc, out, {q: d["value"] for q, d in meta["summary"].items()}
 
-    build.load()
-    defaults.apply()
-    out = tmp_path_factory.mktemp("egaba")
-    # the ball-and-stick cell keeps this quick; the protocol is the same
-    return PROTOCOLS["egaba"](out_dir=out, morphology="ball_and_stick"), out
 
-
-def test_egaba_measured_matches_ghk_within_1_mV(h, egaba_result):
-    result, _ = egaba_result
+def test_egaba_measured_matches_ghk_within_1_mV(egaba_run):
+    proc, _, value = egaba_run
     for label in ("mature", "immature"):
-        measured = result.value(f"E_GABA {label}")
-        ghk = result.value(f"E_GABA_GHK {label}")
+        measured, ghk = value[f"E_GABA {label}"], value[f"E_GABA_GHK {label}"]
         # the issue's check; the remaining error is the linear interpolation of
         # a GHK (curved) I-V over 10 mV steps, a few hundredths of a mV
         assert abs(measured - ghk) < 1.0, (label, measured, ghk)
+        # the printed table is the saved one
+        printed = float(re.search(rf"^E_GABA {label}\s+(\S+)", proc.stdout, re.M).group(1))
+        assert printed == pytest.approx(measured, abs=1e-3)
     # mature: E_GABA near or below rest (shunting/hyperpolarising); immature:
     # far above rest (depolarising), the developmental Cl switch
-    assert result.value("driving force mature") < 1.0
-    assert result.value("driving force immature") > 20.0
-    assert result.value("Cli immature") > 5 * result.value("Cli mature")
+    assert value["driving force mature"] < 1.0
+    assert value["driving force immature"] > 20.0
+    assert value["Cli immature"] > 5 * value["Cli mature"]
 
 
-def test_egaba_current_signs_and_files(h, egaba_result):
-    result, out = egaba_result
+def test_egaba_current_signs_and_files(egaba_run):
+    _, out, value = egaba_run
+    assert {p.name for p in out.iterdir()} == {
+        "egaba.csv", "egaba_summary.csv", "egaba.json", "egaba.png"}
     iv = pd.read_csv(out / "egaba.csv")
     assert list(iv.columns) == ["recipe", "hold_mV", "v_soma_mV", "I_syn_nA"]
     for label in ("mature", "immature"):
         part = iv[iv["recipe"] == label].sort_values("v_soma_mV")
-        e = result.value(f"E_GABA {label}")
+        e = value[f"E_GABA {label}"]
         # below E_GABA Cl leaves the cell: an inward (negative) current; above, outward
         assert (part.loc[part["v_soma_mV"] < e - 1, "I_syn_nA"] < 0).all()
         assert (part.loc[part["v_soma_mV"] > e + 1, "I_syn_nA"] > 0).all()
