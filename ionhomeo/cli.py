@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import os
 import re
 import sys
 from pathlib import Path
@@ -83,14 +84,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
         kwargs[key] = value
+    if "progress" in accepted:
+        kwargs["progress"] = True  # a progress line on stderr for long runs
+    # refuse an output directory that cannot be written before computing anything
+    existing = Path(out).resolve()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        print(f"ionhomeo run {protocol.name}: error: cannot write results under {out} "
+              f"({existing} is not a writable directory); choose another --out", file=sys.stderr)
+        return 2
     from .morphology import MorphologyError
     from .recipe import RecipeError
+    from .simulate import SimulationError
     from .steady import SteadyStateError
 
     try:
         result = protocol(**kwargs)
     except (mechanisms.ParameterError, MorphologyError, RecipeError, SteadyStateError,
-            FileNotFoundError) as err:
+            SimulationError, OSError) as err:
         print(f"ionhomeo run {protocol.name}: error: {err}", file=sys.stderr)
         return 2
     print(f"{protocol.name}: {protocol.description}")

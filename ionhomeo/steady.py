@@ -46,6 +46,10 @@ class SteadyStateError(RuntimeError):
     """No steady state could be found, or the cell is outside the solver's scope."""
 
 
+class _HeldIonError(SteadyStateError):
+    """The residual dropped for a held ion does not vanish: the cell is not degenerate."""
+
+
 @dataclasses.dataclass(frozen=True)
 class SteadyState:
     """A resting state: membrane potential (mV) and intracellular concentrations (mM)."""
@@ -230,9 +234,10 @@ def _membrane_current(seg) -> float:
 class CellSteadyState:
     """A resting state of a whole cell: per-segment potential and concentrations.
 
-    ``v`` (mV) and ``concentrations`` ({ion: array of mM}) are arrays over
-    ``segments`` (in the solver's order). ``residual_v`` (mV/ms) and
-    ``residual_rel`` (1/ms, d ln c/dt) are the largest rates of change left.
+    ``v`` (mV) and ``concentrations`` ({ion: array of mM}, NaN where a segment
+    does not own the ion) are arrays over ``segments`` (the solver's order).
+    ``residual_v`` (mV/ms) and ``residual_rel`` (1/ms, d ln c/dt) are the
+    largest rates of change left; ``iterations`` the solver's steps.
     """
 
     segments: tuple
@@ -242,18 +247,29 @@ class CellSteadyState:
     residual_v: float
     residual_rel: float
     iterations: int
+    nseg: tuple = ()  # ((section, nseg), ...) when solved: a later change invalidates the state
+
+    def _check_discretisation(self):
+        changed = [sec.name() for sec, n in self.nseg if sec.nseg != n]
+        if changed:
+            raise SteadyStateError(
+                f"nseg of {', '.join(changed[:3])} changed since the steady state was solved: "
+                "the state no longer matches the segments; solve it again")
 
     def apply(self):
         """Write the state into every segment (meant for a type-0 FInitializeHandler)."""
+        self._check_discretisation()
         for k, seg in enumerate(self.segments):
             seg.v = float(self.v[k])
             for ion, c in self.concentrations.items():
-                setattr(seg, f"{ion}i", float(c[k]))
+                if not math.isnan(c[k]):
+                    setattr(seg, f"{ion}i", float(c[k]))
 
     def finitialize(self):
         """``h.finitialize`` into this state (buffers and gates start in equilibrium)."""
         from neuron import h
 
+        self._check_discretisation()
         handler = h.FInitializeHandler(0, self.apply)
         h.finitialize(float(self.v[0]))
         del handler
@@ -263,23 +279,28 @@ class CellSteadyState:
         """Keep every later ``finitialize`` starting here; returns the handler to keep."""
         from neuron import h
 
+        self._check_discretisation()
         return h.FInitializeHandler(0, self.apply)
 
     def summary(self) -> dict:
         """Ranges over the cell: {quantity: (min, max)} in mV or mM."""
         out = {"v_mV": (float(self.v.min()), float(self.v.max()))}
         for ion, c in self.concentrations.items():
-            out[f"{ion}i_mM"] = (float(c.min()), float(c.max()))
+            out[f"{ion}i_mM"] = (float(np.nanmin(c)), float(np.nanmax(c)))
         return out
 
 
 def _segment_graph(segments):
-    """Neighbours of each segment (index sets): along sections and across connections.
+    """Neighbours of each segment (index sets), from the cable's nodes.
 
-    Sections attached at a parent's 0 or 1 end meet at a zero-area node, so the
-    parent's end segment and the first segment of every child attached there
-    are all coupled to each other (siblings included); a child attached inside
-    a segment couples to that segment.
+    Every section end is a node: the free end of a section is its own
+    (zero-area) node; the connected end is the node of its parent at the
+    connection point, which is the parent's own connection node if that point
+    is the parent's connected end, a zero-area end node if it is the parent's
+    free end, or the centre node of a parent segment otherwise. All segments
+    touching one zero-area node are coupled to each other (its voltage is
+    eliminated); a segment touching a parent's centre node is coupled to that
+    segment. Along a section, consecutive segments are coupled.
     """
     by_sec = {}
     for k, seg in enumerate(segments):
@@ -292,21 +313,36 @@ def _segment_graph(segments):
                 if a != b:
                     nbrs[a].add(b)
 
-    junctions = {}
+    def node_at(sec, x):
+        """The node at location x (0 or 1, or inside) of sec (iterative: a
+        recursive closure would be a reference cycle holding the sections)."""
+        while True:
+            parent = sec.parentseg()
+            if x == float(sec.orientation()) and parent is not None:
+                sec, x = parent.sec, parent.x
+                continue
+            if x in (0.0, 1.0):
+                return ("end", sec, x)
+            ks = by_sec.get(sec)
+            return ("centre", sec, None if ks is None else ks[min(int(x * sec.nseg), sec.nseg - 1)])
+
+    nodes = {}
     for sec, ks in by_sec.items():
         for a, b in zip(ks, ks[1:]):
             link((a, b))
-        parent = sec.parentseg()
-        if parent is None or parent.sec not in by_sec:
-            continue
-        psec = parent.sec
-        pk = by_sec[psec][min(int(parent.x * psec.nseg), psec.nseg - 1)]
-        # the child's node nearest the connection point
-        ck = ks[0] if sec.orientation() == 0 else ks[-1]
-        key = (psec, parent.x) if parent.x in (0.0, 1.0) else (psec, pk)
-        junctions.setdefault(key, {pk}).add(ck)
-    for group in junctions.values():
-        link(group)
+        connected = float(sec.orientation())
+        free = 1.0 - connected
+        first, last = (ks[0], ks[-1]) if connected == 0.0 else (ks[-1], ks[0])
+        nodes.setdefault(node_at(sec, connected), set()).add(first)
+        nodes.setdefault(node_at(sec, free), set()).add(last)
+    for node, group in nodes.items():
+        if node[0] == "centre":
+            centre = node[2]
+            if centre is not None:
+                for k in group:
+                    link((k, centre))
+        else:
+            link(group)
     return nbrs
 
 
@@ -327,35 +363,45 @@ def _distance2_colouring(nbrs):
 
 
 def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
-               tol_rel: float = 1e-10, max_iter: int = 40) -> CellSteadyState:
-    """Find the resting state of a whole (non-uniform) cell by Newton's method.
+               tol_rel: float = 1e-10, max_iter: int = 200) -> CellSteadyState:
+    """Find the resting state of a whole (non-uniform) cell.
 
     Unknowns: the membrane potential and the logarithm of every dynamic
     intracellular concentration (those WRITten by an owner such as nadyn,
-    cadyn, er) in every segment. Residuals: their rates of change, evaluated by
-    NEURON itself (``CVode.f``) after an ``finitialize`` that puts every gate,
-    buffer and other fast state at its equilibrium for those values, so the
-    answer is the model's own steady state, axial current and diffusion
-    included. The Jacobian is sparse (each segment couples to its neighbours)
-    and is built by finite differences, perturbing all segments of one colour
-    of a distance-2 colouring at once: a few dozen evaluations per Newton step,
-    independent of the cell's size. Newton starts from every segment's local
-    resting state (its own membrane fluxes balanced, all segments solved at
-    once), so only the coupling is left to it: 5-9 steps for the bundled
-    cells and for reconstructions of 1000 segments.
+    cadyn, er) in every segment. Residuals: their rates of change (dV/dt and
+    d ln c/dt), evaluated by NEURON itself (``CVode.f``) after an
+    ``finitialize`` that puts every gate, buffer and other fast state at its
+    equilibrium for those values, so the answer is the model's own steady
+    state, axial current and diffusion included.
 
-    Degeneracy: a sealed cell's resting states form a one-parameter family
-    (charge conservation, see :func:`solve`), so one concentration is held:
-    by default K in the ``reference`` segment (the centre of the first
-    section, normally the soma), and its residual, implied by the others, is
-    dropped. Extracellular K dynamics (``kext``) are not supported.
+    Method: pseudo-transient continuation. Because the residuals are time
+    derivatives of the unknowns, each step solves (I/dt - J) dx = r, an
+    implicit Euler step of the cell's own slow dynamics; dt grows as the
+    rates fall (switched evolution relaxation), so the iteration follows the
+    relaxation of the real cell while far from rest and becomes Newton's
+    method near it. The sparse Jacobian J comes from finite differences,
+    perturbing all segments of one colour of a distance-2 colouring at once
+    (a few dozen evaluations, whatever the cell's size). The start is the
+    reference segment's local rest (its own fluxes balanced), everywhere.
 
-    tol_v (mV/ms) and tol_rel (1/ms, relative rate of each concentration)
-    are the largest rates of change accepted: 1e-7 mV/ms moves v by at most
-    1e-3 mV in 10 s, 1e-10 /ms a concentration by 1e-6 of itself (the
-    residual of NEURON's rates reaches its round-off floor near 1e-8 mV/ms in
-    cells of a thousand segments). Raises SteadyStateError when Newton's method does not converge.
-    On return NEURON is initialised in the state found.
+    Degeneracy: when every membrane current is carried by an ion whose
+    concentration a mechanism owns, a sealed cell's resting states form a
+    one-parameter family (charge conservation, see :func:`solve`) and the
+    Jacobian is singular. By default (``fixed=None``) K is then held at its
+    start in the ``reference`` segment (default: the first) and its residual
+    there, implied by the others, is dropped; afterwards that residual is
+    checked, and if it does not vanish (a NONSPECIFIC_CURRENT, or an ion's
+    current in a segment without its owner, breaks the degeneracy) the cell
+    is solved again with nothing held. ``fixed=()`` holds nothing, ``fixed=
+    ("k",)`` insists on holding K (and raises if that is wrong).
+    Extracellular K dynamics (``kext``) are not supported.
+
+    tol_v (mV/ms) and tol_rel (1/ms) are the largest rates accepted: 1e-7
+    mV/ms moves v by at most 1e-3 mV in 10 s, 1e-10 /ms a concentration by
+    1e-6 of itself (NEURON's rates have a round-off floor near 1e-8 mV/ms in
+    cells of a thousand segments). Raises SteadyStateError when the
+    continuation does not converge in ``max_iter`` steps. On return NEURON is
+    initialised in the state found.
     """
     from neuron import h
     from scipy import sparse
@@ -378,17 +424,21 @@ def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
     ions = [ion for ion in VALENCES if any(ion in d for d in per_segment)]
     if not ions:
         raise SteadyStateError("no dynamic concentrations: insert concentration owners first")
-    fixed = ("k",) if fixed is None and "k" in ions else tuple(fixed or ())
+    automatic = fixed is None
+    fixed = (("k",) if "k" in ions else ()) if automatic else tuple(fixed)
     unknown_fixed = set(fixed) - set(ions)
     if unknown_fixed:
         raise SteadyStateError(
             f"fixed ion(s) {sorted(unknown_fixed)} are not dynamic here; dynamic ions: {ions}")
     ref = segments[0] if reference is None else reference
-    ref_k = segments.index(ref)
+    ref_k = next((k for k, s in enumerate(segments) if s.sec == ref.sec and s.x == ref.x), None)
+    if ref_k is None:
+        raise SteadyStateError(f"the reference segment {ref} is not among the given sections")
     for ion in fixed:
-        if ion not in per_segment[ref_k]:
+        if ion not in per_segment[ref_k] and not automatic:
             raise SteadyStateError(
                 f"the reference segment {ref} has no owner of {ion}, the ion held fixed")
+    held = tuple(ion for ion in fixed if ion in per_segment[ref_k])
     # owned[ion][j]: segment j has a mechanism that writes the ion's concentration
     owned = {ion: np.array([ion in d for d in per_segment]) for ion in ions}
 
@@ -396,10 +446,17 @@ def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
     was_active = cvode.active()
     cvode.active(1)
     try:
-        state = _newton(h, sections, segments, ions, owned, fixed, ref_k, tol_v, tol_rel,
-                        max_iter, sparse, linalg)
+        try:
+            state = _continuation(h, segments, ions, owned, held, ref_k, tol_v, tol_rel,
+                                  max_iter, sparse, linalg)
+        except _HeldIonError:
+            if not automatic:
+                raise
+            state = _continuation(h, segments, ions, owned, (), ref_k, tol_v, tol_rel,
+                                  max_iter, sparse, linalg)
     finally:
         cvode.active(was_active)
+    state = dataclasses.replace(state, nseg=tuple((sec, sec.nseg) for sec in sections))
     state.finitialize()
     return state
 
@@ -410,8 +467,7 @@ def _local_rest(h, segments, ions, owned, fixed, v, conc, iterations: int = 30):
     Each segment alone: its ionic membrane currents (one per owned ion, K held)
     vanish. All segments are solved at once (their local currents do not
     interact), with a small dense Newton system per segment. Segments that do
-    not own every ion, or do not converge, keep the values they had: this is
-    only the starting point of the whole-cell solve.
+    not own every ion, or do not converge, keep the values they had.
     """
     n = len(segments)
     free = [ion for ion in ions if ion not in fixed]
@@ -428,14 +484,15 @@ def _local_rest(h, segments, ions, owned, fixed, v, conc, iterations: int = 30):
                     if owned[ion][j]:
                         setattr(seg, f"{ion}i", float(cc[ion][j]))
         handler = h.FInitializeHandler(0, apply)
-        h.finitialize(float(vv[0]))
+        h.finitialize(-65.0)
         del handler
         h.fcurrent()
         # uA/cm2, one column per ion (residuals of the local problem)
-        return 1e3 * np.array([[getattr(seg, f"i{ion}") for ion in ions] for seg in segments])
+        return 1e3 * np.array([[getattr(seg, f"i{ion}") if owned[ion][j] else 0.0
+                                for ion in ions] for j, seg in enumerate(segments)])
 
     def unknowns(vv, cc):
-        return np.column_stack([vv] + [np.log(cc[ion]) for ion in free])
+        return np.column_stack([vv] + [np.log(np.where(full, cc[ion], 1.0)) for ion in free])
 
     def values(u):
         vv = u[:, 0].copy()
@@ -477,13 +534,13 @@ def _local_rest(h, segments, ions, owned, fixed, v, conc, iterations: int = 30):
         conc[ion][:] = cc[ion]
 
 
-def _newton(h, sections, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_iter,
-            sparse, linalg):
+def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_iter,
+                  sparse, linalg):
     n = len(segments)
     cvode = h.CVode()
     # unknown layout: kind 0 = v, kind 1+i = log concentration of ions[i]
     kinds = [("v", None)] + [("c", ion) for ion in ions]
-    cols = []  # (kind index, segment index) of each unknown
+    cols = []  # (kind index, segment index) of each unknown; residuals alike
     for kk, (what, ion) in enumerate(kinds):
         for j in range(n):
             if what == "c" and not owned[ion][j]:
@@ -491,23 +548,7 @@ def _newton(h, sections, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, ma
             if what == "c" and ion in fixed and j == ref_k:
                 continue
             cols.append((kk, j))
-    col_of = {key: i for i, key in enumerate(cols)}
-    # residuals: the same list (the held ion's residual at the reference is
-    # implied by the others and dropped)
     rows = cols
-
-    # starting point: every segment at its own local rest (its membrane
-    # fluxes balanced as if it were alone); Newton then adds the coupling
-    h.finitialize(-70.0)
-    v = np.array([seg.v for seg in segments])
-    conc = {ion: np.array([getattr(seg, f"{ion}i") for seg in segments]) for ion in ions}
-    _local_rest(h, segments, ions, owned, fixed, v, conc)
-
-    # where each unknown lives in CVODE's state vector: mark and find
-    def state_vector():
-        y = h.Vector()
-        cvode.states(y)
-        return np.array(y)
 
     def set_state(vv, cc):
         def apply():
@@ -517,28 +558,50 @@ def _newton(h, sections, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, ma
                     if owned[ion][j]:
                         setattr(seg, f"{ion}i", float(cc[ion][j]))
         handler = h.FInitializeHandler(0, apply)
-        h.finitialize(float(vv[0]))
+        # other cells start wherever their own handlers put them; -65 mV is
+        # no marker value below
+        h.finitialize(-65.0)
         del handler
 
-    yindex = {}
+    # start: the defaults, then the reference segment's local rest everywhere
+    h.finitialize(-65.0)
+    v = np.array([seg.v for seg in segments])
+    conc = {ion: np.array([getattr(seg, f"{ion}i") if owned[ion][j] else math.nan
+                           for j, seg in enumerate(segments)]) for ion in ions}
+    v_loc, c_loc = v.copy(), {ion: c.copy() for ion, c in conc.items()}
+    _local_rest(h, segments, ions, owned, ("k",) if "k" in ions else (), v_loc, c_loc)
+    if all(owned[ion][ref_k] for ion in ions):
+        v[:] = v_loc[ref_k]
+        for ion in ions:
+            conc[ion] = np.where(owned[ion], c_loc[ion][ref_k], conc[ion])
+
+    # where each unknown lives in CVODE's state vector: write distinct marker
+    # values, find each exactly once
     marks_v = -1000.0 - np.arange(n)
-    # distinct values for every (ion, segment): blocks of n apart
     marks_c = {ion: 1000.0 + (n + 1000.0) * (1 + i) + np.arange(n) for i, ion in enumerate(ions)}
     set_state(marks_v, marks_c)
-    y = state_vector()
-    lookup = {val: i for i, val in enumerate(y)}
-    for j in range(n):
-        yindex[(0, j)] = lookup.get(marks_v[j])
-        for i, ion in enumerate(ions):
-            if owned[ion][j]:
-                yindex[(1 + i, j)] = lookup.get(marks_c[ion][j])
-    missing = [key for key in rows if yindex.get(key) is None]
-    if missing:
-        raise SteadyStateError(
-            f"{len(missing)} unknowns are not CVODE states (e.g. {kinds[missing[0][0]]} in "
-            f"{segments[missing[0][1]]}): is every concentration written by a KINETIC/DERIVATIVE owner?")
+    y = h.Vector()
+    cvode.states(y)
+    y = np.array(y)
+    positions = {}
+    for i, val in enumerate(y):
+        positions.setdefault(val, []).append(i)
+    yindex = {}
+    for kk, j in rows:
+        mark = marks_v[j] if kk == 0 else marks_c[kinds[kk][1]][j]
+        found = positions.get(mark, [])
+        if len(found) != 1:
+            raise SteadyStateError(
+                f"cannot locate {kinds[kk][1] or 'v'} of {segments[j]} among NEURON's states "
+                f"({len(found)} matches): is every concentration written by a "
+                "KINETIC/DERIVATIVE owner?")
+        yindex[(kk, j)] = found[0]
+    for ion in fixed:
+        kk = 1 + ions.index(ion)
+        yindex[(kk, ref_k)] = positions[marks_c[ion][ref_k]][0]
     yrow = np.array([yindex[key] for key in rows])
-    scale_c = np.array([0.0 if kinds[kk][0] == "v" else 1.0 for kk, _ in rows])
+    is_c = np.array([kinds[kk][0] == "c" for kk, _ in rows])
+    weights = np.where(is_c, 1.0 / tol_rel, 1.0 / tol_v)
 
     def pack(vv, cc):
         x = np.empty(len(cols))
@@ -558,108 +621,108 @@ def _newton(h, sections, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, ma
 
     yp = h.Vector()
 
-    def residual(x):
-        vv, cc = unpack(x)
-        set_state(vv, cc)
+    def rates(x):
+        """All CVODE states and their time derivatives at unknowns x."""
+        set_state(*unpack(x))
         yy = h.Vector()
         cvode.states(yy)
         yp.resize(len(yy))
         cvode.f(0.0, yy, yp)
-        ydot = np.array(yp)[yrow]
-        yval = np.array(yy)[yrow]
-        # v rows: mV/ms; concentration rows: relative rate 1/ms
-        return np.where(scale_c > 0, ydot / np.where(scale_c > 0, yval, 1.0), ydot)
+        return np.array(yy), np.array(yp)
 
-    # Jacobian structure: unknowns of segment j affect residuals of j and its
-    # neighbours; perturb all unknowns of one kind in one colour at once
+    def residual(x):
+        yy, ydot = rates(x)
+        # v rows: dV/dt (mV/ms); concentration rows: d ln c/dt (1/ms)
+        return np.where(is_c, ydot[yrow] / np.where(is_c, yy[yrow], 1.0), ydot[yrow])
+
     nbrs = _segment_graph(segments)
     colour = _distance2_colouring(nbrs)
     closed = [set(nb) | {j} for j, nb in enumerate(nbrs)]
     rows_of_seg = {}
-    for r, (kk, j) in enumerate(rows):
-        rows_of_seg.setdefault(j, []).append(r)
+    for r_i, (kk, j) in enumerate(rows):
+        rows_of_seg.setdefault(j, []).append(r_i)
+    groups = []
+    for kk in range(len(kinds)):
+        for c in range(int(colour.max()) + 1):
+            pert = [i for i, (k2, j) in enumerate(cols) if k2 == kk and colour[j] == c]
+            if pert:
+                groups.append((kk, pert))
 
     def jacobian(x, r0):
         data, ri, ci = [], [], []
-        for kk in range(len(kinds)):
-            for c in range(int(colour.max()) + 1):
-                pert = [i for i, (k2, j) in enumerate(cols) if k2 == kk and colour[j] == c]
-                if not pert:
-                    continue
-                step = 1e-4 if kk == 0 else 1e-6  # mV; relative concentration
-                xp = x.copy()
-                xp[pert] += step
-                d = (residual(xp) - r0) / step
-                for i in pert:
-                    j = cols[i][1]
-                    for sj in closed[j]:
-                        for r in rows_of_seg.get(sj, ()):
-                            if d[r] != 0.0:
-                                data.append(d[r])
-                                ri.append(r)
-                                ci.append(i)
+        for kk, pert in groups:
+            step = 1e-4 if kk == 0 else 1e-6  # mV; relative concentration
+            xp = x.copy()
+            xp[pert] += step
+            d = (residual(xp) - r0) / step
+            for i in pert:
+                for sj in closed[cols[i][1]]:
+                    for r_i in rows_of_seg.get(sj, ()):
+                        if d[r_i] != 0.0:
+                            data.append(d[r_i])
+                            ri.append(r_i)
+                            ci.append(i)
         return sparse.csc_matrix((data, (ri, ci)), shape=(len(rows), len(cols)))
 
-    def converged(r):
-        rv = np.abs(r[scale_c == 0]).max(initial=0.0)
-        rc = np.abs(r[scale_c > 0]).max(initial=0.0)
-        return rv <= tol_v and rc <= tol_rel, rv, rc
+    def size(r):
+        return float(np.max(np.abs(r) * weights))  # <= 1: converged
 
     x = pack(v, conc)
     r = residual(x)
-    for it in range(1, max_iter + 1):
-        ok, rv, rc = converged(r)
-        if ok:
-            break
-        J = jacobian(x, r)
+    if not np.all(np.isfinite(r)):
+        raise SteadyStateError("NEURON's rates are not finite at the starting state")
+    dt, dt_max = 1.0, 1e8  # ms
+    eye = sparse.identity(len(cols), format="csc")
+    steps = 0
+    J = None
+    while size(r) > 1.0:
+        if steps >= max_iter:
+            rv = float(np.abs(r[~is_c]).max(initial=0.0))
+            rc = float(np.abs(r[is_c]).max(initial=0.0))
+            raise SteadyStateError(
+                f"no whole-cell steady state after {max_iter} steps (largest rates {rv:.3g} "
+                f"mV/ms, {rc:.3g} /ms relative). Check that every region has pumps and leaks "
+                "that balance its channels, or that the cell is not spontaneously active.")
+        steps += 1
+        if J is None:
+            J = jacobian(x, r)
         try:
-            dx = linalg.spsolve(J, -r)
-        except RuntimeError as err:  # singular
-            raise SteadyStateError(f"the steady-state Jacobian is singular ({err})") from None
-        if not np.all(np.isfinite(dx)):
-            raise SteadyStateError(
-                "the steady-state Jacobian is singular: is the cell's resting state defined "
-                "(pumps and leaks in every compartment, no NONSPECIFIC_CURRENT leak)?")
-        # damped step: limit v changes to 20 mV and log concentrations to 1
-        vmask = scale_c == 0
-        lim = max(np.abs(dx[vmask]).max(initial=0.0) / 20.0,
-                  np.abs(dx[~vmask]).max(initial=0.0) / 1.0, 1.0)
-        dx = dx / lim
-        norm0 = np.linalg.norm(r)
-        lam = 1.0
-        while True:
-            xn = x + lam * dx
+            dx = linalg.spsolve(eye / dt - J, r)
+        except RuntimeError:
+            dx = np.full(len(cols), np.nan)
+        if np.all(np.isfinite(dx)):
+            # keep each step physical: at most 20 mV and a factor e
+            cap = max(1.0, np.abs(dx[~is_c]).max(initial=0.0) / 20.0,
+                      np.abs(dx[is_c]).max(initial=0.0))
+            xn = x + dx / cap
             rn = residual(xn)
-            if np.all(np.isfinite(rn)) and np.linalg.norm(rn) < norm0 or lam < 1e-4:
-                break
-            lam /= 2
+        else:
+            rn = np.full(len(rows), np.nan)
+        if not np.all(np.isfinite(rn)) or size(rn) > 10.0 * size(r):
+            dt /= 4.0  # reject: a smaller pseudo-time step from the same point
+            if dt < 1e-6:
+                raise SteadyStateError(
+                    "the steady-state continuation cannot make progress (steps rejected down "
+                    "to 1e-6 ms); the cell may have no resting state")
+            continue
+        # switched evolution relaxation: dt grows as the rates fall
+        dt = min(dt_max, dt * min(10.0, max(3.0, size(r) / size(rn))))
         x, r = xn, rn
-    else:
-        ok, rv, rc = converged(r)
-        if not ok:
-            raise SteadyStateError(
-                f"no whole-cell steady state after {max_iter} Newton steps (largest rates "
-                f"{rv:.3g} mV/ms, {rc:.3g} /ms relative). Check that every region has pumps "
-                "and leaks that balance, and that no NONSPECIFIC_CURRENT leak (such as pas or "
-                "hh's il) is inserted.")
-        it = max_iter
-    ok, rv, rc = converged(r)
+        J = None
     vv, cc = unpack(x)
-    # the held ion's residual at the reference was dropped as implied by the
-    # others; it is implied only if all membrane current is carried by ions
+    # held ions: their dropped residual at the reference must vanish too;
+    # it does if every membrane current is carried by an owned ion
+    yy, ydot = rates(x)
     for ion in fixed:
-        key = (1 + ions.index(ion), ref_k)
-        yy = h.Vector()
-        set_state(vv, cc)
-        cvode.states(yy)
-        yp.resize(len(yy))
-        cvode.f(0.0, yy, yp)
-        rate = abs(yp[yindex[key]] / yy[yindex[key]])
+        k = yindex[(1 + ions.index(ion), ref_k)]
+        rate = abs(ydot[k] / yy[k])
         if not rate <= 1e-8:
-            raise SteadyStateError(
+            raise _HeldIonError(
                 f"every other rate is zero but {ion}i at the reference changes at {rate:.3g}/ms: "
-                "membrane current that no ion carries (a NONSPECIFIC_CURRENT leak such as pas or "
-                "hh's il) has no steady state with concentrations. Use ionhomeo's leaks "
-                "(naleak, kleak, clleak) instead.")
+                f"holding {ion} is only right if every membrane current is carried by an ion "
+                "whose concentration a mechanism owns (no NONSPECIFIC_CURRENT such as pas, no "
+                "current of an ion without its owner). Solve with fixed=() instead.")
     return CellSteadyState(segments=segments, v=vv, concentrations=cc, fixed=tuple(fixed),
-                           residual_v=float(rv), residual_rel=float(rc), iterations=it)
+                           residual_v=float(np.abs(r[~is_c]).max(initial=0.0)),
+                           residual_rel=float(np.abs(r[is_c]).max(initial=0.0)),
+                           iterations=steps)

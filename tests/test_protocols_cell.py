@@ -97,3 +97,11 @@ def test_cli_run_bad_cell_arguments_exit_2_with_a_clear_message(tmp_path, args, 
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert message in proc.stderr
     assert not (tmp_path / "o").exists()  # nothing half-written
+
+
+def test_cli_run_refuses_an_unwritable_output_before_computing(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    proc = run_cli("run", "rest", "--duration", "1", "--out", str(blocker / "out"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "cannot write results" in proc.stderr and "--out" in proc.stderr

@@ -36,6 +36,7 @@ def test_nonuniform_cell_rests_without_drift(h, cvode):
     secs = _nonuniform_cell(h)
     state = steady.solve_cell(secs)
     assert state.residual_v <= 1e-7 and state.residual_rel <= 1e-10  # the defaults
+    assert state.fixed == ("k",)  # every current is ionic: K held at the soma
     segs = state.segments
     ions = list(state.concentrations)
     v0, c0 = _snapshot(segs, ions)
@@ -71,12 +72,21 @@ def test_uniform_cell_agrees_with_uniform_solver(h):
         assert np.allclose(cell.concentrations[ion], c, rtol=1e-8), ion
 
 
-def test_nonspecific_leak_has_no_steady_state(h):
+def test_nonspecific_leak_breaks_the_degeneracy_and_is_solved_without_holding_k(h):
+    """A pas leak (reversal -50 mV) carries current no ion accounts for: holding
+    K is then wrong (and refused when asked for), and the solver finds the
+    real steady state with nothing held, where the pas current vanishes."""
     soma = compartment(h, RESTING, diam=20.0, L=20.0)
     soma.insert("pas")
     soma(0.5).pas.e = -50.0
-    with pytest.raises(steady.SteadyStateError, match="NONSPECIFIC|steady state"):
-        steady.solve_cell([soma], max_iter=8)
+    with pytest.raises(steady.SteadyStateError, match="NONSPECIFIC"):
+        steady.solve_cell([soma], fixed=("k",))
+    state = steady.solve_cell([soma])
+    assert state.fixed == ()
+    # at rest the pas current g (v - e) balances the ionic currents' residue;
+    # g = 1 mS/cm2, so v sits within 1e-4 mV of e_pas
+    assert state.v[0] == pytest.approx(-50.0, abs=1e-4)
+    assert state.concentrations["k"][0] < 100  # K had to move far from 140 mM
 
 
 def test_kext_is_refused_with_a_reason(h):
@@ -89,3 +99,67 @@ def test_missing_owner_at_reference_is_refused(h):
     soma = compartment(h, ("nadyn", "naleak", "nakpump"), diam=20.0, L=20.0)
     with pytest.raises(steady.SteadyStateError, match="fixed|held"):
         steady.solve_cell([soma], fixed=("k",))
+
+
+def _drift_ok(h, state, seconds=10.0):
+    """The issue's limits over ``seconds`` of rest under CVODE."""
+    segs = state.segments
+    v0 = np.array([s.v for s in segs])
+    c0 = {ion: c.copy() for ion, c in state.concentrations.items()}
+    solver.use_cvode(True)
+    state.finitialize()
+    h.CVode().solve(seconds * 1e3)
+    assert np.abs(np.array([s.v for s in segs]) - v0).max() < 0.01
+    for ion, c in c0.items():
+        now = np.array([getattr(s, f"{ion}i") if not np.isnan(c[k]) else np.nan
+                        for k, s in enumerate(segs)])
+        assert np.nanmax(np.abs(now / c - 1)) < 1e-3, ion
+
+
+def test_another_cell_in_the_model_does_not_disturb_the_solve(h):
+    secs = _nonuniform_cell(h)
+    other = compartment(h, RESTING, diam=10.0, L=10.0, name="other")
+    state = steady.solve_cell(secs)
+    assert state.residual_v <= 1e-7 and state.residual_rel <= 1e-10
+    _drift_ok(h, state)
+    del other
+
+
+def test_ions_owned_in_part_of_the_cell(h):
+    """Ca only in the soma; Cl owned only in the soma although its leak and
+    KCC2 are everywhere (so Cl currents elsewhere change no concentration, the
+    degeneracy is broken, and the solver must hold nothing)."""
+    soma = compartment(h, ("nadyn", "kdyn", "cldyn", "nakpump", "naleak", "kleak", "clleak",
+                           "kcc2", "cadyn", "pmca", "caleak"), diam=20.0, L=20.0, name="soma")
+    dend = compartment(h, ("nadyn", "kdyn", "nakpump", "naleak", "kleak", "clleak", "kcc2"),
+                       diam=1.0, L=200.0, name="dend")
+    dend.nseg = 5
+    dend.connect(soma(1))
+    state = steady.solve_cell([soma, dend])
+    assert state.fixed == ()
+    assert np.isnan(state.concentrations["ca"][1:]).all()  # no Ca in the dendrite
+    _drift_ok(h, state)
+
+
+def test_child_attached_at_the_start_of_a_non_root_section(h):
+    """dend2 hangs at dend1(0), a node that belongs to the soma's end: the
+    Jacobian must couple it to the soma and to dend1's first segment."""
+    soma = compartment(h, BASE + ("kcc2",), diam=20.0, L=20.0, name="soma")
+    dend1 = compartment(h, BASE + ("nkcc1",), diam=1.0, L=100.0, name="dend1")
+    dend1.nseg = 5
+    dend1.connect(soma(1))
+    dend2 = compartment(h, BASE, diam=0.8, L=100.0, name="dend2", naleak={"pna": 5e-8})
+    dend2.nseg = 5
+    dend2.connect(dend1(0))
+    state = steady.solve_cell([soma, dend1, dend2])
+    _drift_ok(h, state)
+
+
+def test_changing_nseg_invalidates_the_solved_state(h):
+    secs = _nonuniform_cell(h)
+    state = steady.solve_cell(secs)
+    secs[1].nseg = 21
+    with pytest.raises(steady.SteadyStateError, match="nseg"):
+        state.finitialize()
+    with pytest.raises(steady.SteadyStateError, match="nseg"):
+        state.install()

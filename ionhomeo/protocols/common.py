@@ -12,7 +12,8 @@ class Result:
     """What a protocol returns.
 
     summary: DataFrame with columns quantity, value, unit, description.
-    timecourse: tidy DataFrame with columns t_s, variable, value, unit.
+    timecourse: tidy DataFrame (time in a column named with its unit, e.g. t_s
+        or t_ms; variable, value, unit), or the protocol's main table.
     metadata: provenance, parameters, steady state, fit details, warnings.
     figures: paths of the figures written (empty without an output directory).
     files: every path written.
@@ -42,25 +43,32 @@ def summary_table(rows):
 
 def write_outputs(out_dir, name, summary, metadata, figure=None, tables=None,
                   start_clock=None) -> tuple:
-    """Write NAME.csv (first table), NAME_<key>.csv (others), NAME_summary.csv,
-    NAME.png and NAME.json (last, with the list of files) atomically.
+    """Write NAME.csv (table with key ""), NAME_<key>.csv (others),
+    NAME_summary.csv, NAME.json and NAME.png, each atomically.
 
     Returns (files, figures).
+    Order: the metadata are converted to JSON first (a failure there writes
+    nothing), then the tables, then the JSON (which lists them), and the
+    figure last, so a failing figure leaves the data complete.
     """
+    import json
+
     from .. import results
 
     out = Path(out_dir)
-    files, figures = [], []
+    stems = [name if key == "" else f"{name}_{key}" for key in (tables or {})]
+    planned = [f"{stem}.csv" for stem in stems] + [f"{name}_summary.csv", f"{name}.json"]
     if figure is not None:
-        figures.append(results.save_figure(figure, out / f"{name}.png"))
-    for key, table in (tables or {}).items():
-        stem = name if key == "" else f"{name}_{key}"
-        files.append(results.write_csv(table, out / f"{stem}.csv"))
-    files.append(results.write_csv(summary, out / f"{name}_summary.csv"))
-    files.append(out / f"{name}.json")
-    files += figures
-    metadata["files"] = [p.name for p in files]
+        planned.append(f"{name}.png")
+    metadata["files"] = planned
     if start_clock is not None:
         metadata["runtime_s"] = time.perf_counter() - start_clock
-    results.write_json(metadata, out / f"{name}.json")
-    return tuple(files), tuple(figures)
+    json.dumps(results.jsonable(metadata), allow_nan=False)  # raises before writing
+    files, figures = [], []
+    for stem, table in zip(stems, (tables or {}).values()):
+        files.append(results.write_csv(table, out / f"{stem}.csv"))
+    files.append(results.write_csv(summary, out / f"{name}_summary.csv"))
+    files.append(results.write_json(metadata, out / f"{name}.json"))
+    if figure is not None:
+        figures.append(results.save_figure(figure, out / f"{name}.png"))
+    return tuple(files + figures), tuple(figures)

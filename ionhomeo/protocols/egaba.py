@@ -25,6 +25,7 @@ itself is GHK, so the I-V is slightly curved).
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -153,18 +154,26 @@ def run(out_dir=None, morphology="pyramidal", recipe=None, recipes=("mature", "i
     d = _defaults.apply()
     if recipe is not None:
         recipes = (recipe,)
-    measurements, cells_meta = {}, {}
+    measurements, cells_meta, failures = {}, {}, []
+    from ..steady import SteadyStateError
+
     for rec in recipes:
         cell = Cell(morphology, rec)
         try:
             cell.initialize()
             label = cell.recipe.name
+            rest_mv = float(cell.soma_center.v)  # initialize left NEURON at rest
             measurements[label] = measure(h, cell)
-            measurements[label]["rest_mV"] = float(cell.state.v[0])
+            measurements[label]["rest_mV"] = rest_mv
             cells_meta[label] = cell.to_dict()
+        except SteadyStateError as err:
+            # keep the other recipes' measurements; say what failed
+            failures.append(f"{rec}: {err}")
         finally:
             cell.destroy()
             cell = None
+    if not measurements:
+        raise SteadyStateError("; ".join(failures))
     rows, iv_rows = [], []
     for label, m in measurements.items():
         rows += [
@@ -184,9 +193,14 @@ def run(out_dir=None, morphology="pyramidal", recipe=None, recipes=("mature", "i
 
     summary = summary_table([(q, float(v), u, desc) for q, v, u, desc in rows])
     iv = pd.DataFrame(iv_rows, columns=["recipe", "hold_mV", "v_soma_mV", "I_syn_nA"])
-    warnings = [f"{label}: |measured - GHK| = {abs(m['E_measured'] - m['E_ghk']):.2f} mV > 1 mV"
-                for label, m in measurements.items()
-                if not abs(m["E_measured"] - m["E_ghk"]) < 1.0]
+    warnings = list(failures)
+    for label, m in measurements.items():
+        if math.isnan(m["E_measured"]):
+            warnings.append(f"{label}: the current does not change sign between {HOLD_MV[0]} "
+                            f"and {HOLD_MV[-1]} mV: E_GABA lies outside the holding range")
+        elif not abs(m["E_measured"] - m["E_ghk"]) < 1.0:
+            warnings.append(f"{label}: |measured - GHK| = "
+                            f"{abs(m['E_measured'] - m['E_ghk']):.2f} mV > 1 mV")
     metadata = results.provenance(
         protocol=NAME, description=DESCRIPTION, cells=cells_meta, defaults=d.to_dict(),
         parameters={"hold_mV": list(HOLD_MV), "settle_ms": SETTLE_MS, "weight_uS": WEIGHT_US,

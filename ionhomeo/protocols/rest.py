@@ -46,12 +46,20 @@ def _region_means(cell, state, region):
     out = {"v": float(np.average(state.v[ks], weights=area)), "n": len(segs)}
     for ion in IONS:
         if ion in state.concentrations:
-            out[ion] = float(np.average(state.concentrations[ion][ks], weights=vol))
+            c = state.concentrations[ion][ks]
+            own = ~np.isnan(c)
+            if own.any():
+                out[ion] = float(np.average(c[own], weights=vol[own]))
     return out
 
 
-def run(out_dir=None, duration_s: float = 10.0, morphology="pyramidal", recipe="mature"):
-    """Solve the resting state of ``morphology`` with ``recipe`` and rest ``duration_s``."""
+def run(out_dir=None, duration_s: float = 10.0, morphology="pyramidal", recipe="mature",
+        progress=None):
+    """Solve the resting state of ``morphology`` with ``recipe`` and rest ``duration_s``.
+
+    progress: None, True (a progress line on stderr) or a callable, as in
+    :func:`ionhomeo.simulate.run`.
+    """
     start_clock = time.perf_counter()
     if not duration_s > 0:
         raise ValueError(f"duration_s must be > 0 s, got {duration_s!r}")
@@ -78,12 +86,15 @@ def run(out_dir=None, duration_s: float = 10.0, morphology="pyramidal", recipe="
                 rec.record("cli", region=region)
         segs = state.segments
         v0 = np.array([s.v for s in segs])
-        c0 = {ion: np.array([getattr(s, f"{ion}i") for s in segs]) for ion in state.concentrations}
+        c0 = state.concentrations  # NaN where a segment does not own the ion
         h.finitialize()
-        info = simulate.run(duration_s * 1e3, method="cvode")
+        info = simulate.run(duration_s * 1e3, method="cvode", progress=progress)
         dv = float(np.abs(np.array([s.v for s in segs]) - v0).max())
-        dc = {ion: float(np.abs(np.array([getattr(s, f"{ion}i") for s in segs]) / c0[ion] - 1).max())
-              for ion in c0}
+        dc = {}
+        for ion, c in c0.items():
+            own = ~np.isnan(c)
+            now = np.array([getattr(s, f"{ion}i") for s, o in zip(segs, own) if o])
+            dc[ion] = float(np.abs(now / c[own] - 1).max())
         means = {r: _region_means(cell, state, r) for r in present}
         profile = _profile(h, cell, state)
         timecourse = rec.dataframe()
@@ -156,7 +167,8 @@ def _profile(h, cell, state):
         dist = h.distance(cell.soma_center, seg)
         rows.append((where, region, dist, "v", float(state.v[k]), "mV"))
         for ion, c in state.concentrations.items():
-            rows.append((where, region, dist, f"{ion}i", float(c[k]), "mM"))
+            if not np.isnan(c[k]):
+                rows.append((where, region, dist, f"{ion}i", float(c[k]), "mM"))
     return pd.DataFrame(rows, columns=["segment", "region", "distance_um", "variable",
                                        "value", "unit"])
 

@@ -249,7 +249,7 @@ def _mechanism_parameters(h, seg):
 
 def run(out_dir=None, duration_s: float = 60.0, train_s: float = 1.0, train_hz: float = 20.0,
         defaults=None) -> Result:
-    """Run the resting-state protocol; write results to ``out_dir`` if given.
+    """Run the spike-train protocol; write results to ``out_dir`` if given.
 
     Parameters
     ----------
