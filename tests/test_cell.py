@@ -1,17 +1,13 @@
 """Cells from morphologies and recipes: regions, coexistence, whole-cell rest,
 and a real reconstruction."""
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from ionhomeo import presets, recipe as recipe_mod, solver
 from ionhomeo.cell import Cell
 
-SHARED = Path(os.environ.get("IONHOMEO_SHARED_MORPHOLOGIES",
-                             Path(__file__).resolve().parents[2] / "shared" / "morphologies"))
+from test_morphology import shared
 
 # (sections, segments) per region of the bundled cells with the default
 # discretisation (d_lambda 0.1 at 100 Hz); counted by hand from the generator
@@ -108,9 +104,9 @@ def test_pyramidal_mature_cell_rests_in_every_segment(h):
         cell.destroy()
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason=f"no shared morphologies at {SHARED}")
 def test_real_reconstruction_with_mature_preset_runs_100_ms(h):
-    cell = Cell(SHARED / "allen_485574832.swc", "mature")
+    # skipped (with the places searched) when the shared folder is absent
+    cell = Cell(shared("allen_485574832.swc"), "mature")
     try:
         stim = h.IClamp(cell.soma_center)
         stim.delay, stim.dur, stim.amp = 10.0, 50.0, 1.0  # nA: spikes
