@@ -122,7 +122,7 @@ def run(out_dir=None, duration_s: float = 10.0, morphology="pyramidal", recipe="
           for ion in dc],
         ("residual_v", state.residual_v, "mV/ms", "check: largest dV/dt left by the solver"),
         ("residual_rel", state.residual_rel, "1/ms", "check: largest relative dc/dt left"),
-        ("newton_steps", state.iterations, "1", "Newton steps of the whole-cell solver"),
+        ("solver_steps", state.iterations, "1", "steps of the whole-cell steady-state solver"),
         ("segments", len(state.segments), "1", "segments (d_lambda rule)"),
         ("solve_time", t_solve, "s", "wall time of the steady-state solve"),
     ]
