@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-from . import egaba, rest, spike_train
+from . import egaba, egaba_development, rest, spike_train
 
 
 class UnknownProtocolError(LookupError):
@@ -61,4 +61,5 @@ def get(name: str) -> Protocol:
 
 register(rest.NAME, rest.run, rest.DESCRIPTION)
 register(egaba.NAME, egaba.run, egaba.DESCRIPTION)
+register(egaba_development.NAME, egaba_development.run, egaba_development.DESCRIPTION)
 register(spike_train.NAME, spike_train.run, spike_train.DESCRIPTION)
