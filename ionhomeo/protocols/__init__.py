@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-from . import egaba, egaba_development, rest, spike_train
+from . import cl_accumulation, egaba, egaba_development, rest, spike_train
 
 
 class UnknownProtocolError(LookupError):
@@ -62,4 +62,5 @@ def get(name: str) -> Protocol:
 register(rest.NAME, rest.run, rest.DESCRIPTION)
 register(egaba.NAME, egaba.run, egaba.DESCRIPTION)
 register(egaba_development.NAME, egaba_development.run, egaba_development.DESCRIPTION)
+register(cl_accumulation.NAME, cl_accumulation.run, cl_accumulation.DESCRIPTION)
 register(spike_train.NAME, spike_train.run, spike_train.DESCRIPTION)

@@ -1,0 +1,52 @@
+"""cl-accumulation: GABA_A Cl loading at the soma and in a thin dendrite,
+and its KCC2 recovery (issue 5, item 2)."""
+
+import json
+
+import pytest
+
+from ionhomeo.protocols import cl_accumulation
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    from ionhomeo import build, defaults
+
+    build.load()
+    defaults.apply()
+    out = tmp_path_factory.mktemp("cl_acc")
+    return cl_accumulation.run(out_dir=out, morphology="ball_and_stick"), out
+
+
+def _values(res):
+    return dict(zip(res.summary["quantity"], res.summary["value"]))
+
+
+def test_shift_is_larger_in_the_thin_dendrite(h, result):
+    v = _values(result[0])
+    # the same total conductance loads a volume per area (diam/4) ten times
+    # smaller in the 2 um dendrite than in the 20 um soma
+    assert v["E_GABA shift dendrite"] > 2 * v["E_GABA shift soma"] > 0
+
+
+def test_recovery_time_constants_match_kcc2_rate_and_volume_to_surface(h, result):
+    v = _values(result[0])
+    for site in ("soma", "dendrite"):
+        # diffusion off: each site alone; 5 % covers the linearisation of a
+        # load of a few per cent of Cli (measured agreement about 2 %)
+        assert v[f"tau ratio {site}"] == pytest.approx(1.0, abs=0.05), site
+    # time constants scale with diam/4 (and the transporters' slope, the same here)
+    assert v["tau expected soma"] / v["tau expected dendrite"] == pytest.approx(
+        v["V/S soma"] / v["V/S dendrite"], rel=0.02)
+    # with diffusion, Cl also leaves by diffusion: recovery can only be faster
+    assert v["tau recovery soma"] < v["tau no diffusion soma"]
+    assert v["check"] == 1.0
+
+
+def test_files(h, result):
+    _, out = result
+    assert {p.name for p in out.iterdir()} == {
+        "cl-accumulation.csv", "cl-accumulation_summary.csv", "cl-accumulation.json",
+        "cl-accumulation.png"}
+    meta = json.loads((out / "cl-accumulation.json").read_text())
+    assert meta["check"]["passed"] is True
