@@ -65,6 +65,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from . import mechanisms
     from .protocols import UnknownProtocolError, get
 
+    if args.protocol == "all":
+        return _run_all(args)
     try:
         protocol = get(args.protocol)
     except UnknownProtocolError as err:
@@ -118,6 +120,67 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for path in result.files:
         print(f"  {path}")
     return 0
+
+
+def _run_all(args: argparse.Namespace) -> int:
+    """Run every protocol into OUT/<name>/ and write OUT/index.md with each
+    figure and its check (pass, fail, or none for protocols without one).
+
+    A protocol that fails is recorded in the index with its error and the
+    others still run; the exit status is 1 if any protocol failed or any
+    check did not pass.
+    """
+    import datetime
+
+    from .protocols import PROTOCOLS
+
+    out = args.out if args.out is not None else Path("results") / "all"
+    if args.morphology or args.recipe or args.duration:
+        print("ionhomeo run all: error: --morphology, --recipe and --duration apply to one "
+              "protocol at a time; run all uses each protocol's defaults", file=sys.stderr)
+        return 2
+    rows = []
+    for name in sorted(PROTOCOLS):
+        protocol = PROTOCOLS[name]
+        print(f"== {name}: {protocol.description}", flush=True)
+        target = out / name
+        try:
+            result = protocol(out_dir=target)
+        except Exception as err:  # noqa: BLE001 - record it, keep the other protocols
+            rows.append((name, protocol.description, "error", f"{type(err).__name__}: {err}",
+                         None))
+            print(f"   error: {err}", file=sys.stderr)
+            continue
+        check = result.summary.loc[result.summary["quantity"] == "check"]
+        if check.empty:
+            status, text = "no check", ""
+        else:
+            passed = float(check["value"].iloc[0]) == 1.0
+            status, text = ("pass" if passed else "FAIL"), str(check["description"].iloc[0])
+        png = next((p for p in result.files if str(p).endswith(".png")), None)
+        rows.append((name, protocol.description, status, text,
+                     None if png is None else Path(png).relative_to(out)))
+        print(f"   {status}")
+    lines = [f"# ionhomeo protocols: results index",
+             "",
+             f"Generated {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}"
+             " by `ionhomeo run all`. Each protocol's folder holds its table (CSV), its",
+             "provenance (JSON) and its figure.",
+             "",
+             "| protocol | check | criterion |",
+             "|---|---|---|"]
+    lines += [f"| [{n}]({n}/) | {st} | {txt.replace('|', '/')} |" for n, _, st, txt, _ in rows]
+    for name, desc, status, text, png in rows:
+        lines += ["", f"## {name}: {status}", "", desc, ""]
+        if text:
+            lines += [f"Check: {text}", ""]
+        if png is not None:
+            lines += [f"![{name}]({png.as_posix()})", ""]
+    from .results import write_text
+
+    index = write_text("\n".join(lines) + "\n", out / "index.md")
+    print(f"wrote: {index}")
+    return 0 if all(st in ("pass", "no check") for _, _, st, _, _ in rows) else 1
 
 
 _NAME = r"[A-Z][A-Za-z'\-]+"
@@ -205,7 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="protocols:\n" + _protocol_list(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("protocol", metavar="PROTOCOL", help="name of the protocol (listed below)")
+    p.add_argument("protocol", metavar="PROTOCOL",
+                   help="name of the protocol (listed below), or 'all' for every protocol "
+                        "and an index (OUT/index.md)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="results directory (default: results/PROTOCOL)")
     p.add_argument("--duration", type=_positive_float, default=None, metavar="SECONDS",

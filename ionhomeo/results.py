@@ -26,7 +26,7 @@ import platform
 import tempfile
 from pathlib import Path
 
-__all__ = ["provenance", "write_csv", "write_json", "save_figure", "jsonable", "save_run",
+__all__ = ["provenance", "write_csv", "write_json", "save_figure", "jsonable", "save_run", "write_text",
            "write_parquet", "RUN_FORMATS"]
 
 
@@ -127,6 +127,14 @@ def write_csv(df, path) -> Path:
     path = Path(path)
     with _atomic(path) as f:
         df.to_csv(f, index=False)
+    return path
+
+
+def write_text(text: str, path) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    path = Path(path)
+    with _atomic(path) as f:
+        f.write(text)
     return path
 
 

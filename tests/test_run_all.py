@@ -1,0 +1,55 @@
+"""``ionhomeo run all``: every protocol into its folder, and an index with each
+figure and its check."""
+
+import pandas as pd
+import pytest
+
+from ionhomeo import cli
+from ionhomeo.protocols import Protocol
+from ionhomeo.protocols.common import Result, summary_table, write_outputs
+
+
+def _fake(name, check_value, fail=False):
+    """A quick stand-in protocol: the real ones are run by their own tests."""
+    def run(out_dir=None):
+        if fail:
+            raise RuntimeError("deliberate failure")
+        summary = summary_table([("x", 1.0, "1", "a number"),
+                                 ("check", check_value, "1", f"criterion of {name}")])
+        from matplotlib.figure import Figure
+
+        fig = Figure()
+        fig.subplots().plot([0, 1], [0, 1])
+        files, figures = write_outputs(out_dir, name, summary, {"protocol": name}, figure=fig,
+                                       tables={"": pd.DataFrame({"a": [1]})})
+        return Result(summary=summary, timecourse=None, metadata={}, figures=figures, files=files)
+    return Protocol(name=name, run=run, description=f"{name} description")
+
+
+@pytest.fixture
+def fake_protocols(monkeypatch):
+    fakes = {"alpha": _fake("alpha", 1.0), "beta": _fake("beta", 0.0),
+             "gamma": _fake("gamma", 1.0, fail=True)}
+    monkeypatch.setattr("ionhomeo.protocols.PROTOCOLS", fakes)
+    return fakes
+
+
+def test_run_all_writes_an_index_with_figures_and_checks(tmp_path, fake_protocols, capsys):
+    status = cli.main(["run", "all", "--out", str(tmp_path)])
+    assert status == 1  # beta fails its check and gamma raises
+    index = (tmp_path / "index.md").read_text()
+    assert "| [alpha](alpha/) | pass | criterion of alpha |" in index
+    assert "| [beta](beta/) | FAIL | criterion of beta |" in index
+    assert "| [gamma](gamma/) | error | RuntimeError: deliberate failure |" in index
+    assert "![alpha](alpha/alpha.png)" in index and (tmp_path / "alpha" / "alpha.png").exists()
+    assert (tmp_path / "beta" / "beta.json").exists()  # a failed check still writes its files
+
+
+def test_run_all_passes_when_every_check_passes(tmp_path, monkeypatch):
+    monkeypatch.setattr("ionhomeo.protocols.PROTOCOLS", {"alpha": _fake("alpha", 1.0)})
+    assert cli.main(["run", "all", "--out", str(tmp_path)]) == 0
+
+
+def test_run_all_refuses_per_protocol_options(tmp_path, fake_protocols, capsys):
+    assert cli.main(["run", "all", "--recipe", "mature", "--out", str(tmp_path)]) == 2
+    assert "each protocol's defaults" in capsys.readouterr().err
