@@ -68,6 +68,13 @@ vanish at zero concentration so that this never happens.
 Initialisation: cai from the ion's initial value (cai0_ca_ion, set by
 ionhomeo_defaults.hoc), every buffer at equilibrium with it.
 
+Membrane area: NEURON turns a current density into charge with the
+segment's own area, which for a tapered or 3-D segment differs from the
+cylinder's PI diam L/nseg used here (by 28 % in the neck of the bundled
+boutons). afac (the ratio of the two, 1 for a cylinder) scales the membrane
+flux so that the ions that arrive are exactly the charge that crossed;
+ionhomeo.cell.Cell sets it in every segment.
+
 Reads: ica, icaer, icamt.  Writes: cai.
 CVODE: atolscale the states (ionhomeo.solver does); absolute tolerances
 in mM. CoreNEURON: not compatible (LONGITUDINAL_DIFFUSION).
@@ -79,7 +86,7 @@ NEURON {
     USEION ca READ ica WRITE cai VALENCE 2
     USEION caer READ icaer VALENCE 2
     USEION camt READ icamt VALENCE 2
-    RANGE jorg, btot, kdb, kappab, cbtot, pvtot, dyetot, catot, kappa
+    RANGE afac, jorg, btot, kdb, kappab, cbtot, pvtot, dyetot, catot, kappa
     GLOBAL D, konb, diffb, cbkonh, cbkoffh, cbkonm, cbkoffm, diffcb
     GLOBAL pvkonca, pvkoffca, pvkonmg, pvkoffmg, mgi, diffpv, dyekon, dyekd, diffdye
 }
@@ -95,6 +102,7 @@ UNITS {
 }
 
 PARAMETER {
+    afac = 1 (1) <1e-3, 1e3>   : segment area / cylinder area (set by ionhomeo.cell)
     D = 0.22 (um2/ms) <0, 1e3>          : free Ca diffusion coefficient
     btot = 1 (mM) <0, 1e3>              : generic endogenous buffer, total
     kdb = 0.01 (mM) <1e-9, 1e3>         : generic buffer KD
@@ -185,7 +193,7 @@ KINETIC conc {
     : plasma-membrane and organelle fluxes per unit length. nocmodl allows
     : one ion current in the flux of a diffusing ion (it differentiates that
     : flux through the current), so the organelle part comes through jorg
-    ~ cai << (-ica*PI*diam/(2*FARADAY))
+    ~ cai << (-ica*afac*PI*diam/(2*FARADAY))
     jorg = (icaer + icamt)*PI*diam/(2*FARADAY)
     ~ cai << (jorg)
     ~ cai + b <-> cab (konb*vol, konb*kdb*vol)

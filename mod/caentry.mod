@@ -20,6 +20,13 @@ depend on the state, so each fixed step adds exactly dt times the flux
 computed from the same ica that cadyn uses), and under CVODE it is
 integrated by the same solver as the concentrations.
 
+Membrane area: NEURON turns a current density into charge with the
+segment's own area, which for a tapered or 3-D segment differs from the
+cylinder's PI diam L/nseg used here (by 28 % in the neck of the bundled
+boutons). afac (the ratio of the two, 1 for a cylinder) scales the membrane
+flux so that the ions that arrive are exactly the charge that crossed;
+ionhomeo.cell.Cell sets it in every segment.
+
 Reads: ica.  Writes: nothing (entered is its own STATE).
 CoreNEURON: compatible.
 ENDCOMMENT
@@ -28,6 +35,7 @@ NEURON {
     THREADSAFE
     SUFFIX caentry
     USEION ca READ ica VALENCE 2
+    RANGE afac
 }
 
 UNITS {
@@ -37,6 +45,10 @@ UNITS {
     : 1e4 coulomb per mole: with diam in um and ica in mA/cm2,
     : 4 ica/(2 FARADAY diam) is in mM/ms
     FARADAY = (faraday) (10000 coulomb)
+}
+
+PARAMETER {
+    afac = 1 (1) <1e-3, 1e3>   : segment area / cylinder area (set by ionhomeo.cell)
 }
 
 ASSIGNED {
@@ -57,5 +69,5 @@ BREAKPOINT {
 }
 
 DERIVATIVE integrate {
-    entered' = -4*ica/(2*FARADAY*diam)
+    entered' = -4*ica*afac/(2*FARADAY*diam)
 }

@@ -24,6 +24,13 @@ kb is the bath concentration: kbath if kbath > 0, otherwise the value of ko
 at initialisation (ko0_k_ion, set by ionhomeo's defaults).
 Extracellular diffusion along the cell is not modelled.
 
+Membrane area: NEURON turns a current density into charge with the
+segment's own area, which for a tapered or 3-D segment differs from the
+cylinder's PI diam L/nseg used here (by 28 % in the neck of the bundled
+boutons). afac (the ratio of the two, 1 for a cylinder) scales the membrane
+flux so that the ions that arrive are exactly the charge that crossed;
+ionhomeo.cell.Cell sets it in every segment.
+
 Reads: ik.  Writes: ko.  CoreNEURON: compatible.
 ENDCOMMENT
 
@@ -31,7 +38,7 @@ NEURON {
     THREADSAFE
     SUFFIX kext
     USEION k READ ik WRITE ko
-    RANGE fvol, taub, vglia, kmg, kbath, kb
+    RANGE afac, fvol, taub, vglia, kmg, kbath, kb
 }
 
 UNITS {
@@ -43,6 +50,7 @@ UNITS {
 }
 
 PARAMETER {
+    afac = 1 (1) <1e-3, 1e3>   : segment area / cylinder area (set by ionhomeo.cell)
     fvol = 0.25 (1) <1e-6, 1e6>     : extracellular shell volume / intracellular volume
     taub = 10000 (ms) <1e-3, 1e12>  : exchange time constant with the bath
     vglia = 0.008 (mM/ms) <0, 1e3>  : maximal net glial uptake rate
@@ -72,5 +80,5 @@ BREAKPOINT {
 }
 
 DERIVATIVE space {
-    ko' = 4*ik/(FARADAY*fvol*diam) - (ko - kb)/taub - vglia*(ko/(ko + kmg) - kb/(kb + kmg))
+    ko' = 4*ik*afac/(FARADAY*fvol*diam) - (ko - kb)/taub - vglia*(ko/(ko + kmg) - kb/(kb + kmg))
 }

@@ -25,6 +25,13 @@ FInitializeHandler created after ionhomeo's writes before INITIAL
 (ionhomeo's steady-state start).
 The extracellular concentration is not touched (see kext).
 
+Membrane area: NEURON turns a current density into charge with the
+segment's own area, which for a tapered or 3-D segment differs from the
+cylinder's PI diam L/nseg used here (by 28 % in the neck of the bundled
+boutons). afac (the ratio of the two, 1 for a cylinder) scales the membrane
+flux so that the ions that arrive are exactly the charge that crossed;
+ionhomeo.cell.Cell sets it in every segment.
+
 Reads: ina.  Writes: nai.
 CVODE: the STATE tolerance below is an absolute tolerance in mM.
 CoreNEURON: not compatible (LONGITUDINAL_DIFFUSION).
@@ -35,6 +42,7 @@ NEURON {
     SUFFIX nadyn
     USEION na READ ina WRITE nai
     GLOBAL D
+    RANGE afac
 }
 
 UNITS {
@@ -48,6 +56,7 @@ UNITS {
 }
 
 PARAMETER {
+    afac = 1 (1) <1e-3, 1e3>   : segment area / cylinder area (set by ionhomeo.cell)
     D = 1.33 (um2/ms) <0, 1e3>  : axial diffusion coefficient
 }
 
@@ -69,5 +78,5 @@ KINETIC conc {
     COMPARTMENT PI*diam*diam/4 {nai}
     LONGITUDINAL_DIFFUSION D*PI*diam*diam/4 {nai}
     : membrane flux per unit length, from the summed Na current
-    ~ nai << (-ina*PI*diam/FARADAY)
+    ~ nai << (-ina*afac*PI*diam/FARADAY)
 }

@@ -124,3 +124,34 @@ def test_real_reconstruction_with_mature_preset_runs_100_ms(h):
         del stim, recs, vrec
     finally:
         cell.destroy()
+
+
+def test_ions_entering_a_tapered_bouton_equal_the_charge(h):
+    """NEURON converts current to charge with the segment's 3-D area; the Ca
+    owner must receive exactly those ions (afac), also in tapered boutons."""
+    from ionhomeo import calcium, mechanisms, thermo
+
+    cell = Cell("pyramidal", "mature")
+    try:
+        lo, hi = cell.area_factors
+        assert hi > 1.1  # the boutons' necks: a real correction, not 1
+        bouton = max(cell.segments("terminal"), key=lambda s: s.cadyn.afac)
+        mechanisms.insert(bouton.sec, "caentry")
+        cell._set_area_factors()  # the new owner gets its factor too
+        assert bouton.caentry.afac == pytest.approx(
+            bouton.area() / (np.pi * bouton.diam * bouton.sec.L / bouton.sec.nseg), rel=1e-12)
+        inj = h.CaInject(bouton)
+        inj.delay, inj.dur, inj.amp = 1.0, 1.0, 0.001  # nA
+        ica = h.Vector().record(bouton._ref_ica)  # every Ca current: pulse, pumps, channel
+        solver.use_fixed_step(0.0025, secondorder=0)
+        h.finitialize(-70)
+        h.continuerun(3)
+        # the charge NEURON moved: ica (mA/cm2) x its own area (um2 = 1e-8 cm2);
+        # in fixed step the current recorded at step n is the one used in step n
+        charge_c = -np.sum(np.asarray(ica)[1:]) * h.dt * 1e-3 * 1e-3 * bouton.area() * 1e-8
+        ions = charge_c / (2 * thermo.FARADAY) * 1e18  # amol
+        assert calcium.entered([bouton.sec]) == pytest.approx(ions, rel=1e-9)
+        del ica
+        del inj, bouton
+    finally:
+        cell.destroy()
