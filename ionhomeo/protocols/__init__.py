@@ -16,7 +16,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-from . import cl_accumulation, egaba, egaba_development, rest, spike_train
+from . import (added_buffer, cl_accumulation, egaba, egaba_development, er_release,
+               extrusion_division, rest, spike_train, terminal_vs_soma)
 
 
 class UnknownProtocolError(LookupError):
@@ -63,4 +64,6 @@ register(rest.NAME, rest.run, rest.DESCRIPTION)
 register(egaba.NAME, egaba.run, egaba.DESCRIPTION)
 register(egaba_development.NAME, egaba_development.run, egaba_development.DESCRIPTION)
 register(cl_accumulation.NAME, cl_accumulation.run, cl_accumulation.DESCRIPTION)
+for _module in (added_buffer, terminal_vs_soma, extrusion_division, er_release):
+    register(_module.NAME, _module.run, _module.DESCRIPTION)
 register(spike_train.NAME, spike_train.run, spike_train.DESCRIPTION)

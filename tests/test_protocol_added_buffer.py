@@ -1,0 +1,93 @@
+"""Protocol added-buffer: AP-evoked Ca transients at several indicator
+concentrations recover the model's own endogenous buffer capacity and
+extrusion rate (Neher & Augustine 1992; Helmchen et al. 1996)."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from ionhomeo.mechanisms import ParameterError
+from ionhomeo.protocols import added_buffer
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    """The protocol with its defaults (20 um compartment, 0-200 uM fura-2): about 7 s."""
+    out = tmp_path_factory.mktemp("added_buffer")
+    return added_buffer.run(out_dir=out), out
+
+
+def test_added_buffer_recovers_kappa_and_gamma(h, default_run):
+    result, _ = default_run
+    v = result.value
+    # THE CHECK of the issue: R^2 > 0.99, both within 10 %
+    assert v("check") == 1.0
+    assert v("r_squared") > 0.99
+    assert abs(v("kappa_S_fit") / v("kappa_S_model") - 1) < 0.10
+    assert abs(v("gamma_fit") / v("gamma_model") - 1) < 0.10
+    # Tighter, what the physics allows here: measured 1.3 % and 1.2 %. What
+    # is left is the curvature of the PMCA (K_m 0.3 uM) and of the dye (K_D
+    # 224 nM) over the 1-3 nM transients (decay rate off by up to 2 dc/(c+K),
+    # 1.5 %, at the start of the fit windows), so 3 %.
+    assert abs(v("kappa_S_error")) < 0.03
+    assert abs(v("gamma_error")) < 0.03
+    assert v("r_squared") > 0.9999
+    # the model's kappa_S is cadyn's default generic buffer at the resting Ca
+    assert v("kappa_S_model") == pytest.approx(
+        1.0 * 0.01 / (0.01 + v("Cai_rest") * 1e-6) ** 2, rel=1e-12)
+    # every decay follows tau = (1 + kS + kB)/gamma with the model's numbers,
+    # within the same 3 %
+    for dye in added_buffer.DYE_UM:
+        tag = f"{dye:g}uM"
+        assert v(f"tau {tag}") == pytest.approx(v(f"tau_expected {tag}"), rel=0.03)
+    # the electrogenic coupling is real: the rate at clamped V misses the fit
+    # by more than 5 % (9 % measured), and the quasi-static voltage coupling
+    # computed from the currents is what the transients show (1 % measured;
+    # 3 % allows for the lag of V behind cai by the membrane time constant)
+    assert v("gamma_clamped_V") / v("gamma_fit") - 1 > 0.05
+    assert v("dV_dCa_measured") == pytest.approx(v("dV_dCa_model"), rel=0.03)
+    assert result.metadata["warnings"] == []
+
+
+def test_added_buffer_files(h, default_run):
+    result, out = default_run
+    assert {p.name for p in out.iterdir()} == {
+        "added-buffer.csv", "added-buffer_fits.csv", "added-buffer_summary.csv",
+        "added-buffer.json", "added-buffer.png"}
+    meta = json.loads((out / "added-buffer.json").read_text())
+    assert meta["protocol"] == "added-buffer"
+    assert meta["check"]["passed"] is True
+    assert meta["check"]["expected"]["kappa_S"] == pytest.approx(result.value("kappa_S_model"))
+    summary = pd.read_csv(out / "added-buffer_summary.csv")
+    assert list(summary.columns) == ["quantity", "value", "unit", "description"]
+    assert summary.loc[summary["quantity"] == "check", "value"].item() == 1.0
+    fits = pd.read_csv(out / "added-buffer_fits.csv")
+    assert list(fits["dye_uM"]) == list(added_buffer.DYE_UM)
+    assert (fits["tau_ms"].diff().dropna() > 0).all()  # more dye, slower decay
+    tc = pd.read_csv(out / "added-buffer.csv")
+    assert set(tc["variable"]) == {"cai", "v"} and set(tc["dye_uM"]) == set(added_buffer.DYE_UM)
+    assert (out / "added-buffer.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_added_buffer_on_a_cell(h):
+    """A morphology is accepted: the dye goes everywhere, the soma is recorded."""
+    result = added_buffer.run(morphology="ball_and_stick", dye_uM=(0, 200))
+    v = result.value
+    # mature preset: somatic capacity 40 (kappab), one spike per run
+    assert v("kappa_S_model") == pytest.approx(40.0, rel=1e-9)
+    assert all(len(f["spikes"]) == 1 for f in result.metadata["fits"])
+    assert v("tau 200uM") > 2 * v("tau 0uM") > 0
+    # without dye the soma decays as (1 + 40)/gamma (measured 0.4 % off): the
+    # dye-free transient is not diffusion-limited (immobile buffer)
+    assert v("tau 0uM") == pytest.approx(v("tau_expected 0uM"), rel=0.03)
+    assert result.metadata["check"]["passed"] in (True, False)
+    assert not result.files
+
+
+@pytest.mark.parametrize("dye", [(0,), (50, 50), (0, -1), "abc"])
+def test_added_buffer_rejects_bad_dye_lists(dye):
+    with pytest.raises(ParameterError, match="dye_uM"):
+        added_buffer.run(dye_uM=dye)
