@@ -1,0 +1,159 @@
+"""Protocol pump-ahp: the slow Na/K-pump afterhyperpolarisation after a spike train,
+against the Nai recovery time constant derived from nakpump's own rate law."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ionhomeo import mechanisms, steady
+from ionhomeo.protocols import pump_ahp
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    """The protocol as shipped (1 um process, 20 spikes, 125 s): about 5 s."""
+    out = tmp_path_factory.mktemp("pump_ahp")
+    result = pump_ahp.run(out_dir=out)
+    return result, out
+
+
+def _values(result):
+    return dict(zip(result.summary["quantity"], result.summary["value"]))
+
+
+def test_issue_check_passes(h, default_run):
+    result, _ = default_run
+    v = _values(result)
+    assert v["spikes"] == 20 and v["pulses"] == 20
+    # 1. duration: measured vs the model's tau_Na = (diam/4) F / (3 dIp/dNai)
+    # within 10 %: the other Na fluxes lengthen it by 5 % (tau_Na_all) and a
+    # 14 % Na load adds about 2 % of nonlinearity
+    assert abs(v["duration"] / v["duration_pred"] - 1) < 0.10
+    assert 10 < v["duration"] < 100  # "tens of seconds"
+    # ... and the full slow-manifold prediction is within 3 % (nonlinearity only)
+    assert abs(v["tau_Nai"] / v["tau_Na_all"] - 1) < 0.03
+    # 2. the AHP follows Nai
+    assert abs(v["tau_AHP"] / v["tau_Nai"] - 1) < 0.10
+    assert v["correlation"] > 0.99
+    # 3. no hyperpolarisation with the pump blocked after the train
+    assert v["AHP_ouabain"] > -0.1 * abs(v["AHP"])
+    assert v["check_duration"] == v["check_follows_Nai"] == v["check_ouabain"] == 1.0
+    assert v["check"] == 1.0 and result.metadata["check"]["passed"] is True
+
+
+def test_amplitude_is_mv_sized_and_predicted(h, default_run):
+    result, _ = default_run
+    v = _values(result)
+    assert -3.0 < v["AHP"] < -0.3  # mV-sized in a 1 um process
+    # quasi-steady prediction with every mechanism (V, Cl, Ca re-balanced at
+    # Nai + x, Ki - x): linear in x, so only the nonlinearity of the 14 % load
+    # remains; 5 % is generous
+    assert v["AHP_t1"] == pytest.approx(v["AHP_pred_all"], rel=0.05)
+    # the pump alone overestimates it: the K the spikes lost depolarises
+    assert v["AHP_pred_pump"] < v["AHP_pred_all"] < 0
+    # charge conservation: the area is -Q_Na/(3 G_m) for the pump alone
+    # (amplitude x tau = (I_p'/G_m) dNa x (diam/4) F/(3 I_p')); here the lost K
+    # scales the amplitude by AHP_pred_all/AHP_pred_pump (0.77) and the other
+    # Na fluxes the duration by tau_Na_all/tau_Na_pred (1.05): about 0.81,
+    # and the 2 s before t1 add a little more (measured 0.85)
+    expected = (v["AHP_pred_all"] / v["AHP_pred_pump"]) * (v["tau_Na_all"] / v["tau_Na_pred"])
+    assert v["AHP_area"] / v["AHP_area_pred"] == pytest.approx(expected, rel=0.08)
+
+
+def test_twenty_um_soma_estimates(h, default_run):
+    result, _ = default_run
+    v = _values(result)
+    # the same resting state in a 20x wider cylinder: tau scales exactly with diam
+    assert v["tau_Na_20um"] == pytest.approx(20 * v["tau_Na_pred"], rel=1e-6)
+    assert abs(v["AHP_20um"]) < 0.1  # the known problem: a tiny somatic AHP
+    assert v["factor_20um"] == pytest.approx(v["tau_Na_20um"] / 20.0)
+    # imax and every leak x factor: tau 20 s, but G_m grows too: the AHP stays tiny
+    assert v["tau_Na_20um_imax_leaks"] == pytest.approx(20.0, rel=0.05)
+    assert abs(v["AHP_20um_imax_leaks"]) < 0.1
+    # imax and pna x factor (pNa/pK x 24): no resting state
+    assert math.isnan(v["Vm_20um_imax_pna"])
+    assert 1 < v["kmna_max_factor"] < 3
+    assert 0 < v["Nai_imax_only"] < 2
+
+
+def test_rate_law_matches_nakpump(h):
+    """pump_rate_law is nakpump's BREAKPOINT, and its derivative is right."""
+    sec = h.Section(name="pump_ahp_rate_law")
+    try:
+        for mech in pump_ahp.MECHANISMS:
+            mechanisms.insert(sec, mech)
+        state = steady.solve([sec])
+        seg = sec(0.5)
+        ip, dip = pump_ahp._pump_at(h, seg)
+        assert float(ip) == pytest.approx(seg.ipump_nakpump, rel=1e-12)
+        args = (seg.nao, seg.ki, seg.ko, seg.v, seg.nakpump.imax, 1.0, h.kmna_nakpump,
+                h.kmk_nakpump, h.dgatp_nakpump, h.celsius)
+        d = 1e-4
+        fd = (pump_ahp.pump_rate_law(seg.nai + d, *args)[0]
+              - pump_ahp.pump_rate_law(seg.nai - d, *args)[0]) / (2 * d)
+        assert float(dip) == pytest.approx(float(fd), rel=1e-6)
+        # and NEURON's own pump current responds the same way
+        conc = dict(state.concentrations)
+        conc["na"] += d
+        steady.SteadyState(v=state.v, concentrations=conc, fixed=(),
+                           residual=math.nan).finitialize([sec])
+        up = sec(0.5).ipump_nakpump
+        conc["na"] -= 2 * d
+        steady.SteadyState(v=state.v, concentrations=conc, fixed=(),
+                           residual=math.nan).finitialize([sec])
+        down = sec(0.5).ipump_nakpump
+        assert float(dip) == pytest.approx((up - down) / (2 * d), rel=1e-6)
+        # tau is proportional to the diameter
+        t1, t20 = pump_ahp.nai_recovery_tau_s(np.array([1.0, 20.0]), float(dip))
+        assert t20 == pytest.approx(20 * t1)
+    finally:
+        seg = None
+        sec = None
+
+
+def test_mature_preset_has_a_pump_independent_component(h):
+    """With NCX, PMCA and SK (mature preset) part of the AHP survives the pump block.
+
+    A Na load slows the forward NCX, Cai rises a few nM and the electrogenic
+    PMCA and SK hyperpolarise: the duration and Nai tracking hold, the
+    ouabain check does not (documented in the module).
+    """
+    result = pump_ahp.run(recipe="mature")
+    v = _values(result)
+    assert v["check_duration"] == 1.0 and v["check_follows_Nai"] == 1.0
+    # every mechanism hyperpolarises more than the pump alone
+    assert v["AHP_pred_all"] < v["AHP_pred_pump"] < 0
+    assert v["AHP_t1"] == pytest.approx(v["AHP_pred_all"], rel=0.05)
+    assert v["AHP_ouabain"] < -0.1 * abs(v["AHP"])
+    assert v["check_ouabain"] == 0.0 and v["check"] == 0.0
+
+
+def test_files_written(h, default_run):
+    result, out = default_run
+    assert {p.name for p in out.iterdir()} == {
+        "pump-ahp.csv", "pump-ahp_summary.csv", "pump-ahp.json", "pump-ahp.png"}
+    tc = pd.read_csv(out / "pump-ahp.csv")
+    assert list(tc.columns) == ["condition", "t_s", "variable", "value", "unit"]
+    assert set(tc["condition"]) == {"control", "ouabain", "ouabain_no_train"}
+    meta = json.loads((out / "pump-ahp.json").read_text())
+    assert meta["protocol"] == "pump-ahp"
+    assert meta["check"]["passed"] is True
+    assert set(meta["check"]) == {"expected", "obtained", "tolerance", "passed"}
+    summary = pd.read_csv(out / "pump-ahp_summary.csv")
+    assert list(summary.columns) == ["quantity", "value", "unit", "description"]
+    assert summary.loc[summary["quantity"] == "check", "unit"].item() == "1"
+    assert (out / "pump-ahp.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_bad_arguments(h):
+    with pytest.raises(mechanisms.ParameterError, match="too fast"):
+        pump_ahp.run(train_hz=500.0)
+    with pytest.raises(mechanisms.ParameterError, match="too short"):
+        pump_ahp.run(duration_s=5.0)
+    with pytest.raises(mechanisms.ParameterError, match="diam_um"):
+        pump_ahp.run(diam_um=0.0)
