@@ -17,7 +17,8 @@ import dataclasses
 from typing import Callable
 
 from . import (added_buffer, cl_accumulation, egaba, egaba_development, energy_failure,
-               er_release, extrusion_division, pump_ahp, rest, spike_train, terminal_vs_soma)
+               er_release, extrusion_division, kcc2_phosphorylation, na_leak, pump_ahp, rest,
+               spike_train, terminal_vs_soma)
 
 
 class UnknownProtocolError(LookupError):
@@ -64,7 +65,7 @@ register(rest.NAME, rest.run, rest.DESCRIPTION)
 register(egaba.NAME, egaba.run, egaba.DESCRIPTION)
 register(egaba_development.NAME, egaba_development.run, egaba_development.DESCRIPTION)
 register(cl_accumulation.NAME, cl_accumulation.run, cl_accumulation.DESCRIPTION)
-for _module in (added_buffer, terminal_vs_soma, extrusion_division, er_release, energy_failure,
-                pump_ahp):
+for _module in (kcc2_phosphorylation, added_buffer, terminal_vs_soma, extrusion_division,
+                er_release, na_leak, energy_failure, pump_ahp):
     register(_module.NAME, _module.run, _module.DESCRIPTION)
 register(spike_train.NAME, spike_train.run, spike_train.DESCRIPTION)

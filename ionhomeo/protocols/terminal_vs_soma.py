@@ -346,6 +346,9 @@ def run(out_dir=None, morphology=None, recipe=None, n_ions: float = N_IONS,
         injectors = clamps = tvec = cvec = None
         segs = {}
         secs = None
+        # no NEURON object may outlive the run in this frame's locals: a
+        # figure's cyclic garbage can keep the frame (and a section) alive
+        init = seg = inj = clamp = first = None
         if cell is not None:
             cell.destroy()
             cell = None
