@@ -30,7 +30,7 @@ class Cell:
 
     def __init__(self, morphology, recipe=None, *, d_lambda: float = 0.1,
                  frequency_hz: float = 100.0):
-        from . import build, morphology as morph_mod, presets, recipe as recipe_mod
+        from . import build, morphology as morph_mod, recipe as recipe_mod
 
         build.load()
         if isinstance(morphology, morph_mod.Morphology):
@@ -40,14 +40,7 @@ class Cell:
             if not path.exists() and str(morphology) in morph_mod.BUNDLED:
                 path = morph_mod.bundled(str(morphology))
             morph = morph_mod.load(path)
-        if recipe is None:
-            rec = presets.load("mature")
-        elif isinstance(recipe, recipe_mod.Recipe):
-            rec = recipe
-        elif str(recipe) in presets.NAMES and not Path(str(recipe)).exists():
-            rec = presets.load(str(recipe))
-        else:
-            rec = recipe_mod.load(recipe)
+        rec = recipe_mod.resolve(recipe, default="mature")
         self.morphology = morph
         self.recipe = rec
         self.d_lambda = float(d_lambda)

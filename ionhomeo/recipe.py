@@ -539,6 +539,23 @@ def load(path) -> Recipe:
     return Recipe.from_toml(text, source=str(path))
 
 
+def resolve(spec, default=None):
+    """A Recipe from a Recipe, a preset name or a TOML file path.
+
+    ``spec`` None gives the preset ``default`` (or None without one). A name
+    that is both a preset and an existing file is read as the file.
+    """
+    from . import presets
+
+    if spec is None:
+        return None if default is None else presets.load(default)
+    if isinstance(spec, Recipe):
+        return spec
+    if str(spec) in presets.NAMES and not Path(str(spec)).exists():
+        return presets.load(str(spec))
+    return load(spec)
+
+
 def save(recipe: Recipe, path) -> Path:
     """Write ``recipe`` as TOML to ``path`` atomically (see :mod:`ionhomeo.results`)."""
     from .results import _atomic

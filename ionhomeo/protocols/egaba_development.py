@@ -44,10 +44,9 @@ TOLERANCE_MV = 1.0
 
 
 def _recipe_with(recipe, drug):
-    from .. import presets, recipe as recipe_mod
+    from .. import recipe as recipe_mod
 
-    base = recipe if isinstance(recipe, recipe_mod.Recipe) else (
-        presets.load(recipe) if recipe in presets.NAMES else recipe_mod.load(recipe))
+    base = recipe_mod.resolve(recipe)
     if drug is None:
         return base
     mech, param = DRUGS[drug]

@@ -97,6 +97,7 @@ import types
 
 import numpy as np
 
+from .. import recipe as recipe_mod
 from .common import Result, summary_table, write_outputs
 
 NAME = "energy-failure"
@@ -121,20 +122,6 @@ KO_RISE_MM = 1.0
 #: NCX reversal check tolerance (mV)
 NCX_TOL_MV = 1.0
 ORDER = ("Nai_rise", "NCX_reversal", "Ca_overload", "depolarisation")
-
-
-def _recipe(recipe, default=None):
-    from pathlib import Path
-
-    from .. import presets, recipe as recipe_mod
-
-    if recipe is None:
-        return None if default is None else presets.load(default)
-    if isinstance(recipe, recipe_mod.Recipe):
-        return recipe
-    if str(recipe) in presets.NAMES and not Path(str(recipe)).exists():
-        return presets.load(str(recipe))
-    return recipe_mod.load(recipe)
 
 
 def _compartment(h, rec, diam_um, kext, name):
@@ -335,7 +322,7 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
     build.load()
     h.load_file("stdrun.hoc")
     d = _defaults.apply(defaults)
-    rec = _recipe(recipe, default=None if morphology is None else "mature")
+    rec = recipe_mod.resolve(recipe, default=None if morphology is None else "mature")
     cvode = h.CVode()
     saved = {"active": cvode.active(), "rtol": cvode.rtol(), "atol": cvode.atol(),
              "maxstep": cvode.maxstep(),

@@ -84,7 +84,6 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -178,17 +177,10 @@ def _compartment(h, name, mechs, L, diam):
 
 def _cell(morphology, recipe, extra):
     """A Cell with ``extra`` mechanisms added to the soma, at rest."""
-    from .. import presets, recipe as recipe_mod
+    from .. import recipe as recipe_mod
     from ..cell import Cell
 
-    if recipe is None:
-        rec = presets.load("mature")
-    elif isinstance(recipe, recipe_mod.Recipe):
-        rec = recipe
-    elif str(recipe) in presets.NAMES and not Path(str(recipe)).exists():
-        rec = presets.load(str(recipe))
-    else:
-        rec = recipe_mod.load(recipe)
+    rec = recipe_mod.resolve(recipe, default="mature")
     for m in extra:
         rec = rec.add("soma", m, note=f"added by the {NAME} protocol")
     cell = Cell(morphology, rec)

@@ -136,6 +136,7 @@ import types
 
 import numpy as np
 
+from .. import recipe as recipe_mod
 from .common import Result, summary_table, write_outputs
 
 NAME = "pump-ahp"
@@ -220,21 +221,6 @@ def _pump_at(h, seg):
 # ----------------------------------------------------------------------------
 # cells
 # ----------------------------------------------------------------------------
-
-def _recipe(recipe, default=None):
-    """A Recipe from a preset name, TOML file or Recipe; ``default`` for None."""
-    from pathlib import Path
-
-    from .. import presets, recipe as recipe_mod
-
-    if recipe is None:
-        return None if default is None else presets.load(default)
-    if isinstance(recipe, recipe_mod.Recipe):
-        return recipe
-    if str(recipe) in presets.NAMES and not Path(str(recipe)).exists():
-        return presets.load(str(recipe))
-    return recipe_mod.load(recipe)
-
 
 def _compartment(h, rec, diam_um, length_um, name):
     """One cylinder with MECHANISMS at their defaults (``rec`` None) or the
@@ -554,7 +540,7 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 125.0,
     build.load()
     h.load_file("stdrun.hoc")
     d = _defaults.apply(defaults)
-    rec = _recipe(recipe, default=None if morphology is None else "mature")
+    rec = recipe_mod.resolve(recipe, default=None if morphology is None else "mature")
     cvode = h.CVode()
     saved = {"active": cvode.active(), "rtol": cvode.rtol(), "atol": cvode.atol(),
              "scales": {var: cvode.atolscale(var) for var in solver.ATOL_SCALE}}
