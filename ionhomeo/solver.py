@@ -82,3 +82,27 @@ def use_fixed_step(dt: float = 0.025, secondorder: int = 2):
     h.CVode().active(0)
     h.dt = dt
     h.secondorder = secondorder
+
+
+def save() -> dict:
+    """The current integration settings (CVODE on/off, tolerances, atolscales, dt)."""
+    from neuron import h
+
+    cv = h.CVode()
+    return {"active": cv.active(), "rtol": cv.rtol(), "atol": cv.atol(), "dt": h.dt,
+            "secondorder": h.secondorder,
+            "atolscale": {s: cv.atolscale(s) for s in ATOL_SCALE}}
+
+
+def restore(saved: dict) -> None:
+    """Put back settings from :func:`save` (protocols leave NEURON as they found it)."""
+    from neuron import h
+
+    cv = h.CVode()
+    for state, scale in saved["atolscale"].items():
+        cv.atolscale(state, scale)
+    cv.rtol(saved["rtol"])
+    cv.atol(saved["atol"])
+    cv.active(saved["active"])
+    h.dt = saved["dt"]
+    h.secondorder = saved["secondorder"]

@@ -87,6 +87,7 @@ import time
 
 import numpy as np
 
+from .. import solver
 from .common import Result, summary_table, write_outputs
 
 NAME = "er-release"
@@ -121,26 +122,6 @@ FLUX_CAI_UM = tuple(float(x) for x in np.geomspace(0.01, 100.0, 121))
 
 # ----------------------------------------------------------------------------
 # settings that are restored
-
-
-def _save_solver(h):
-    from .. import solver
-
-    cv = h.CVode()
-    return {"active": cv.active(), "rtol": cv.rtol(), "atol": cv.atol(), "dt": h.dt,
-            "secondorder": h.secondorder,
-            "atolscale": {s: cv.atolscale(s) for s in solver.ATOL_SCALE}}
-
-
-def _restore_solver(h, saved):
-    cv = h.CVode()
-    for state, scale in saved["atolscale"].items():
-        cv.atolscale(state, scale)
-    cv.rtol(saved["rtol"])
-    cv.atol(saved["atol"])
-    cv.active(saved["active"])
-    h.dt = saved["dt"]
-    h.secondorder = saved["secondorder"]
 
 
 def _bad(message):
@@ -554,7 +535,7 @@ def run(out_dir=None, morphology=None, recipe=None, ip3_uM: float = 10.0,
     build.load()
     h.load_file("stdrun.hoc")
     d = _defaults.apply(defaults)
-    saved = _save_solver(h)
+    saved = solver.save()
     t_on, t_off = ip3_start_s * 1e3, (ip3_start_s + ip3_s) * 1e3
     objs, cell, sec, clamp, handler = {}, None, None, None, None
     sites = {}
@@ -638,7 +619,7 @@ def run(out_dir=None, morphology=None, recipe=None, ip3_uM: float = 10.0,
         if cell is not None:
             cell.destroy()
             cell = None
-        _restore_solver(h, saved)
+        solver.restore(saved)
 
     a = _analyse_a(data_a, t_on, t_off)
     timecourse = _timecourse_a(data_a)

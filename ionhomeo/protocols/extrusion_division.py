@@ -68,6 +68,7 @@ import time
 
 import numpy as np
 
+from .. import solver
 from .common import Result, summary_table, write_outputs
 
 NAME = "extrusion-division"
@@ -109,26 +110,6 @@ SIGN_BAND_MV = 1e-3
 
 # ----------------------------------------------------------------------------
 # settings that are restored
-
-
-def _save_solver(h):
-    from .. import solver
-
-    cv = h.CVode()
-    return {"active": cv.active(), "rtol": cv.rtol(), "atol": cv.atol(), "dt": h.dt,
-            "secondorder": h.secondorder,
-            "atolscale": {s: cv.atolscale(s) for s in solver.ATOL_SCALE}}
-
-
-def _restore_solver(h, saved):
-    cv = h.CVode()
-    for state, scale in saved["atolscale"].items():
-        cv.atolscale(state, scale)
-    cv.rtol(saved["rtol"])
-    cv.atol(saved["atol"])
-    cv.active(saved["active"])
-    h.dt = saved["dt"]
-    h.secondorder = saved["secondorder"]
 
 
 # ----------------------------------------------------------------------------
@@ -441,7 +422,7 @@ def run(out_dir=None, morphology=None, recipe=None, v_mV: float = -70.0, cai_uM=
     build.load()
     h.load_file("stdrun.hoc")
     d = _defaults.apply(defaults)
-    saved = _save_solver(h)
+    saved = solver.save()
     objs, cell, sec, handler = {}, None, None, None
     try:
         if morphology is None:
@@ -492,7 +473,7 @@ def run(out_dir=None, morphology=None, recipe=None, v_mV: float = -70.0, cai_uM=
         if cell is not None:
             cell.destroy()
             cell = None
-        _restore_solver(h, saved)
+        solver.restore(saved)
 
     analysis = _analyse_c(data_c, d.celsius)
     timecourse_c = _timecourse_c(analysis)
