@@ -461,6 +461,25 @@ def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
     return state
 
 
+def _initialize_at(h, segments, ions, owned, v, conc):
+    """``finitialize`` with segment j at v[j] and conc[ion][j] where it owns the ion.
+
+    The values are written in a type-0 handler, before the INITIAL blocks, so
+    gates and buffers start in equilibrium with them. Other cells start
+    wherever their own handlers put them (-65 mV otherwise, never one of
+    _continuation's marker values).
+    """
+    def apply():
+        for j, seg in enumerate(segments):
+            seg.v = float(v[j])
+            for ion in ions:
+                if owned[ion][j]:
+                    setattr(seg, f"{ion}i", float(conc[ion][j]))
+    handler = h.FInitializeHandler(0, apply)
+    h.finitialize(-65.0)
+    del handler
+
+
 def _local_rest(h, segments, ions, owned, fixed, v, conc, iterations: int = 30):
     """Move ``v`` and ``conc`` (in place) to each segment's local resting state.
 
@@ -477,15 +496,7 @@ def _local_rest(h, segments, ions, owned, fixed, v, conc, iterations: int = 30):
     m = 1 + len(free)
 
     def currents(vv, cc):
-        def apply():
-            for j, seg in enumerate(segments):
-                seg.v = float(vv[j])
-                for ion in ions:
-                    if owned[ion][j]:
-                        setattr(seg, f"{ion}i", float(cc[ion][j]))
-        handler = h.FInitializeHandler(0, apply)
-        h.finitialize(-65.0)
-        del handler
+        _initialize_at(h, segments, ions, owned, vv, cc)
         h.fcurrent()
         # uA/cm2, one column per ion (residuals of the local problem)
         return 1e3 * np.array([[getattr(seg, f"i{ion}") if owned[ion][j] else 0.0
@@ -551,17 +562,7 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
     rows = cols
 
     def set_state(vv, cc):
-        def apply():
-            for j, seg in enumerate(segments):
-                seg.v = float(vv[j])
-                for ion in ions:
-                    if owned[ion][j]:
-                        setattr(seg, f"{ion}i", float(cc[ion][j]))
-        handler = h.FInitializeHandler(0, apply)
-        # other cells start wherever their own handlers put them; -65 mV is
-        # no marker value below
-        h.finitialize(-65.0)
-        del handler
+        _initialize_at(h, segments, ions, owned, vv, cc)
 
     # start: the defaults, then the reference segment's local rest everywhere
     h.finitialize(-65.0)
