@@ -101,7 +101,7 @@ import time
 
 import numpy as np
 
-from .common import Result, summary_table, write_outputs
+from .common import Result, summary_dict, summary_table, write_outputs
 
 NAME = "added-buffer"
 DESCRIPTION = ("added-buffer method (Neher & Augustine 1992; Helmchen et al. 1996): AP-evoked "
@@ -632,8 +632,7 @@ def run(out_dir=None, morphology=None, recipe=None, dye_uM=DYE_UM,
     metadata = results.provenance(
         protocol=NAME, description=DESCRIPTION, cells={"recording site": cell_meta},
         parameters=parameters, defaults=d.to_dict(), model=model, fits=fits,
-        summary={q: {"value": v, "unit": u} for q, v, u in
-                 zip(summary["quantity"], summary["value"], summary["unit"])},
+        summary=summary_dict(summary),
         check=check, warnings=warnings,
     )
     files = figures = ()

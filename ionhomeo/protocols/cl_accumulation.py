@@ -40,7 +40,7 @@ import time
 
 import numpy as np
 
-from .common import Result, summary_table, write_outputs
+from .common import Result, summary_dict, summary_table, write_outputs
 
 NAME = "cl-accumulation"
 DESCRIPTION = ("Cl loading by repetitive GABA_A input at the soma and in a thin dendrite; "
@@ -248,8 +248,7 @@ def run(out_dir=None, morphology="ball_and_stick", recipe="mature", weight_us=WE
                "obtained": {k: v / 1e3 for k, v in taus_iso.items()},
                "with_diffusion": {k: v / 1e3 for k, v in taus.items()},
                "shifts_mV": shifts, "tolerance": TOLERANCE, "passed": passed},
-        summary={q: {"value": v, "unit": u} for q, v, u in
-                 zip(summary["quantity"], summary["value"], summary["unit"])},
+        summary=summary_dict(summary),
     )
     files = figures = ()
     if out_dir is not None:

@@ -41,6 +41,12 @@ def summary_table(rows):
     return pd.DataFrame(rows, columns=["quantity", "value", "unit", "description"])
 
 
+def summary_dict(summary) -> dict:
+    """{quantity: {"value", "unit"}} of a summary table, for the JSON provenance."""
+    return {q: {"value": v, "unit": u}
+            for q, v, u in zip(summary["quantity"], summary["value"], summary["unit"])}
+
+
 def write_outputs(out_dir, name, summary, metadata, figure=None, tables=None,
                   start_clock=None) -> tuple:
     """Write NAME.csv (table with key ""), NAME_<key>.csv (others),

@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from .common import Result, summary_table, write_outputs
+from .common import Result, summary_dict, summary_table, write_outputs
 
 NAME = "egaba"
 DESCRIPTION = ("E_GABA of the mature and immature presets from a simulated voltage-clamp "
@@ -207,8 +207,7 @@ def run(out_dir=None, morphology="pyramidal", recipe=None, recipes=("mature", "i
                     "blocked": {m: f"{p} = 0 (TTX, Cd2+)" for m, p in BLOCK.items()},
                     "rs_MOhm": RS_MOHM, "dt_ms": 0.025, "secondorder": 2},
         measurements=measurements,
-        summary={q: {"value": v, "unit": u} for q, v, u in
-                 zip(summary["quantity"], summary["value"], summary["unit"])},
+        summary=summary_dict(summary),
         warnings=warnings,
     )
     files = figures = ()

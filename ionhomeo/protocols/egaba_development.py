@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from .common import Result, summary_table, write_outputs
+from .common import Result, summary_dict, summary_table, write_outputs
 
 NAME = "egaba-development"
 DESCRIPTION = ("E_GABA by perforated-patch voltage clamp in mature and immature presets, with "
@@ -134,8 +134,7 @@ def run(out_dir=None, morphology="pyramidal", recipe=None, recipes=("mature", "i
         measurements={f"{r} {c}": m for (r, c), m in measurements.items()},
         check={"expected": "GHK prediction and drug directions", "obtained_worst_mV": worst,
                "tolerance_mV": TOLERANCE_MV, "passed": passed},
-        summary={q: {"value": v, "unit": u} for q, v, u in
-                 zip(summary["quantity"], summary["value"], summary["unit"])},
+        summary=summary_dict(summary),
         warnings=failures,
     )
     files = figures = ()

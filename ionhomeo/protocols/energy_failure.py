@@ -98,7 +98,7 @@ import types
 import numpy as np
 
 from .. import recipe as recipe_mod
-from .common import Result, summary_table, write_outputs
+from .common import Result, summary_dict, summary_table, write_outputs
 
 NAME = "energy-failure"
 DESCRIPTION = ("Na/K pump and ATP supply fail in a 20 um soma: times of Nai +10 %, NCX reversal "
@@ -524,8 +524,7 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
         protocol=NAME, description=DESCRIPTION, cells={"cell": cell_meta}, defaults=d.to_dict(),
         parameters=parameters, rest=rest, events=events, ouabain_events=ouabain_events or None,
         event_order_observed=observed, integration_steps=int(data["t"].size),
-        summary={q: {"value": v, "unit": u} for q, v, u in
-                 zip(summary["quantity"], summary["value"], summary["unit"])},
+        summary=summary_dict(summary),
         check={"expected": {"order": list(ORDER),
                             "Vm_at_NCX_reversal_mV": ncx["E_NCX"] if ncx else None},
                "obtained": {"order": observed, "Vm_at_NCX_reversal_mV": ncx["v"] if ncx else None},

@@ -88,7 +88,7 @@ import time
 import numpy as np
 
 from .. import solver
-from .common import Result, summary_table, write_outputs
+from .common import Result, summary_dict, summary_table, write_outputs
 
 NAME = "er-release"
 DESCRIPTION = ("IP3-evoked and Ca-induced (RyR) release from the ER, SERCA refilling, and the "
@@ -726,8 +726,7 @@ def run(out_dir=None, morphology=None, recipe=None, ip3_uM: float = 10.0,
         cicr={k: v for k, v in thr.items() if k != "bisection"},
         cicr_bisection=thr["bisection"],
         crossover={f"Hill {nh:g}": c for nh, c in cross.items()},
-        summary={q: {"value": v, "unit": u} for q, v, u in
-                 zip(summary["quantity"], summary["value"], summary["unit"])},
+        summary=summary_dict(summary),
         check={"criterion": f"relative crossover error < {TOLERANCE_REL:g} for Hill 2 and 1",
                "expected": {f"Hill {nh:g}": cross[nh]["formula_mM"] for nh in HILL},
                "obtained": {f"Hill {nh:g}": cross[nh]["simulated_mM"] for nh in HILL},

@@ -69,7 +69,7 @@ import time
 import numpy as np
 
 from .. import solver
-from .common import Result, summary_table, write_outputs
+from .common import Result, summary_dict, summary_table, write_outputs
 
 NAME = "extrusion-division"
 DESCRIPTION = ("PMCA versus NCX share of Ca extrusion over 0.1-10 uM Ca, the NCX reversal "
@@ -566,8 +566,7 @@ def run(out_dir=None, morphology=None, recipe=None, v_mV: float = -70.0, cai_uM=
         extrusion_at={f"{mode} {c:g} uM": v for (mode, c), v in at_a.items()},
         equal_share_cai_uM=equal_a, depolarisation={"switches": analysis["pairs"],
                                                     "sign_agreement": analysis["agreement"]},
-        summary={q: {"value": v, "unit": u} for q, v, u in
-                 zip(summary["quantity"], summary["value"], summary["unit"])},
+        summary=summary_dict(summary),
         check={"criterion": f"|E_NCX(simulated) - (3 E_Na - 2 E_Ca)| < {TOLERANCE_MV:g} mV at each Nai",
                "expected": {f"{n:g}": e for n, e in zip(table_b["nai_mM"], table_b["E_NCX_thermo_mV"])},
                "obtained": {f"{n:g}": e for n, e in zip(table_b["nai_mM"], table_b["E_NCX_simulated_mV"])},

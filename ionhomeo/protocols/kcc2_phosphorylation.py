@@ -50,7 +50,7 @@ import time
 
 import numpy as np
 
-from .common import Result, summary_table, write_outputs
+from .common import Result, summary_dict, summary_table, write_outputs
 
 NAME = "kcc2-phosphorylation"
 DESCRIPTION = ("WNK-SPAK phosphorylation of KCC2: Cli rises, E_GABA shifts, and the firing to "
@@ -356,8 +356,7 @@ def run(out_dir=None, morphology="ball_and_stick", recipe="mature", duration_s: 
     metadata = results.provenance(
         protocol=NAME, description=DESCRIPTION, cells={"cell": meta_cell},
         defaults=d.to_dict(), parameters=parameters,
-        summary={q: {"value": v, "unit": u} for q, v, u in
-                 zip(summary["quantity"], summary["value"], summary["unit"])},
+        summary=summary_dict(summary),
         check={"expected": {"E_Cl_5mM_mV": CHECK_EXPECTED_MV[0],
                             "E_Cl_15mM_mV": CHECK_EXPECTED_MV[1]},
                "obtained": {"E_Cl_5mM_mV": e_check[0], "E_Cl_15mM_mV": e_check[1]},

@@ -70,7 +70,7 @@ import time
 
 import numpy as np
 
-from .common import Result, summary_table, write_outputs
+from .common import Result, summary_dict, summary_table, write_outputs
 from .spike_train import MECHANISMS, MORPHOLOGY_SOURCE, SOMA_DIAM_UM, SOMA_L_UM
 
 NAME = "na-leak"
@@ -525,8 +525,7 @@ def run(out_dir=None, morphology=None, recipe=None, multiples=(1.0, 2.0, 3.0),
     metadata = results.provenance(
         protocol=NAME, description=DESCRIPTION, cells={"cell": cell_meta}, defaults=d.to_dict(),
         parameters=parameters,
-        summary={q: {"value": v, "unit": u} for q, v, u in
-                 zip(summary["quantity"], summary["value"], summary["unit"])},
+        summary=summary_dict(summary),
         check={"expected": {f"{f:g}x": clamped[f]["ghk"] for f in mult},
                "obtained": {f"{f:g}x": clamped[f]["v"] for f in mult},
                "tolerance": CHECK_TOL_MV, "passed": bool(passed)},

@@ -137,7 +137,7 @@ import types
 import numpy as np
 
 from .. import recipe as recipe_mod
-from .common import Result, summary_table, write_outputs
+from .common import Result, summary_dict, summary_table, write_outputs
 
 NAME = "pump-ahp"
 DESCRIPTION = ("slow Na/K-pump afterhyperpolarisation after a spike train (Gulledge et al. "
@@ -808,8 +808,7 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 125.0,
                      "tau_Na_all_s": tau_all, "G_m_mean_mS_cm2": g_mean,
                      "Na_charge_C_per_cm2": na_charge, "soma_20um": req},
         fits={"AHP": fit_v, "Na_excess": fit_na, "tail_share": tail_share},
-        summary={q: {"value": v, "unit": u} for q, v, u in
-                 zip(summary["quantity"], summary["value"], summary["unit"])},
+        summary=summary_dict(summary),
         check={"expected": {"duration_s": d_pred, "tau_ratio": 1.0, "correlation": ">0.99",
                             "ouabain_fraction": 0.0},
                "obtained": {"duration_s": d_meas, "tau_ratio": tau_ratio, "correlation": corr,

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from .common import Result, summary_table, write_outputs
+from .common import Result, summary_dict, summary_table, write_outputs
 
 NAME = "rest"
 DESCRIPTION = ("whole-cell resting state of a cell (default: bundled pyramidal cell, mature "
@@ -136,8 +136,7 @@ def run(out_dir=None, duration_s: float = 10.0, morphology="pyramidal", recipe="
                     "run": info.to_dict()},
         solver={"residual_v_mV_per_ms": state.residual_v, "residual_rel_per_ms": state.residual_rel,
                 "iterations": state.iterations},
-        summary={q: {"value": v, "unit": u} for q, v, u in
-                 zip(summary["quantity"], summary["value"], summary["unit"])},
+        summary=summary_dict(summary),
         warnings=warnings,
     )
     files = figures = ()

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import solver
-from .common import Result, summary_table as _summary_table
+from .common import Result, summary_dict, summary_table as _summary_table
 
 NAME = "spike-train"
 DESCRIPTION = ("resting steady state of a 20 um soma, then a spike train and the "
@@ -384,8 +384,7 @@ def run(out_dir=None, duration_s: float = 60.0, train_s: float = 1.0, train_hz: 
         morphology={"L_um": SOMA_L_UM, "diam_um": SOMA_DIAM_UM, "nseg": 1,
                     "source": MORPHOLOGY_SOURCE},
         mechanisms=mech_params, steady_state=state.to_dict(),
-        summary={q: {"value": v, "unit": u} for q, v, u in
-                 zip(summary["quantity"], summary["value"], summary["unit"])},
+        summary=summary_dict(summary),
         recovery_fit=fit, spike_times_s=spike_s.tolist(), warnings=warnings,
         simulation_runtime_s=sim_clock,
     )

@@ -97,7 +97,7 @@ import time
 import numpy as np
 
 from .added_buffer import endogenous_buffers, endogenous_capacity, extrusion_derivatives
-from .common import Result, summary_table, write_outputs
+from .common import Result, summary_dict, summary_table, write_outputs
 
 NAME = "terminal-vs-soma"
 DESCRIPTION = ("the same Ca entry (1.2e5 ions) into a 0.2 fL terminal (kappa 250) and a 5 pL "
@@ -505,8 +505,7 @@ def run(out_dir=None, morphology=None, recipe=None, n_ions: float = N_IONS,
     metadata = results.provenance(
         protocol=NAME, description=DESCRIPTION, cells=cell_meta, parameters=parameters,
         defaults=d.to_dict(), model=model, sites=out,
-        summary={q: {"value": v, "unit": u} for q, v, u in
-                 zip(summary["quantity"], summary["value"], summary["unit"])},
+        summary=summary_dict(summary),
         check=check, warnings=warnings)
     files = figures = ()
     if out_dir is not None:
