@@ -120,6 +120,15 @@ def _ion_currents(seg, ions) -> np.ndarray:
     return np.array([getattr(seg, f"i{ion}") for ion in ions])
 
 
+#: ions whose currents cross the plasma membrane (the organelle pools caer
+#: and camt do not: their transporters' nonspecific currents cancel them)
+_MEMBRANE_IONS = ("na", "k", "cl", "ca", "hco3")
+
+
+def _membrane_ions(seg) -> list[str]:
+    return [ion for ion in _MEMBRANE_IONS if hasattr(seg, f"i{ion}")]
+
+
 def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) -> SteadyState:
     """Find the uniform resting state of ``sections``.
 
@@ -127,7 +136,10 @@ def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) ->
     ----------
     sections : iterable of NEURON sections, all with the same mechanisms.
     fixed : ions held at their initial (default) concentration, see the
-        module docstring. Every other dynamic ion is solved for.
+        module docstring. Every other dynamic ion is solved for. ``()``
+        holds nothing: for cells where some current-carrying ion is not
+        dynamic (constant Na and K, say, with only Ca dynamic), V is then
+        solved from the net membrane current.
     v_guess : starting membrane potential (mV).
     tol : largest acceptable |net current| of any ion in any segment (mA/cm2).
         1e-13 mA/cm2 moves a 1 um dendrite's Na by about 4e-10 mM/s.
@@ -156,6 +168,16 @@ def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) ->
         raise SteadyStateError(
             f"fixed ion(s) {sorted(unknown_fixed)} are not dynamic here; dynamic ions: {ions}")
     free = [ion for ion in ions if ion not in fixed]
+    # Nothing held: V needs an equation of its own, the net ionic membrane
+    # current. That is independent of the ion currents only if some ion
+    # carrying current is not dynamic (fixed Na, K, Cl: constant reversal
+    # potentials); otherwise it is their sum and the states form a family.
+    carriers = _membrane_ions(ref)
+    net_equation = not fixed
+    if net_equation and set(carriers) <= set(ions):
+        raise SteadyStateError(
+            f"every ion carrying membrane current ({', '.join(carriers)}) is dynamic, so the "
+            "resting states form a one-parameter family: hold one of them (fixed=('k',))")
     fixed_values = {}
     h.finitialize(v_guess)
     for ion in fixed:
@@ -177,7 +199,10 @@ def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) ->
     # residuals in uA/cm2; unknowns V (mV) and log concentrations (positivity)
     def residual(x):
         state_at(x).finitialize(neuron_objects["sections"])
-        return 1e3 * _ion_currents(neuron_objects["ref"], ions)
+        r = _ion_currents(neuron_objects["ref"], ions)
+        if net_equation:
+            r = np.append(r, _ion_currents(neuron_objects["ref"], carriers).sum())
+        return 1e3 * r
 
     x0 = np.array([v_guess] + [math.log(start[ion]) for ion in free])
     try:
