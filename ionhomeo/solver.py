@@ -31,6 +31,9 @@ ATOL_SCALE = {
     "ber_er": 1e-5,       # 1e-8 mM of mM luminal buffer
     "caber_er": 1e-5,
     "entered_caentry": 1e-6,  # 1e-9 mM
+    # casensor's time integral of cai (mM ms): 1e-7 mM ms, so a 100 ms mean
+    # of a 100 nM cai is resolved to 1e-9 mM
+    "caint_casensor": 1e-4,
 }
 
 
