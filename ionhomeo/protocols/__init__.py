@@ -17,8 +17,8 @@ import dataclasses
 from typing import Callable
 
 from . import (added_buffer, cl_accumulation, egaba, egaba_development, energy_failure,
-               er_release, extrusion_division, kcc2_phosphorylation, na_leak, pump_ahp, rest,
-               spike_train, terminal_vs_soma)
+               er_release, extrusion_division, homeostatic_plasticity, kcc2_phosphorylation,
+               na_leak, pump_ahp, rest, spike_train, terminal_vs_soma)
 
 
 class UnknownProtocolError(LookupError):
@@ -66,6 +66,6 @@ register(egaba.NAME, egaba.run, egaba.DESCRIPTION)
 register(egaba_development.NAME, egaba_development.run, egaba_development.DESCRIPTION)
 register(cl_accumulation.NAME, cl_accumulation.run, cl_accumulation.DESCRIPTION)
 for _module in (kcc2_phosphorylation, added_buffer, terminal_vs_soma, extrusion_division,
-                er_release, na_leak, energy_failure, pump_ahp):
+                er_release, na_leak, energy_failure, pump_ahp, homeostatic_plasticity):
     register(_module.NAME, _module.run, _module.DESCRIPTION)
 register(spike_train.NAME, spike_train.run, spike_train.DESCRIPTION)
