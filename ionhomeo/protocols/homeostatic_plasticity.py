@@ -49,12 +49,19 @@ confounded with that slower process. No injected current.
 
 Time constants. In cells regulation takes hours; the fixed point (mean
 Ca = target, the ratios) does not depend on the time scale, only the
-approach does, as long as regulation is much slower than firing and the Ca
-transients (ISI about 60 ms, Ca decay about 250 ms here). The defaults
-compress it to seconds: base ``tau_s`` 3 s, tau_i = tau_s / SHAPE_i
-(so x_i/x_nav -> SHAPE_i: Na leak 3, nav 1, kdr 1.5, cahva 1, sk 2),
-tau_g 0.5 s, controller update every 50 ms (splitting error of order
-update/tau_g during transients, none at a fixed point).
+approach does. The defaults compress it to seconds: base ``tau_s`` 3 s,
+tau_i = tau_s / SHAPE_i (so x_i/x_nav -> SHAPE_i: Na leak 3, nav 1, kdr
+1.5, cahva 1, sk 2), tau_g 0.5 s, controller update every 50 ms (splitting
+error of order update/tau_g during transients, none at a fixed point).
+That is much slower than the firing (ISI about 60 ms) but not than the Ca
+decay of this soma (1/e in 2.3 s after a small load, measured with
+CaInject): the loop is then a second-order system that could ring. With
+these defaults it approaches the target without overshoot (figure); a
+faster controller, or regulating the Ca leak alone in this soma, gives
+damped oscillations (period about 14 s, seen while writing
+tests/test_homeostasis.py, which therefore uses a 2 um compartment whose Ca
+decays in 0.24 s). Slower regulation removes the ringing at the cost of
+proportionally longer runs.
 
 With ``morphology`` the protocol runs on that cell (:class:`ionhomeo.cell.Cell`,
 by default with this protocol's mechanisms everywhere at their defaults;
