@@ -73,10 +73,16 @@ Stopping the pumps removes their outward currents (Na/K pump 0.29, PMCA
 raises Cai and with it E_NCX: in the 20 um soma the depolarisation wins by
 0.5 mV and NCX runs in reverse from 0.04 to 0.15 s, before Nai has changed
 (Nai +10 % at 51 s, Cai 1 uM at 205 s, Vm -40 mV at 3816 s); in cylinders
-of 5 or 10 um the Ca rise wins and NCX never reverses. After that the
-high-capacity exchanger (imax 0.5 mA/cm2, activated by the rising Ca) holds
-Vm within a fraction of a mV of 3 E_Na - 2 E_Ca in forward mode: Ca
-overloads through the Ca leak, not through a reversed NCX. With the Na/K
+of 5 or 10 um the Ca rise wins and NCX never reverses. After that NCX
+stays in forward mode: with the PMCA stopped Cai rises through the Ca leak,
+which raises E_NCX, and Vm falls 12-39 mV below 3 E_Na - 2 E_Ca during the
+first minutes; it closes in only as Nai rises (within 1 mV after about 27
+min, 0.01 mV at 2 h). Ca overloads through the Ca leak, not through a
+reversed NCX. Most of the acute step comes from the PMCA, which pmca.mod
+models with 2 charges per Ca and no H+ counter-transport; with an
+electroneutral 1 Ca : 2 H+ exchange that part would vanish. Whether the
+order then holds is untested: the stoichiometry is a modelling decision,
+not a parameter to tune for this check. With the Na/K
 pump blocked alone NCX reverses durably at 45 s (Vm +5.7 mV, 3 E_Na -4.7
 mV, -2 E_Ca -1.7 mV since rest), still before Nai +10 % (75 s); the intact
 PMCA then extrudes the Ca that the reversed NCX brings in, reversed NCX +
