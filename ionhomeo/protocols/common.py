@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
+import types
 from pathlib import Path
 
 
@@ -78,3 +80,35 @@ def write_outputs(out_dir, name, summary, metadata, figure=None, tables=None,
     if figure is not None:
         figures.append(results.save_figure(figure, out / f"{name}.png"))
     return tuple(files + figures), tuple(figures)
+
+
+def check_number(name, value, low=None, high=None) -> float:
+    """``value`` as float; ParameterError unless finite, > low and <= high (when given)."""
+    from ..mechanisms import ParameterError
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ParameterError(f"{name} must be a finite number, got {value!r}")
+    if low is not None and not value > low:
+        raise ParameterError(f"{name} must be > {low:g}, got {value!r}")
+    if high is not None and not value <= high:
+        raise ParameterError(f"{name} must be <= {high:g}, got {value!r}")
+    return float(value)
+
+
+def compartment(h, name, length_um, diam_um, mechanisms, rec=None):
+    """One cylinder (nseg 1) with ``mechanisms`` at their mod-file defaults, or,
+    with a recipe ``rec``, the mechanisms the recipe places in the soma.
+
+    Returns (section, what was applied, for the provenance).
+    """
+    from .. import mechanisms as mech_mod
+
+    sec = h.Section(name=name)
+    sec.L, sec.diam, sec.nseg = float(length_um), float(diam_um), 1
+    if rec is None:
+        for mech in mechanisms:
+            mech_mod.insert(sec, mech)
+        return sec, {"mechanisms": list(mechanisms), "parameters": "mod-file defaults"}
+    shell = types.SimpleNamespace(sections_by_type={"soma": [sec]}, all=[sec],
+                                  soma_center=sec(0.5))
+    return sec, rec.apply(shell)

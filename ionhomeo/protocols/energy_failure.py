@@ -99,12 +99,12 @@ from __future__ import annotations
 
 import math
 import time
-import types
 
 import numpy as np
 
 from .. import recipe as recipe_mod
-from .common import Result, summary_dict, summary_table, write_outputs
+from .common import (Result, check_number, compartment, summary_dict, summary_table,
+                     write_outputs)
 
 NAME = "energy-failure"
 DESCRIPTION = ("Na/K pump and ATP supply fail in a 20 um soma: times of Nai +10 %, NCX reversal "
@@ -134,32 +134,10 @@ def _compartment(h, rec, diam_um, kext, name):
     """One cylinder (L = diam) with MECHANISMS or the recipe's soma mechanisms."""
     from .. import mechanisms
 
-    sec = h.Section(name=name)
-    sec.L = sec.diam = float(diam_um)
-    sec.nseg = 1
-    if rec is None:
-        for mech in MECHANISMS:
-            mechanisms.insert(sec, mech)
-        applied = {"mechanisms": list(MECHANISMS), "parameters": "mod-file defaults"}
-    else:
-        shell = types.SimpleNamespace(sections_by_type={"soma": [sec]}, all=[sec],
-                                      soma_center=sec(0.5))
-        applied = rec.apply(shell)
+    sec, applied = compartment(h, name, diam_um, diam_um, MECHANISMS, rec)
     if kext and not sec.has_membrane("kext"):
         mechanisms.insert(sec, "kext")
     return sec, applied
-
-
-def _check_number(name, value, low=None, high=None):
-    from ..mechanisms import ParameterError
-
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ParameterError(f"{name} must be a finite number, got {value!r}")
-    if low is not None and not value > low:
-        raise ParameterError(f"{name} must be > {low:g}, got {value!r}")
-    if high is not None and not value <= high:
-        raise ParameterError(f"{name} must be <= {high:g}, got {value!r}")
-    return float(value)
 
 
 #: the ATP-driven pumps stopped when the ATP supply fails (dgatp_kj None):
@@ -308,12 +286,12 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
     start_clock = time.perf_counter()
     from ..mechanisms import ParameterError
 
-    duration_s = _check_number("duration_s", duration_s, low=0.0)
-    diam_um = _check_number("diam_um", diam_um, low=0.0)
-    t0_s = _check_number("t0_s", t0_s, low=0.0)
-    maxstep_ms = _check_number("maxstep_ms", maxstep_ms, low=0.0)
+    duration_s = check_number("duration_s", duration_s, low=0.0)
+    diam_um = check_number("diam_um", diam_um, low=0.0)
+    t0_s = check_number("t0_s", t0_s, low=0.0)
+    maxstep_ms = check_number("maxstep_ms", maxstep_ms, low=0.0)
     if dgatp_kj is not None:
-        dgatp_kj = _check_number("dgatp_kj", dgatp_kj)
+        dgatp_kj = check_number("dgatp_kj", dgatp_kj)
         if not -100.0 <= dgatp_kj <= 0.0:
             raise ParameterError(f"dgatp_kj = {dgatp_kj:g} kJ/mol is outside the mod files' "
                                  "range [-100, 0]")

@@ -87,13 +87,13 @@ restored before the protocol returns.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 
 from .. import recipe as recipe_mod
-from .common import Result, summary_dict, summary_table, write_outputs
+from .common import (Result, check_number, compartment, summary_dict, summary_table,
+                     write_outputs)
 
 NAME = "homeostatic-plasticity"
 DESCRIPTION = ("channel densities regulated by integral control on Ca (O'Leary et al. 2014), "
@@ -118,18 +118,6 @@ MODULATION_FACTOR = 1.5
 TARGET_TOL = 0.05
 RATIO_TOL = 0.01
 SPIKE_THRESHOLD_MV = 0.0
-
-
-def _check_number(name, value, low=None, high=None):
-    from ..mechanisms import ParameterError
-
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ParameterError(f"{name} must be a finite number, got {value!r}")
-    if low is not None and not value > low:
-        raise ParameterError(f"{name} must be > {low:g}, got {value!r}")
-    if high is not None and not value <= high:
-        raise ParameterError(f"{name} must be <= {high:g}, got {value!r}")
-    return float(value)
 
 
 def rules(tau_s: float = TAU_S):
@@ -167,18 +155,18 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 240.0,
     start_clock = time.perf_counter()
     from ..mechanisms import ParameterError
 
-    duration_s = _check_number("duration_s", duration_s, low=0.0)
+    duration_s = check_number("duration_s", duration_s, low=0.0)
     modulation_s = duration_s / 2 if modulation_s is None else \
-        _check_number("modulation_s", modulation_s, low=0.0)
-    target_nM = _check_number("target_nM", target_nM, low=0.0)
-    tau_s = _check_number("tau_s", tau_s, low=0.0)
-    tau_g_s = _check_number("tau_g_s", tau_g_s, low=0.0)
-    update_ms = _check_number("update_ms", update_ms, low=0.0)
-    window_s = _check_number("window_s", window_s, low=0.0)
-    modulation_factor = _check_number("modulation_factor", modulation_factor)
+        check_number("modulation_s", modulation_s, low=0.0)
+    target_nM = check_number("target_nM", target_nM, low=0.0)
+    tau_s = check_number("tau_s", tau_s, low=0.0)
+    tau_g_s = check_number("tau_g_s", tau_g_s, low=0.0)
+    update_ms = check_number("update_ms", update_ms, low=0.0)
+    window_s = check_number("window_s", window_s, low=0.0)
+    modulation_factor = check_number("modulation_factor", modulation_factor)
     if modulation_factor < 0:
         raise ParameterError(f"modulation_factor must be >= 0, got {modulation_factor!r}")
-    initial_fraction = _check_number("initial_fraction", initial_fraction, low=0.0, high=1.0)
+    initial_fraction = check_number("initial_fraction", initial_fraction, low=0.0, high=1.0)
     if not modulation_s + window_s <= duration_s or not window_s <= modulation_s:
         raise ParameterError(
             f"the windows do not fit: need window_s ({window_s:g} s) <= modulation_s "
@@ -208,21 +196,10 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 240.0,
     held = {}
     try:
         if morphology is None:
-            sec = h.Section(name="ionhomeo_homeostatic_plasticity_cell")
-            sec.L = sec.diam = DIAM_UM
-            sec.nseg = 1
-            if rec is None:
-                for mech in MECHANISMS:
-                    mechanisms.insert(sec, mech)
-                applied = {"mechanisms": list(MECHANISMS), "parameters": "mod-file defaults"}
-            else:
-                import types
-
-                shell = types.SimpleNamespace(sections_by_type={"soma": [sec]}, all=[sec],
-                                              soma_center=sec(0.5))
-                applied = rec.apply(shell)
-                if not sec.has_membrane("casensor"):
-                    mechanisms.insert(sec, "casensor")
+            sec, applied = compartment(h, "ionhomeo_homeostatic_plasticity_cell", DIAM_UM,
+                                       DIAM_UM, MECHANISMS, rec)
+            if not sec.has_membrane("casensor"):
+                mechanisms.insert(sec, "casensor")
             segments = [sec(0.5)]
             soma = sec(0.5)
             cell_meta = {"morphology": None, "L_um": DIAM_UM, "diam_um": DIAM_UM, "nseg": 1,

@@ -132,12 +132,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-import types
 
 import numpy as np
 
 from .. import recipe as recipe_mod
-from .common import Result, summary_dict, summary_table, write_outputs
+from .common import (Result, check_number, compartment, summary_dict, summary_table,
+                     write_outputs)
 
 NAME = "pump-ahp"
 DESCRIPTION = ("slow Na/K-pump afterhyperpolarisation after a spike train (Gulledge et al. "
@@ -225,18 +225,8 @@ def _pump_at(h, seg):
 def _compartment(h, rec, diam_um, length_um, name):
     """One cylinder with MECHANISMS at their defaults (``rec`` None) or the
     recipe's soma mechanisms; returns (section, what was applied)."""
-    from .. import mechanisms
-
-    sec = h.Section(name=name)
-    sec.L, sec.diam, sec.nseg = float(length_um), float(diam_um), 1
-    if rec is None:
-        for mech in MECHANISMS:
-            mechanisms.insert(sec, mech)
-        return sec, {"mechanisms": list(MECHANISMS), "parameters": "mod-file defaults"}
-    shell = types.SimpleNamespace(sections_by_type={"soma": [sec]}, all=[sec],
-                                  soma_center=sec(0.5))
-    applied = rec.apply(shell)
-    if not sec.has_membrane("nakpump") or not sec.has_membrane("nadyn"):
+    sec, applied = compartment(h, name, length_um, diam_um, MECHANISMS, rec)
+    if rec is not None and (not sec.has_membrane("nakpump") or not sec.has_membrane("nadyn")):
         from ..mechanisms import ParameterError
 
         raise ParameterError(f"recipe {rec.name!r} places no nakpump and nadyn in the soma: the "
@@ -482,16 +472,6 @@ def _requirement(h, rec, train_na_charge):
 # the protocol
 # ----------------------------------------------------------------------------
 
-def _check_number(name, value, low=0.0):
-    from ..mechanisms import ParameterError
-
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ParameterError(f"{name} must be a finite number, got {value!r}")
-    if not value > low:
-        raise ParameterError(f"{name} must be > {low:g}, got {value!r}")
-    return float(value)
-
-
 def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 125.0,
         train_s: float = 1.0, train_hz: float = 20.0, diam_um: float = DIAM_UM,
         length_um: float = LENGTH_UM, pulse_nA=None, defaults=None, progress=None) -> Result:
@@ -513,11 +493,11 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 125.0,
     start_clock = time.perf_counter()
     from ..mechanisms import ParameterError
 
-    duration_s = _check_number("duration_s", duration_s)
-    train_s = _check_number("train_s", train_s)
-    train_hz = _check_number("train_hz", train_hz)
-    diam_um = _check_number("diam_um", diam_um)
-    length_um = _check_number("length_um", length_um)
+    duration_s = check_number("duration_s", duration_s, low=0.0)
+    train_s = check_number("train_s", train_s, low=0.0)
+    train_hz = check_number("train_hz", train_hz, low=0.0)
+    diam_um = check_number("diam_um", diam_um, low=0.0)
+    length_um = check_number("length_um", length_um, low=0.0)
     n_pulses = int(round(train_s * train_hz))
     if n_pulses < 1:
         raise ParameterError(f"train_s * train_hz = {train_s * train_hz:g}: the train has no pulse")
@@ -530,7 +510,7 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 125.0,
         raise ParameterError(f"duration_s = {duration_s:g} s is too short: the AHP is analysed "
                              f"from {t1_s:g} s and needs at least {t1_s + 10:g} s")
     if pulse_nA is not None:
-        pulse_nA = _check_number("pulse_nA", pulse_nA)
+        pulse_nA = check_number("pulse_nA", pulse_nA, low=0.0)
 
     from neuron import h
 
