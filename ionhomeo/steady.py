@@ -38,6 +38,7 @@ of written concentrations, which would otherwise undo it).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import math
 
 import numpy as np
@@ -605,10 +606,17 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
     # values, find each exactly once
     marks_v = -1000.0 - np.arange(n)
     marks_c = {ion: 1000.0 + (n + 1000.0) * (1 + i) + np.arange(n) for i, ion in enumerate(ions)}
+    # The layout must not change during the solve. NEURON objects of an
+    # earlier model that are unreachable but not yet collected (held in a
+    # reference cycle) would otherwise be freed by a garbage collection in the
+    # middle of it, shrinking the state vector under the indices found here:
+    # seen in the full test suite as an IndexError in the residual.
+    gc.collect()
     set_state(marks_v, marks_c)
     y = h.Vector()
     cvode.states(y)
     y = np.array(y)
+    n_states = y.size
     positions = {}
     for i, val in enumerate(y):
         positions.setdefault(val, []).append(i)
@@ -652,6 +660,10 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
         set_state(*unpack(x))
         yy = h.Vector()
         cvode.states(yy)
+        if len(yy) != n_states:
+            raise SteadyStateError(
+                f"NEURON's state vector changed size during the steady-state solve ({n_states} "
+                f"-> {len(yy)}): sections or point processes were created or deleted meanwhile")
         yp.resize(len(yy))
         cvode.f(0.0, yy, yp)
         return np.array(yy), np.array(yp)
