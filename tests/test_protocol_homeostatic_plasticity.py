@@ -121,3 +121,18 @@ def test_on_a_cell(h):
     # densities grew from near zero in every regulated segment
     x = tc[(tc["variable"] == "x_nav.gbar") & (tc["t_s"] == tc["t_s"].max())]["value"]
     assert (x > 0.01).all()
+
+
+def test_a_protocol_call_leaves_nothing_for_a_later_garbage_collection(h, tmp_path):
+    """Writing the figure leaves cyclic garbage that holds the run's frame and
+    a section; Protocol.__call__ collects it, so it cannot be freed in the
+    middle of the next model's steady-state solve (which broke the suite)."""
+    import gc
+
+    before = len(list(h.allsec()))
+    gc.disable()
+    try:
+        PROTOCOLS["homeostatic-plasticity"](out_dir=tmp_path, duration_s=4.0, window_s=1.0)
+        assert len(list(h.allsec())) == before
+    finally:
+        gc.enable()
