@@ -261,7 +261,7 @@ class IntegralController:
         if t.size == 0:
             raise HomeostasisError("nothing recorded yet: call run() first")
         starts = hist["t_start_ms"]
-        sel = (t > t0_ms) & (t <= t1_ms + 1e-9)
+        sel = (t > t0_ms + 1e-9) & (t <= t1_ms + 1e-9)  # chunk ends, to round-off
         if not sel.any():
             raise HomeostasisError(f"no recorded chunk ends in ({t0_ms:g}, {t1_ms:g}] ms")
         w = (t - starts)[sel]

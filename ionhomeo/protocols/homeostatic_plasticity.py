@@ -193,11 +193,13 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 240.0,
     saved = solver.save()
     rec = recipe_mod.resolve(recipe, default=None)
     cell = sec = ctl = None
-    held = {}
     try:
         if morphology is None:
             sec, applied = compartment(h, "ionhomeo_homeostatic_plasticity_cell", DIAM_UM,
                                        DIAM_UM, MECHANISMS, rec)
+            if not sec.has_membrane("cadyn"):
+                raise ParameterError("the regulated compartment needs cadyn (the Ca the sensor "
+                                     "reads); add it to the recipe")
             if not sec.has_membrane("casensor"):
                 mechanisms.insert(sec, "casensor")
             segments = [sec(0.5)]
@@ -219,11 +221,6 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 240.0,
                     f"mechanism ({', '.join(REGULATED)}); add them to the recipe")
             soma = cell.soma_center
             cell_meta = cell.to_dict()
-        held["segments"] = segments
-        for seg in segments:
-            if not seg.sec.has_membrane("cadyn"):
-                raise ParameterError("the regulated segments need cadyn (the Ca the sensor "
-                                     "reads); add it to the recipe")
         rng = np.random.default_rng(seed)
         initial = rng.uniform(0.0, initial_fraction, (len(rule_list), len(segments))) \
             * refs[:, None]
@@ -245,7 +242,6 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 240.0,
         nc = h.NetCon(soma._ref_v, None, sec=soma.sec)
         nc.threshold = SPIKE_THRESHOLD_MV
         nc.record(spikes)
-        held["nc"] = nc
         solver.use_cvode()
         start()
         rest = {"v": soma.v, "cai_nM": soma.cai * 1e6}
@@ -264,11 +260,14 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 240.0,
         if report is not None:
             report(None)
         hist = ctl.history()
+        # mean Ca (per regulated segment) before and just after the step, and at the end
+        ca_before = ctl.mean_ca((modulation_s - window_s) * 1e3, modulation_s * 1e3)
+        ca_pert = ctl.mean_ca(modulation_s * 1e3, (modulation_s + window_s / 4) * 1e3)
+        ca_end = ctl.mean_ca((duration_s - window_s) * 1e3, duration_s * 1e3)
         spike_s = np.array(spikes) / 1e3
         clipped = ctl.clipped
         del nc, start
     finally:
-        held.clear()
         solver.restore(saved)
         ctl = None
         segments = soma = None
@@ -279,15 +278,7 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 240.0,
     # ---- analysis ---------------------------------------------------------
     ta, tb = hist["t_start_ms"] / 1e3, hist["t_ms"] / 1e3
     w = tb - ta
-
-    def mean_ca(t0, t1):
-        sel = (tb > t0 + 1e-9) & (tb <= t1 + 1e-9)
-        return (hist["ca_mM"][sel] * w[sel, None]).sum(axis=0) / w[sel].sum()
-
     target = target_nM * 1e-6
-    ca_before = mean_ca(modulation_s - window_s, modulation_s)
-    ca_pert = mean_ca(modulation_s, modulation_s + window_s / 4)
-    ca_end = mean_ca(duration_s - window_s, duration_s)
     err_before = ca_before / target - 1
     err_pert = ca_pert / target - 1
     err_end = ca_end / target - 1
