@@ -123,16 +123,28 @@ def test_on_a_cell(h):
     assert (x > 0.01).all()
 
 
-def test_a_protocol_call_leaves_nothing_for_a_later_garbage_collection(h, tmp_path):
-    """Writing the figure leaves cyclic garbage that holds the run's frame and
-    a section; Protocol.__call__ collects it, so it cannot be freed in the
-    middle of the next model's steady-state solve (which broke the suite)."""
+
+def test_a_protocol_call_leaves_nothing_for_a_later_garbage_collection(h):
+    """A run that leaves a section in cyclic garbage (as a written figure can,
+    by keeping the run's frame: cl-accumulation and added-buffer do) must not
+    leave it for a later collection, which could free it in the middle of the
+    next model's steady-state solve (which broke the suite):
+    Protocol.__call__ collects."""
     import gc
+
+    from ionhomeo.protocols import Protocol
+
+    def leaky_run():
+        cycle = {"section": h.Section(name="leaky_protocol_section")}
+        cycle["self"] = cycle  # unreachable after return, freed only by gc
 
     before = len(list(h.allsec()))
     gc.disable()
     try:
-        PROTOCOLS["homeostatic-plasticity"](out_dir=tmp_path, duration_s=4.0, window_s=1.0)
+        Protocol("leaky", leaky_run, "a stand-in")()
         assert len(list(h.allsec())) == before
+        leaky_run()  # without Protocol.__call__ the section outlives the run
+        assert len(list(h.allsec())) == before + 1
     finally:
         gc.enable()
+        gc.collect()
