@@ -130,6 +130,12 @@ def _membrane_ions(seg) -> list[str]:
     return [ion for ion in _MEMBRANE_IONS if hasattr(seg, f"i{ion}")]
 
 
+def ionic_current(seg) -> float:
+    """Net ionic membrane current density at ``seg`` (mA/cm2): the sum of the
+    Na, K, Cl, Ca and HCO3 currents present (no nonspecific currents)."""
+    return float(_ion_currents(seg, _membrane_ions(seg)).sum())
+
+
 def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) -> SteadyState:
     """Find the uniform resting state of ``sections``.
 
@@ -173,7 +179,7 @@ def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) ->
     # current. That is independent of the ion currents only if some ion
     # carrying current is not dynamic (fixed Na, K, Cl: constant reversal
     # potentials); otherwise it is their sum and the states form a family.
-    carriers = _membrane_ions(ref)
+    carriers = _membrane_ions(ref)  # the ions whose currents ionic_current sums
     net_equation = not fixed
     if net_equation and set(carriers) <= set(ions):
         raise SteadyStateError(
@@ -202,7 +208,7 @@ def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) ->
         state_at(x).finitialize(neuron_objects["sections"])
         r = _ion_currents(neuron_objects["ref"], ions)
         if net_equation:
-            r = np.append(r, _ion_currents(neuron_objects["ref"], carriers).sum())
+            r = np.append(r, ionic_current(neuron_objects["ref"]))
         return 1e3 * r
 
     x0 = np.array([v_guess] + [math.log(start[ion]) for ion in free])

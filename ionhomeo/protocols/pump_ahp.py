@@ -234,19 +234,15 @@ def _compartment(h, rec, diam_um, length_um, name):
     return sec, applied
 
 
-def _ionic_current(seg):
-    """Net ionic membrane current density at ``seg`` (mA/cm2)."""
-    return sum(getattr(seg, f"i{ion}") for ion in ("na", "k", "cl", "ca", "hco3")
-               if hasattr(seg, f"i{ion}"))
-
-
 def _slope_conductance(shift_v, segments, dv=1e-3):
     """Steady-state slope conductance of each segment (mS/cm2); ``shift_v(d)``
     initialises every segment at rest + d mV (gates at their steady state)."""
+    from .. import steady
+
     shift_v(dv)
-    plus = np.array([_ionic_current(s) for s in segments])
+    plus = np.array([steady.ionic_current(s) for s in segments])
     shift_v(-dv)
-    minus = np.array([_ionic_current(s) for s in segments])
+    minus = np.array([steady.ionic_current(s) for s in segments])
     shift_v(0.0)
     return (plus - minus) / (2 * dv) * 1e3
 
@@ -279,7 +275,8 @@ def _quasi_steady(h, state, sec, dna=0.05):
             steady.SteadyState(v=float(x[0]), concentrations=conc, fixed=(),
                                residual=math.nan).finitialize([holder["sec"]])
             s = holder["sec"](0.5)
-            return 1e3 * np.array([_ionic_current(s)] + [getattr(s, f"i{ion}") for ion in others])
+            return 1e3 * np.array([steady.ionic_current(s)]
+                                  + [getattr(s, f"i{ion}") for ion in others])
 
         x0 = np.array([state.v] + [math.log(state.concentrations[ion]) for ion in others])
         sol = optimize.root(residual, x0, method="hybr", options={"xtol": 1e-13})
