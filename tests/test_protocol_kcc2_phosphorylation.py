@@ -36,11 +36,45 @@ def test_the_check_ecl_at_clo_130(h, result):
     res, _ = result
     # the reference gives -87 and -58 mV rounded to 1 mV: |error| < 1 mV is
     # the most its rounding allows; the Nernst values are -87.08 and -57.72 mV
-    assert res.value("check") == 1.0
+    assert res.value("check_ecl") == 1.0
     assert abs(res.value("E_Cl(5 mM)") - (-87.0)) < 1.0
     assert abs(res.value("E_Cl(15 mM)") - (-58.0)) < 1.0
     assert res.value("E_Cl(5 mM)") == pytest.approx(float(thermo.nernst(5, 130, -1, 37)), abs=1e-12)
     assert res.metadata["check"]["passed"] is True
+
+
+def test_the_check_covers_the_simulation(h, result):
+    res, _ = result
+    v = res.value
+    parts = ("check_ecl", "check_egaba", "check_phosphorylation", "check_firing")
+    assert [v(name) for name in parts] == [1.0] * 4
+    assert v("check") == 1.0
+    assert res.metadata["check"]["parts"] == dict.fromkeys(parts, True)
+
+
+def _judge(**changes):
+    # a passing set of numbers, then the changes
+    kw = dict(ecl_errors=(0.08, 0.28), egaba_error=1e-12, p_end=0.9, p_expected=0.9,
+              cli=(3.9, 5.2), egaba=(-70.0, -64.0), rates=(6.5, 10.0))
+    kw.update(changes)
+    return proto.judge(**kw)
+
+
+def test_judge_fails_each_part():
+    assert _judge()["check"] is True
+    failing = {
+        "check_ecl": dict(ecl_errors=(0.08, 1.2)),
+        "check_egaba": dict(egaba_error=2e-6),
+        "check_phosphorylation": dict(p_end=0.9 + 2 * proto.P_TOL),
+    }
+    for name, change in failing.items():
+        out = _judge(**change)
+        assert out[name] is False and out["check"] is False, name
+    # Cl or E_GABA not rising, firing not increasing
+    assert _judge(cli=(3.9, 3.9))["check_phosphorylation"] is False
+    assert _judge(egaba=(-70.0, -70.5))["check_phosphorylation"] is False
+    out = _judge(rates=(6.5, 6.5))
+    assert out["check_firing"] is False and out["check"] is False
 
 
 def test_synapse_egaba_equals_thermo(h, result):

@@ -9,8 +9,8 @@ kwnk = 0 (p = 0).
 The protocol, on a cell (default: the bundled ball-and-stick cell with the
 mature preset; any morphology and recipe with kcc2 and a Cl owner):
 
-1. The check (thermodynamics only): E_Cl from ionhomeo.thermo.nernst at
-   Clo 130 mM and 37 C for Cli 5 and 15 mM, against -87 and -58 mV (the
+1. The thermodynamic check (``check_ecl``): E_Cl from ionhomeo.thermo.nernst
+   at Clo 130 mM and 37 C for Cli 5 and 15 mM, against -87 and -58 mV (the
    reference numbers are rounded to 1 mV, so the tolerance is < 1 mV).
 2. The cell is brought to its whole-cell resting state
    (:meth:`ionhomeo.cell.Cell.initialize`) with KCC2 as the recipe has it.
@@ -38,6 +38,19 @@ somatic Cli (and the somatic Clo, HCO3 and the synapse's P_HCO3/P_Cl) to
 1e-6 mV, at rest and after phosphorylation (both are the same formula with
 the same constants, so they agree to round-off, about 1e-12 mV).
 
+The protocol's ``check`` is passed only if all of these hold (:func:`judge`):
+
+- ``check_ecl``: the thermodynamic numbers above;
+- ``check_egaba``: the synapse's egaba equals thermo.egaba of the simulated Cli;
+- ``check_phosphorylation``: the simulated phosphorylated fraction equals
+  the solution of kcc2's rate equation within ``P_TOL`` (CVODE's absolute
+  tolerance on p), and with less KCC2 the somatic Cli and E_GABA rise
+  (KCC2 holds Cli below its passive level; less of it lets the Cl leak and
+  NKCC1 raise it);
+- ``check_firing``: the fixed input fires the cell faster after
+  phosphorylation (the same GABA_A conductance with a higher reversal
+  potential inhibits less at every Vm below E_GABA's old value).
+
 Outputs: kcc2-phosphorylation.csv (time courses at the soma: v, cli, p,
 E_GABA, per phase), kcc2-phosphorylation_summary.csv,
 kcc2-phosphorylation.json and kcc2-phosphorylation.png.
@@ -64,6 +77,9 @@ CHECK_EXPECTED_MV = (-87.0, -58.0)
 CHECK_TOL_MV = 1.0
 #: the synapse's egaba against thermo.egaba (same formula, same constants)
 EGABA_TOL_MV = 1e-6
+#: simulated p against the solution of kcc2's rate equation: p has no
+#: atolscale, so CVODE's absolute tolerance on it is atol = 1e-3
+P_TOL = 1e-3
 
 #: rest before each input window starts (ms): a baseline in the traces
 LEAD_MS = 50.0
@@ -102,6 +118,25 @@ def thermo_check(celsius=CHECK_CELSIUS, clo=CHECK_CLO_MM, cli=CHECK_CLI_MM):
     from .. import thermo
 
     return [float(thermo.nernst(c, clo, -1, celsius)) for c in cli]
+
+
+def judge(ecl_errors, egaba_error, p_end, p_expected, cli, egaba, rates):
+    """The protocol's checks (module docstring) as {name: bool}, with "check" all of them.
+
+    ecl_errors: |E_Cl - reference| (mV) for each reference Cli; egaba_error:
+    max |synapse egaba - thermo.egaba| (mV); p_end, p_expected: simulated and
+    analytic phosphorylated fraction; cli, egaba, rates: (rest, end) pairs of
+    somatic Cli (mM), E_GABA (mV) and firing rate (Hz) before and after.
+    """
+    checks = {
+        "check_ecl": all(err < CHECK_TOL_MV for err in ecl_errors),
+        "check_egaba": egaba_error < EGABA_TOL_MV,
+        "check_phosphorylation": (abs(p_end - p_expected) < P_TOL and cli[1] > cli[0]
+                                  and egaba[1] > egaba[0]),
+        "check_firing": rates[1] > rates[0],
+    }
+    checks["check"] = all(checks.values())
+    return checks
 
 
 class _Probe:
@@ -184,7 +219,6 @@ def run(out_dir=None, morphology="ball_and_stick", recipe="mature", duration_s: 
     # 1. the check (thermodynamics alone)
     e_check = thermo_check()
     errors = [abs(e - x) for e, x in zip(e_check, CHECK_EXPECTED_MV)]
-    passed = all(err < CHECK_TOL_MV for err in errors)
 
     window_ms, duration_ms = window_s * 1e3, duration_s * 1e3
     cell = Cell(morphology, recipe)
@@ -283,15 +317,17 @@ def run(out_dir=None, morphology="ball_and_stick", recipe="mature", duration_s: 
     k_tot = (kwnk_eff + kpp_eff) * 1e-3  # /ms
     p_expected = p_inf + (p0 - p_inf) * math.exp(-k_tot * duration_ms)
     egaba_err = max(abs(egaba_rest[0] - egaba_rest[1]), abs(egaba_phos[0] - egaba_phos[1]))
-    egaba_ok = egaba_err < EGABA_TOL_MV
     rate_before, rate_after = n_before / window_s, n_after / window_s
+    checks = judge(errors, egaba_err, phos["p"], p_expected, (rest["cli"], phos["cli"]),
+                   (egaba_rest[0], egaba_phos[0]), (rate_before, rate_after))
+    passed, egaba_ok = checks["check"], checks["check_egaba"]
 
     rows = [
         ("E_Cl(5 mM) expected", CHECK_EXPECTED_MV[0], "mV", "reference: Clo 130 mM, Cli 5 mM, 37 C"),
         ("E_Cl(5 mM)", e_check[0], "mV", "thermo.nernst(5, 130, -1, 37)"),
         ("E_Cl(15 mM) expected", CHECK_EXPECTED_MV[1], "mV", "reference: Clo 130 mM, Cli 15 mM, 37 C"),
         ("E_Cl(15 mM)", e_check[1], "mV", "thermo.nernst(15, 130, -1, 37)"),
-        ("check", 1.0 if passed else 0.0, "1",
+        ("check_ecl", float(checks["check_ecl"]), "1",
          "|E_Cl(5 mM) - (-87)| < 1 mV and |E_Cl(15 mM) - (-58)| < 1 mV (reference rounds to 1 mV)"),
         ("p rest", rest["p"], "1", "phosphorylated (inactive) KCC2 fraction at rest, soma"),
         ("p end", phos["p"], "1", f"after {duration_s:g} s with the raised kinase"),
@@ -314,12 +350,17 @@ def run(out_dir=None, morphology="ball_and_stick", recipe="mature", duration_s: 
         ("E_GABA - Vm end", egaba_phos[0] - phos["v"], "mV", "after phosphorylation"),
         ("egaba error", egaba_err, "mV",
          "check_egaba: max |synapse egaba - thermo.egaba(simulated Cli)| at rest and end"),
-        ("check_egaba", 1.0 if egaba_ok else 0.0, "1",
+        ("check_egaba", float(egaba_ok), "1",
          "|synapse egaba - thermo.egaba(simulated Cli)| < 1e-6 mV at rest and after phosphorylation"),
+        ("check_phosphorylation", float(checks["check_phosphorylation"]), "1",
+         f"|p end - p end expected| < {P_TOL:g}, Cli end > Cli rest and E_GABA end > E_GABA rest"),
         ("rate before", rate_before, "Hz",
          f"firing to {drive_nA:g} nA + GABA_A {gaba_weight_uS:g} uS at {gaba_hz:g} Hz, "
          f"{window_s:g} s, from rest"),
         ("rate after", rate_after, "Hz", "the same input after phosphorylation"),
+        ("check_firing", float(checks["check_firing"]), "1", "rate after > rate before"),
+        ("check", float(passed), "1",
+         "check_ecl and check_egaba and check_phosphorylation and check_firing"),
         ("spikes before", n_before, "1", "spikes (soma crossing 0 mV) in the window"),
         ("spikes after", n_after, "1", "spikes in the window after phosphorylation"),
         ("Cli after window before", cli_after_window_before, "mM",
@@ -331,11 +372,16 @@ def run(out_dir=None, morphology="ball_and_stick", recipe="mature", duration_s: 
     timecourse = _timecourse(before, after, eg, LEAD_MS, window_ms, t_in)
 
     warnings = []
-    if not passed:
+    if not checks["check_ecl"]:
         warnings.append(f"E_Cl check failed: obtained {e_check}, expected {CHECK_EXPECTED_MV}")
+    if not checks["check_phosphorylation"]:
+        warnings.append("check_phosphorylation failed: p, Cli or E_GABA did not move as expected")
+    if not checks["check_firing"]:
+        warnings.append(f"firing did not increase after phosphorylation ({rate_before:g} -> "
+                        f"{rate_after:g} Hz)")
     if not egaba_ok:
         warnings.append(f"synapse egaba differs from thermo.egaba by {egaba_err:.3g} mV")
-    if abs(phos["p"] - p_expected) > 1e-3:
+    if abs(phos["p"] - p_expected) > P_TOL:
         warnings.append(f"p at the end {phos['p']:.6f} differs from the analytic "
                         f"{p_expected:.6f} (a kcc2 rate set differently per segment?)")
     if rate_speedup != 1.0:
@@ -360,7 +406,8 @@ def run(out_dir=None, morphology="ball_and_stick", recipe="mature", duration_s: 
         check={"expected": {"E_Cl_5mM_mV": CHECK_EXPECTED_MV[0],
                             "E_Cl_15mM_mV": CHECK_EXPECTED_MV[1]},
                "obtained": {"E_Cl_5mM_mV": e_check[0], "E_Cl_15mM_mV": e_check[1]},
-               "tolerance": CHECK_TOL_MV, "passed": bool(passed)},
+               "tolerance": CHECK_TOL_MV, "passed": bool(passed),
+               "parts": {k: bool(v) for k, v in checks.items() if k != "check"}},
         check_egaba={"expected": "thermo.egaba(simulated Cli, Clo, HCO3i, HCO3o, pratio)",
                      "obtained": {"rest": list(egaba_rest), "end": list(egaba_phos)},
                      "tolerance": EGABA_TOL_MV, "passed": bool(egaba_ok)},
