@@ -39,6 +39,7 @@ __all__ = [
     "ZERO_CELSIUS",
     "rt_over_f",
     "nernst",
+    "concentration_loss_rate",
     "ghk_current",
     "ghk_voltage",
     "free_energy",
@@ -226,6 +227,42 @@ def nernst(c_in, c_out, z, celsius=37.0):
     co = _num(c_out, "c_out", positive=True)
     zz = _num(z, "z (valence)", nonzero=True)
     return _out(_rtf(celsius) / zz * np.log(co / ci))
+
+
+def concentration_loss_rate(i, diam_um, z, afac=1.0):
+    """Rate at which a membrane current empties a cylinder of an ion (mM/ms).
+
+    A current density ``i`` of an ion of valence ``z`` through the membrane of
+    a cylinder of diameter ``diam_um`` changes the intracellular
+    concentration by ``-i (S/V) / (z F)``, with S/V = 4 afac / diam: the
+    cylinder's own surface-to-volume ratio, times ``afac`` where the
+    mechanisms count a segment's 3-D area instead (cadyn, cldyn and the other
+    owners take volume/area = diam / (4 afac), ionhomeo.cell sets afac).
+    This function returns the loss rate ``i (S/V) / (z F)``: positive when the
+    ion leaves (outward current of a cation, inward current of an anion).
+
+    Parameters
+    ----------
+    i : float or array, mA/cm2
+        Current density of the ion, outward positive (NEURON's convention).
+    diam_um : float or array, um
+        Diameter; must be > 0.
+    z : float or array
+        Signed valence; must be nonzero.
+    afac : float or array
+        Membrane area / cylinder area; must be > 0 (1 for a cylinder).
+
+    Returns
+    -------
+    numpy float or array, mM/ms
+        (1 mA/cm2 = 10 A/m2; 10 A/m2 * 4 / (F * 1 um) = 4e7/F mol/m3/s, so
+        with diam in um the factor is 1e4 to give mM/ms.)
+    """
+    ii = _num(i, "i")
+    d = _positive(diam_um, "diam_um")
+    zz = _num(z, "z (valence)", nonzero=True)
+    a = _positive(afac, "afac")
+    return _out(ii * 4.0 * a / (zz * FARADAY * d) * 1e4)
 
 
 def _bernoulli_factor(a):

@@ -30,9 +30,7 @@ def mech_globals(h, mech, **values):
 
 def _flux_per_volume(i_mA_cm2, diam_um, z=2):
     """mM/ms in a cylinder of diameter diam from a current density (outward > 0 = loss)."""
-    # i (mA/cm2 = 10 A/m2) * area/volume (4/diam) / (z F): with diam in um,
-    # 10 A/m2 / (C/mol) / 1e-6 m = 1e7 mol/m3/s = 1e4 mM/ms
-    return i_mA_cm2 * 4.0 / (z * F * diam_um) * 1e4
+    return float(thermo.concentration_loss_rate(i_mA_cm2, diam_um, z))
 
 
 def _all_secs(soma, dends):

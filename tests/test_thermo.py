@@ -7,6 +7,7 @@ from decimal import Decimal, localcontext
 import numpy as np
 import pytest
 
+from ionhomeo import thermo
 from ionhomeo import thermo as th
 from ionhomeo.thermo import (
     FARADAY,
@@ -775,3 +776,25 @@ def test_module_has_no_neuron_or_scipy_import():
         src = f.read()
     assert "import neuron" not in src and "from neuron" not in src
     assert "scipy" not in src
+
+
+def test_concentration_loss_rate_counts_the_ions_in_a_cylinder():
+    # by hand, in SI units: a cylinder 10 um long, 2 um wide; 0.01 mA/cm2 =
+    # 0.1 A/m2 of Ca current outward for 1 ms moves charge i * area * t, i.e.
+    # that / (2 F) mol out of a volume pi r^2 L
+    r, L, i_si, t = 1e-6, 10e-6, 0.1, 1e-3
+    moles = i_si * 2 * math.pi * r * L * t / (2 * thermo.FARADAY)
+    drop_mM = moles / (math.pi * r ** 2 * L)  # mol/m3 = mM
+    assert thermo.concentration_loss_rate(0.01, 2.0, 2) == pytest.approx(drop_mM, rel=1e-12)
+    # Cl (valence -1): outward current is Cl entering, a negative loss
+    assert thermo.concentration_loss_rate(0.01, 2.0, -1) == pytest.approx(-2 * drop_mM, rel=1e-12)
+    # afac scales the area, not the volume
+    assert thermo.concentration_loss_rate(0.01, 2.0, 2, afac=1.5) == pytest.approx(
+        1.5 * drop_mM, rel=1e-12)
+    out = thermo.concentration_loss_rate(np.array([0.01, -0.02]), 2.0, 2)
+    assert out == pytest.approx([drop_mM, -2 * drop_mM], rel=1e-12)
+    for bad in (dict(diam_um=0.0), dict(z=0), dict(afac=-1.0), dict(i=math.nan)):
+        kw = dict(i=0.01, diam_um=2.0, z=2)
+        kw.update(bad)
+        with pytest.raises(ValueError, match=next(iter(bad)).split("_")[0]):
+            thermo.concentration_loss_rate(**kw)

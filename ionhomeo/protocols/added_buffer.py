@@ -142,17 +142,11 @@ REL_TOL = 0.10
 #: are smooth, so central differences are exact to (step/scale)^2 ~ 1e-8
 DC_MM = 1e-8
 DV_MV = 1e-3
-#: volume (um3) -> mM: cadyn converts currents with area/volume = 4/diam and
-#: 1e4 C/mol (mA/cm2 * um-1 -> mM/ms: 1e-3 A/1e-4 m2 / 1e-6 m / (C/mol) = 1e7
-#: mol/m3/s = 1e4 mM/ms)
-_FLUX_FACTOR = 1e4
-
-
 def _flux(ica_mA_cm2, diam_um):
     """Ca flux per cytosolic volume (mM/ms, outward > 0) of a current density."""
     from .. import thermo
 
-    return ica_mA_cm2 * 4.0 / diam_um * _FLUX_FACTOR / (2.0 * thermo.FARADAY)
+    return float(thermo.concentration_loss_rate(ica_mA_cm2, diam_um, 2))
 
 
 # ---------------------------------------------------------------------------
@@ -213,13 +207,9 @@ def extrusion_derivatives(h, seg, ca, v) -> dict:
 
 def _membrane_current(seg) -> float:
     """Total ionic membrane current density at ``seg`` (mA/cm2)."""
-    total = 0.0
-    for ion in ("na", "k", "ca", "cl", "hco3"):
-        try:
-            total += getattr(seg, f"i{ion}")
-        except (AttributeError, NameError, LookupError):
-            pass
-    return total
+    from ..steady import ionic_current
+
+    return ionic_current(seg)
 
 
 # ---------------------------------------------------------------------------

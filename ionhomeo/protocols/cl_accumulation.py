@@ -76,13 +76,13 @@ def _expected_tau_ms(h, seg):
     slope = (icl(c0 + dc) - icl(c0 - dc)) / (2 * dc)  # mA/cm2 per mM
     seg.cli = c0
     h.fcurrent()
-    # d(dCli)/dt = (S/V) icl / F (cldyn: Cl, valence -1, outward icl adds Cl):
-    # tau = -(V/S) F / slope; diam/4 um = 1e-4 diam/4 cm; F in C/mol; mM = 1e-6 mol/cm3
-    # cldyn's volume per membrane area: diam/4, over afac (the segment's 3-D
-    # area relative to the cylinder's, set by Cell)
+    # dCli/dt = -(loss rate of icl) (Cl, valence -1: outward icl adds Cl), with
+    # cldyn's volume per membrane area diam / (4 afac) (afac: the segment's 3-D
+    # area relative to the cylinder's, set by Cell). The loss rate is linear
+    # in the current, so d(dCli/dt)/dCli = -(loss rate of the slope) and the
+    # relaxation time constant is tau = 1 / (loss rate of the slope) (ms)
     afac = seg.cldyn.afac if hasattr(seg, "cldyn") else 1.0
-    vs_cm = seg.diam / (4 * afac) * 1e-4
-    return -vs_cm * thermo.FARADAY * 1e-6 / (slope * 1e-3) * 1e3
+    return 1.0 / float(thermo.concentration_loss_rate(slope, seg.diam, -1, afac))
 
 
 def _load(h, cell, sites, weight_total, expected_tau_ms, egaba_seg):
