@@ -1,6 +1,6 @@
 """Each transporter alone, other concentrations clamped: it stops exactly at its
 thermodynamic equilibrium, its flux reverses across it, and electroneutral
-transport carries no net current."""
+transport carries no net current. (NCX: tests/test_calcium.py.)"""
 
 import numpy as np
 import pytest
@@ -145,3 +145,84 @@ def test_pump_stops_at_its_thermodynamic_reversal(h):
             float(thermo.nak_atpase_free_energy(-65, D.nai, D.nao, D.ki, D.ko, dg_atp=dg)), abs=1e-9)
     finally:
         h.dgatp_nakpump = -55.0
+
+
+# --- the Ca transporters: each alone, its concentrations set, no owner ---
+# Each rate is (saturation) x tanh(-dG/2RT) with dG computed in the mod file
+# from NEURON's R and F, which thermo uses too. At thermo's equilibrium dG is
+# zero to the round-off of its logarithms (terms of order 20 RT, so |dG/RT| ~
+# 1e-14): the rate is below 1e-9 of its saturating value. Either side of it
+# the flux must run downhill.
+
+def _at(h, seg, v, **conc):
+    h.finitialize(v)
+    for name, value in conc.items():
+        setattr(seg, name, value)
+    h.fcurrent()
+
+
+def test_pmca_stops_at_its_thermodynamic_reversal(h):
+    sec = compartment(h, ["pmca"])
+    seg = sec(0.5)
+    cai, cao = 2e-4, D.cao
+    saved = h.dgatp_pmca
+    try:
+        for dg in (-55.0, -30.0):
+            h.dgatp_pmca = dg
+            vrev = float(thermo.pmca_reversal(cai, cao, dg_atp=dg, celsius=h.celsius))
+            _at(h, seg, vrev, cai=cai)
+            assert abs(seg.pmca.ipmca) < 1e-9 * seg.pmca.imax
+            assert seg.ica == seg.pmca.ipmca
+            _at(h, seg, vrev + 5.0, cai=cai)
+            assert seg.pmca.ipmca > 0  # extrudes (downhill) above its reversal
+            _at(h, seg, vrev - 5.0, cai=cai)
+            assert seg.pmca.ipmca < 0  # runs backwards below it
+    finally:
+        h.dgatp_pmca = saved
+
+
+def test_serca_stops_at_its_equilibrium_ratio(h):
+    sec = compartment(h, ["serca"])
+    seg = sec(0.5)
+    cai = 1e-4
+    ratio = float(thermo.serca_equilibrium_ratio(dg_atp=h.dgatp_serca, celsius=h.celsius))
+    _at(h, seg, -65.0, cai=cai, caeri=cai * ratio)
+    assert abs(seg.serca.j) < 1e-9 * seg.serca.vmax
+    _at(h, seg, -65.0, cai=cai, caeri=0.9 * cai * ratio)
+    assert seg.serca.j > 0  # uptake into a lumen below equilibrium
+    _at(h, seg, -65.0, cai=cai, caeri=1.1 * cai * ratio)
+    assert seg.serca.j < 0
+
+
+def test_mcu_stops_at_its_electrochemical_equilibrium(h):
+    sec = compartment(h, ["mcu"])
+    seg = sec(0.5)
+    cai = 1e-3
+    for dpsi in (-160.0, -60.0):
+        seg.mcu.dpsi = dpsi
+        ratio = float(thermo.mcu_equilibrium_ratio(dpsi, celsius=h.celsius))
+        _at(h, seg, -65.0, cai=cai, camti=cai * ratio)
+        assert abs(seg.mcu.j) < 1e-9 * seg.mcu.vmax
+        _at(h, seg, -65.0, cai=cai, camti=0.9 * cai * ratio)
+        assert seg.mcu.j > 0  # uptake into the matrix below equilibrium
+        _at(h, seg, -65.0, cai=cai, camti=1.1 * cai * ratio)
+        assert seg.mcu.j < 0
+
+
+def test_nclx_stops_at_its_equilibrium(h):
+    sec = compartment(h, ["nclx"])
+    seg = sec(0.5)
+    cai, nai = 1e-4, D.nai
+    for dpsi in (-160.0, -100.0):
+        seg.nclx.dpsi = dpsi
+        camt = float(thermo.nclx_equilibrium_camt(nai, h.namt_nclx, cai, dpsi,
+                                                  celsius=h.celsius))
+        _at(h, seg, -65.0, cai=cai, nai=nai, camti=camt)
+        assert abs(seg.nclx.j) < 1e-9 * seg.nclx.vmax
+        assert abs(seg.nclx.dg) < 1e-9  # mV: the mod file's own free energy
+        # j is the efflux from the matrix: more matrix Ca than at equilibrium
+        # drives Ca out, less draws it in
+        _at(h, seg, -65.0, cai=cai, nai=nai, camti=1.1 * camt)
+        assert seg.nclx.j > 0 and seg.icamt > 0
+        _at(h, seg, -65.0, cai=cai, nai=nai, camti=0.9 * camt)
+        assert seg.nclx.j < 0
