@@ -812,22 +812,33 @@ def serca_equilibrium_ratio(dg_atp=-55.0, celsius=37.0):
     return _out(np.exp(-g / (2.0 * _rt_kj(celsius))))
 
 
-def _pmca_chem(cai, cao, dg_atp, celsius):
-    """dg_atp + RT ln(Cao/Cai) in kJ/mol (validated)."""
+def _pmca_chem(cai, cao, dg_atp, celsius, nh, ph_i, ph_o):
+    """dg_atp + RT ln(Cao/Cai) + nh RT ln(Hi/Ho) in kJ/mol (validated)."""
     cai = _num(cai, "cai", positive=True)
     cao = _num(cao, "cao", positive=True)
     g = _num(dg_atp, "dg_atp")
-    return g + _rt_kj(celsius) * np.log(cao / cai)
+    n = _check_pmca_nh(nh)
+    dph = _num(ph_o, "ph_o") - _num(ph_i, "ph_i")  # ln(Hi/Ho) = ln(10) (pHo - pHi)
+    rt = _rt_kj(celsius)
+    return g + rt * np.log(cao / cai) + n * rt * np.log(10.0) * dph
 
 
-def pmca_free_energy(v, cai, cao, dg_atp=-55.0, celsius=37.0):
-    """Free energy of one PMCA cycle: 1 Ca2+ extruded per ATP.
+def _check_pmca_nh(nh):
+    n = _num(nh, "nh")
+    if np.any((n < 0) | (n > 2)):
+        raise ValueError(f"nh (H+ per Ca of the PMCA) must be in [0, 2]; got {nh!r}")
+    return n
 
-    dG = dg_atp + R T ln(Cao / Cai) - 2 F V
 
-    (two positive charges leave the cell per cycle).  The H+ the PMCA
-    takes up in exchange (1-2 per Ca2+, which would make it partly or
-    wholly electroneutral) is not modelled here.
+def pmca_free_energy(v, cai, cao, dg_atp=-55.0, celsius=37.0, nh=0.0, ph_i=7.2, ph_o=7.4):
+    """Free energy of one PMCA cycle: 1 Ca2+ extruded and ``nh`` H+ taken up per ATP.
+
+    dG = dg_atp + R T ln(Cao / Cai) - 2 F V + nh (R T ln(Hi / Ho) + F V)
+
+    with ln(Hi / Ho) = ln(10) (pHo - pHi). ``nh = 0`` (default, pmca.mod's
+    default): electrogenic, two positive charges leave per cycle. ``nh = 2``
+    (1 Ca : 2 H+, measured in neurones by Thomas 2009, J Physiol 587:315):
+    electroneutral, dG does not depend on V.
 
     Parameters
     ----------
@@ -839,6 +850,10 @@ def pmca_free_energy(v, cai, cao, dg_atp=-55.0, celsius=37.0):
         Free energy of ATP hydrolysis (negative; default -55).
     celsius : float or array, degC
         Temperature (default 37).
+    nh : float or array in [0, 2]
+        H+ taken up per Ca2+ extruded (pmca.mod's GLOBAL nh_pmca).
+    ph_i, ph_o : float or array
+        Cytosolic and extracellular pH (pmca.mod's phi_pmca, pho_pmca).
 
     Returns
     -------
@@ -846,16 +861,18 @@ def pmca_free_energy(v, cai, cao, dg_atp=-55.0, celsius=37.0):
         Negative means extrusion (forward pumping) is downhill.
     """
     vv = _num(v, "v")
-    chem = _pmca_chem(cai, cao, dg_atp, celsius)
-    return _out(chem - 2.0 * FARADAY * vv * 1e-6)
+    chem = _pmca_chem(cai, cao, dg_atp, celsius, nh, ph_i, ph_o)
+    return _out(chem - (2.0 - np.asarray(nh, dtype=float)) * FARADAY * vv * 1e-6)
 
 
-def pmca_reversal(cai, cao, dg_atp=-55.0, celsius=37.0):
+def pmca_reversal(cai, cao, dg_atp=-55.0, celsius=37.0, nh=0.0, ph_i=7.2, ph_o=7.4):
     """Membrane potential at which :func:`pmca_free_energy` is zero.
 
-    V_rev = (dg_atp + R T ln(Cao / Cai)) / (2 F).  The pump can run
-    forward (Ca2+ out) at V above V_rev; each kJ/mol added to dg_atp
-    shifts V_rev by 1e6 / (2 F) = 5.18 mV.
+    V_rev = (dg_atp + R T ln(Cao / Cai) + nh R T ln(Hi / Ho)) / ((2 - nh) F).
+    The pump can run forward (Ca2+ out) at V above V_rev; with nh = 0 each
+    kJ/mol added to dg_atp shifts V_rev by 1e6 / (2 F) = 5.18 mV. With
+    ``nh = 2`` the pump is electroneutral and has no reversal potential:
+    ValueError (use :func:`pmca_free_energy`).
 
     Parameters
     ----------
@@ -865,13 +882,18 @@ def pmca_reversal(cai, cao, dg_atp=-55.0, celsius=37.0):
         Free energy of ATP hydrolysis (negative; default -55).
     celsius : float or array, degC
         Temperature (default 37).
+    nh, ph_i, ph_o : as in :func:`pmca_free_energy`.
 
     Returns
     -------
     numpy float or array, mV
     """
-    chem = _pmca_chem(cai, cao, dg_atp, celsius)
-    return _out(chem / (2.0 * FARADAY) * 1e6)   # kJ/mol / (C/mol) -> mV
+    chem = _pmca_chem(cai, cao, dg_atp, celsius, nh, ph_i, ph_o)
+    charge = 2.0 - np.asarray(nh, dtype=float)
+    if np.any(charge == 0):
+        raise ValueError("nh = 2: the PMCA is electroneutral and has no reversal potential; "
+                         "its free energy (pmca_free_energy) does not depend on V")
+    return _out(chem / (charge * FARADAY) * 1e6)   # kJ/mol / (C/mol) -> mV
 
 
 def mcu_free_energy(cai, camt, dpsi, celsius=37.0):

@@ -7,7 +7,9 @@ its own slow time course (a "memory" of recent Ca signals).
 
     ipmca = imax * (1 + (vfac - 1) f) * c/(c + km) * tanh(-dG/(2RT))
     km = km0 + (km1 - km0) f,       f = camfb * cam
-    dG = dgatp + RT ln(cao/cai) - 2 F v            (kJ/mol per cycle)
+    dG = dgatp + RT ln(cao/cai) - 2 F v                          (Ca out)
+         + nh (RT ln(10) (pho - phi) + F v)                     (nh H+ in)
+                                                  (kJ/mol per cycle)
     dcam/dt = kon A(c) (1 - cam) - koff cam,    A(c) = c^4/(c^4 + kcam^4)
 
 c = cai; ica = ipmca (outward Ca current, 2 charges per Ca). Hill
@@ -23,10 +25,24 @@ activation within seconds and a memory of about a minute, the PMCA2b/4a
 pattern described by Caride et al. 2001, J Biol Chem 276:39797).
 camfb = 0 switches the feedback off (cam still evolves, without effect).
 
+H+ counter-transport (nh, GLOBAL, 0..2): the PMCA takes up H+ in exchange
+for Ca. With nh = 0 (the default, the model of every ionhomeo release so
+far) it is electrogenic, 2 charges out per Ca. Thomas 2009 (J Physiol
+587:315) measured 1 Ca : 2 H+ in snail neurones, with extrusion insensitive
+to membrane potential: nh = 2, electroneutral. The cytosolic pH is not
+modelled: at a steady pH the H+ taken up is extruded again by the Na/H
+exchanger (1 Na in per H+ out, driven by the Na gradient), so each cycle
+also brings nh Na into the cell, ina = -(nh/2) ipmca. The membrane then
+carries (1 - nh/2) ipmca in all, and the Na/K pump pays for the H+. During
+fast transients this lumping puts the Na entry at the time of pumping
+rather than over the minutes of pH recovery. phi and pho (7.2, 7.4) enter
+only the free energy (a 2 x 0.2 pH unit gradient is worth 2.4 kJ/mol at
+37 C).
+
 Thermodynamics: the factor is zero exactly at dG = 0
-(ionhomeo.thermo.pmca_reversal) and reverses the pump beyond; the
-counter-transported H+ is not modelled. It and c/(c + km) vanish at
-cai = 0, so the pump cannot drive cai below zero.
+(ionhomeo.thermo.pmca_free_energy, pmca_reversal) and reverses the pump
+beyond. It and c/(c + km) vanish at cai = 0, so the pump cannot drive cai
+below zero.
 
 imax 2e-3 mA/cm2: the pump current near rest is then about 0.5 uA/cm2
 (a quarter of imax at 100 nM). Balanced at rest by caleak.
@@ -35,15 +51,16 @@ ATP: dgatp is also a parameter of nakpump and serca; the three
 are separate GLOBALs, so change them together for an energy failure
 (ionhomeo.calcium.set_atp_free_energy does).
 
-Reads: cai, cao, v.  Writes: ica.  CoreNEURON: compatible.
+Reads: cai, cao, v.  Writes: ica, ina (zero with nh = 0).  CoreNEURON: compatible.
 ENDCOMMENT
 
 NEURON {
     THREADSAFE
     SUFFIX pmca
     USEION ca READ cai, cao WRITE ica
+    USEION na WRITE ina
     RANGE imax, camfb, ipmca
-    GLOBAL km0, km1, vfac, kcam, kon, koff, dgatp
+    GLOBAL km0, km1, vfac, kcam, kon, koff, dgatp, nh, phi, pho
 }
 
 UNITS {
@@ -69,6 +86,9 @@ PARAMETER {
     koff = 0.02 (/s) <0, 1e6>          : Ca-calmodulin unbinding rate
     camfb = 1 (1) <0, 1>               : 1: feedback on; 0: off
     dgatp = -55 (kJ/mole) <-100, 0>    : free energy of ATP hydrolysis
+    nh = 0 (1) <0, 2>                  : H+ taken up per Ca (0 electrogenic, 2 electroneutral)
+    phi = 7.2 (1) <4, 10>              : cytosolic pH (free energy only)
+    pho = 7.4 (1) <4, 10>              : extracellular pH (free energy only)
 }
 
 ASSIGNED {
@@ -78,7 +98,8 @@ ASSIGNED {
     cai (mM)
     cao (mM)
     ica (mA/cm2)
-    ipmca (mA/cm2)  : pump current (outward, 2 charges per Ca)
+    ina (mA/cm2)
+    ipmca (mA/cm2)  : Ca current of the pump (outward, 2 charges per Ca)
 }
 
 STATE {
@@ -101,9 +122,10 @@ BREAKPOINT {
     c = pos(cai)
     f = camfb*cam
     : dG/RT; (1e6)*dgatp/FMOL is dgatp/F in mV
-    x = ((1e6)*dgatp/FMOL - 2*v)/rtf() + log(pos(cao)/c)
+    x = ((1e6)*dgatp/FMOL - (2 - nh)*v)/rtf() + log(pos(cao)/c) + nh*log(10)*(pho - phi)
     ipmca = imax*(1 + (vfac - 1)*f)*c/(c + km0 + (km1 - km0)*f)*tanh(-x/2)
     ica = ipmca
+    ina = -nh*ipmca/2
 }
 
 DERIVATIVE calmodulin {

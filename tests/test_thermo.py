@@ -798,3 +798,23 @@ def test_concentration_loss_rate_counts_the_ions_in_a_cylinder():
         kw.update(bad)
         with pytest.raises(ValueError, match=next(iter(bad)).split("_")[0]):
             thermo.concentration_loss_rate(**kw)
+
+
+def test_pmca_h_counter_transport():
+    # nh H+ in per Ca out: the pH gradient adds nh RT ln(10) (pHo - pHi), the
+    # charge moved falls to 2 - nh
+    rt = th.R_GAS * (37.0 + th.ZERO_CELSIUS) * 1e-3
+    ph_term = rt * math.log(10.0) * 0.2
+    assert 2 * ph_term == pytest.approx(2.375, abs=1e-3)  # kJ/mol, pmca.mod's comment
+    for v in (-80.0, 0.0):
+        assert pmca_free_energy(v, CAI, CAO, nh=1.0) == pytest.approx(
+            pmca_free_energy(v, CAI, CAO) + ph_term + th.FARADAY * v * 1e-6, rel=1e-13)
+    # electroneutral: independent of V, and no reversal potential
+    assert pmca_free_energy(-100.0, CAI, CAO, nh=2.0) == pytest.approx(
+        pmca_free_energy(40.0, CAI, CAO, nh=2.0), rel=1e-14)
+    with pytest.raises(ValueError, match="electroneutral"):
+        pmca_reversal(CAI, CAO, nh=2.0)
+    e = pmca_reversal(CAI, CAO, nh=1.0)
+    assert abs(pmca_free_energy(e, CAI, CAO, nh=1.0)) < 1e-12
+    with pytest.raises(ValueError, match="nh"):
+        pmca_free_energy(-65.0, CAI, CAO, nh=3.0)

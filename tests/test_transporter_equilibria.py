@@ -161,15 +161,18 @@ def _at(h, seg, v, **conc):
     h.fcurrent()
 
 
-def test_pmca_stops_at_its_thermodynamic_reversal(h):
+@pytest.mark.parametrize("nh", [0.0, 1.0])
+def test_pmca_stops_at_its_thermodynamic_reversal(h, nh):
     sec = compartment(h, ["pmca"])
     seg = sec(0.5)
     cai, cao = 2e-4, D.cao
-    saved = h.dgatp_pmca
+    saved = h.dgatp_pmca, h.nh_pmca
+    h.nh_pmca = nh
     try:
         for dg in (-55.0, -30.0):
             h.dgatp_pmca = dg
-            vrev = float(thermo.pmca_reversal(cai, cao, dg_atp=dg, celsius=h.celsius))
+            vrev = float(thermo.pmca_reversal(cai, cao, dg_atp=dg, celsius=h.celsius, nh=nh,
+                                              ph_i=h.phi_pmca, ph_o=h.pho_pmca))
             _at(h, seg, vrev, cai=cai)
             assert abs(seg.pmca.ipmca) < 1e-9 * seg.pmca.imax
             assert seg.ica == seg.pmca.ipmca
@@ -178,7 +181,48 @@ def test_pmca_stops_at_its_thermodynamic_reversal(h):
             _at(h, seg, vrev - 5.0, cai=cai)
             assert seg.pmca.ipmca < 0  # runs backwards below it
     finally:
-        h.dgatp_pmca = saved
+        h.dgatp_pmca, h.nh_pmca = saved
+
+
+@pytest.mark.parametrize("nh", [0.0, 1.0, 2.0])
+def test_pmca_keeps_its_stoichiometry(h, nh):
+    # nh H+ in per Ca out, returned by Na/H exchange: nh Na in per Ca out
+    sec = compartment(h, ["pmca"])
+    seg = sec(0.5)
+    saved = h.nh_pmca
+    h.nh_pmca = nh
+    try:
+        for v in (-90.0, -65.0, 0.0):
+            _at(h, seg, v, cai=5e-4)
+            assert seg.ica == seg.pmca.ipmca > 0
+            assert seg.ina == -nh / 2 * seg.ica  # the same product in the mod file: exact
+            if nh == 2.0:
+                assert seg.ina + seg.ica == 0.0  # electroneutral: no net current
+    finally:
+        h.nh_pmca = saved
+
+
+def test_electroneutral_pmca_stops_at_its_calcium_ratio_at_any_voltage(h):
+    # nh = 2: dG = dg_atp + RT ln(Cao/Cai) + 2 RT ln(10) (pHo - pHi), no V term
+    sec = compartment(h, ["pmca"])
+    seg = sec(0.5)
+    saved = h.dgatp_pmca, h.nh_pmca
+    h.dgatp_pmca, h.nh_pmca = -30.0, 2.0
+    try:
+        rt = thermo.R_GAS * (h.celsius + thermo.ZERO_CELSIUS) * 1e-3  # kJ/mol
+        chem = h.dgatp_pmca + 2 * rt * np.log(10.0) * (h.pho_pmca - h.phi_pmca)
+        cai_eq = D.cao * np.exp(chem / rt)
+        for v in (-120.0, -65.0, 30.0):
+            assert abs(thermo.pmca_free_energy(v, cai_eq, D.cao, dg_atp=-30.0, nh=2.0,
+                                               celsius=h.celsius)) < 1e-12
+            _at(h, seg, v, cai=cai_eq)
+            assert abs(seg.pmca.ipmca) < 1e-9 * seg.pmca.imax
+            _at(h, seg, v, cai=1.1 * cai_eq)
+            assert seg.pmca.ipmca > 0
+            _at(h, seg, v, cai=0.9 * cai_eq)
+            assert seg.pmca.ipmca < 0
+    finally:
+        h.dgatp_pmca, h.nh_pmca = saved
 
 
 def test_serca_stops_at_its_equilibrium_ratio(h):
