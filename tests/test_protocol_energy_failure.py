@@ -142,3 +142,23 @@ def test_bad_arguments(h):
         energy_failure.run(dgatp_kj=10.0)
     with pytest.raises(mechanisms.ParameterError, match="must exceed"):
         energy_failure.run(duration_s=5.0)
+
+
+def test_electroneutral_pmca_does_not_rescue_the_order(h, default_run):
+    """pmca_nh = 2 at the shipped parameters (module docstring): the PMCA's H+
+    costs the cell Na (returned by Na/H exchange), the pump works harder, Nai
+    rises and NCX runs in reverse already at rest."""
+    base, _ = default_run
+    result = energy_failure.run(pmca_nh=2.0, compare_ouabain=False)
+    assert h.nh_pmca == 0.0  # restored
+    v, b = _values(result), _values(base)
+    assert v["pmca_nh"] == 2.0 and b["pmca_nh"] == 0.0
+    assert result.metadata["parameters"]["pmca_nh"] == 2.0
+    # the pump now also extrudes the PMCA's Na: more pump current, higher Nai
+    assert v["I_pump_rest"] > b["I_pump_rest"] and v["Nai_rest"] > b["Nai_rest"]
+    # Vm above E_NCX at rest: NCX in reverse mode from the start
+    assert result.metadata["rest"]["incx"] > 0 and v["Vm_rest"] > v["E_NCX_rest"]
+    assert any("reverse already at rest" in w for w in result.metadata["warnings"])
+    assert math.isnan(v["t_NCX_reversal"]) and v["check_order"] == 0.0
+    with pytest.raises(mechanisms.ParameterError, match="pmca_nh"):
+        energy_failure.run(pmca_nh=3.0)

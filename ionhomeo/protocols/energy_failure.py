@@ -79,10 +79,19 @@ which raises E_NCX, and Vm falls 12-39 mV below 3 E_Na - 2 E_Ca during the
 first minutes; it closes in only as Nai rises (within 1 mV after about 27
 min, 0.01 mV at 2 h). Ca overloads through the Ca leak, not through a
 reversed NCX. Most of the acute step comes from the PMCA, which pmca.mod
-models with 2 charges per Ca and no H+ counter-transport; with an
-electroneutral 1 Ca : 2 H+ exchange that part would vanish. Whether the
-order then holds is untested: the stoichiometry is a modelling decision,
-not a parameter to tune for this check. With the Na/K
+models by default (nh = 0) with 2 charges per Ca.
+
+The electroneutral PMCA (``pmca_nh=2``: 1 Ca : 2 H+, Thomas 2009, the H+
+returned by Na/H exchange, see pmca.mod) removes that part of the step, but
+it does not rescue the order: at the shipped parameters the PMCA's H+ then
+costs the cell 2 Na per Ca, the pump current at rest rises from 0.29 to 0.43
+uA/cm2, resting Nai from 12 to 16.6 mM and Vm from -77.3 to -70.8 mV, and
+E_NCX falls to -87.8 mV: NCX runs in reverse already at rest, so there is
+no forward-to-reverse transition in either scenario (Cai 1 uM at 64 s, Nai
++10 % at 67 s, Vm -40 mV at 3835 s). Using the electroneutral PMCA would
+need the cell's Na budget re-parameterised; that, like the stoichiometry
+itself, is a modelling decision and not a parameter to tune for this check.
+With the Na/K
 pump blocked alone NCX reverses durably at 45 s (Vm +5.7 mV, 3 E_Na -4.7
 mV, -2 E_Ca -1.7 mV since rest), still before Nai +10 % (75 s); the intact
 PMCA then extrudes the Ca that the reversed NCX brings in, reversed NCX +
@@ -264,8 +273,8 @@ def _events(data, rest, t0_ms, celsius):
 
 def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
         diam_um: float = DIAM_UM, kext: bool = True, dgatp_kj=None, t0_s: float = T0_S,
-        maxstep_ms: float = MAXSTEP_MS, compare_ouabain: bool = True, defaults=None,
-        progress=None) -> Result:
+        maxstep_ms: float = MAXSTEP_MS, compare_ouabain: bool = True, pmca_nh=None,
+        defaults=None, progress=None) -> Result:
     """Run the energy-failure protocol (module docstring); write to ``out_dir`` if given.
 
     morphology: None for the protocol's own compartment (``diam_um``, L =
@@ -280,6 +289,9 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
         after the failure.
     maxstep_ms: cap on CVODE's step (ms), see the module docstring.
     compare_ouabain: also run the pump block alone (ATP supply intact).
+    pmca_nh: None (pmca.mod's nh, 0 by default: electrogenic PMCA) or the H+
+        taken up per Ca by the PMCA for this run (0..2; 2 is electroneutral,
+        see the module docstring). Restored afterwards.
     defaults: :class:`ionhomeo.defaults.Defaults`; the package defaults if None.
     progress: accepted for the command line; unused.
     """
@@ -297,6 +309,11 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
                                  "range [-100, 0]")
     if duration_s <= t0_s:
         raise ParameterError(f"duration_s = {duration_s:g} s must exceed t0_s = {t0_s:g} s")
+    if pmca_nh is not None:
+        pmca_nh = check_number("pmca_nh", pmca_nh)
+        if not 0.0 <= pmca_nh <= 2.0:
+            raise ParameterError(f"pmca_nh = {pmca_nh:g} is outside pmca.mod's range [0, 2] "
+                                 "(H+ taken up per Ca extruded)")
 
     from neuron import h
 
@@ -313,9 +330,13 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
              "scales": {var: cvode.atolscale(var) for var in solver.ATOL_SCALE}}
     saved_dgatp = {m: float(getattr(h, f"dgatp_{m}")) for m in calcium.ATP_MECHANISMS
                    if hasattr(h, f"dgatp_{m}")}
+    saved_nh = float(h.nh_pmca)
     cell = sec = None
     warnings = []
     try:
+        if pmca_nh is not None:
+            h.nh_pmca = pmca_nh
+        nh_used = float(h.nh_pmca)
         if morphology is None:
             sec, applied = _compartment(h, rec, diam_um, kext, "ionhomeo_energy_failure_cell")
             cvode.active(0)
@@ -362,6 +383,7 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
     finally:
         for m, value in saved_dgatp.items():
             setattr(h, f"dgatp_{m}", value)
+        h.nh_pmca = saved_nh
         cvode.active(saved["active"])
         cvode.rtol(saved["rtol"])
         cvode.atol(saved["atol"])
@@ -432,7 +454,10 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
         ("Cai_rest", rest["cai"] * 1e3, "uM", "resting Cai"),
         ("E_NCX_rest", rest["E_NCX"], "mV", "NCX reversal 3 E_Na - 2 E_Ca at rest (forward below)"),
         ("I_pump_rest", rest["ipump"] * 1e3, "uA/cm2", "resting Na/K pump current (outward)"),
-        ("I_pmca_rest", rest["ipmca"] * 1e3, "uA/cm2", "resting PMCA current (outward)"),
+        ("I_pmca_rest", rest["ipmca"] * 1e3, "uA/cm2",
+         "resting PMCA Ca current (outward); its net membrane current is (1 - nh/2) times this"),
+        ("pmca_nh", nh_used, "1",
+         "H+ taken up per Ca by the PMCA (0: electrogenic, pmca.mod's default; 2: electroneutral)"),
         ("dGATP", DGATP_DEFAULT_KJ if dgatp_kj is None else dgatp_kj, "kJ/mol",
          "ATP free energy after the failure" + (" (unchanged: the ATPases stop instead)"
                                                 if dgatp_kj is None else "")),
@@ -497,6 +522,7 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
     parameters = {
         "duration_s": duration_s, "t0_s": t0_s, "diam_um": diam_um if morphology is None else None,
         "kext": rest["kext"], "dgatp_kj": dgatp_kj, "dgatp_default_kj": DGATP_DEFAULT_KJ,
+        "pmca_nh": nh_used,
         "failure": failure, "ouabain_comparison": "nakpump avail = 0 only",
         "cvode": {"maxstep_ms": maxstep_ms, "atolscale": dict(solver.ATOL_SCALE)},
         "timecourse_dt_s": RECORD_DT_MS / 1e3,
