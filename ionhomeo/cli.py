@@ -161,7 +161,7 @@ def _run_all(args: argparse.Namespace) -> int:
         rows.append((name, protocol.description, status, text,
                      None if png is None else Path(png).relative_to(out)))
         print(f"   {status}")
-    lines = [f"# ionhomeo protocols: results index",
+    lines = ["# ionhomeo protocols: results index",
              "",
              f"Generated {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}"
              " by `ionhomeo run all`. Each protocol's folder holds its table (CSV), its",

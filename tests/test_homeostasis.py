@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ionhomeo import homeostasis, mechanisms, solver, steady
+from ionhomeo import mechanisms, solver, steady
 from ionhomeo.homeostasis import HomeostasisError, IntegralController, Rule
 
 # a Ca-only compartment: constant Na, K and Cl (no owners), Ca dynamic

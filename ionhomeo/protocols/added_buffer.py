@@ -517,7 +517,7 @@ def run(out_dir=None, morphology=None, recipe=None, dye_uM=DYE_UM,
             cell = None
 
     # ---- analysis
-    fits, kappa_b, taus, couplings, rows_runs = [], [], [], [], []
+    fits, kappa_b, taus, couplings = [], [], [], []
     for dye, data in runs:
         y = data["cai"] - c0
         n_spikes = int(np.sum((data["spikes"] >= STIM_MS) & (data["spikes"] < STIM_MS + 50.0)))
