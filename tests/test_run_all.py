@@ -53,3 +53,31 @@ def test_run_all_passes_when_every_check_passes(tmp_path, monkeypatch):
 def test_run_all_refuses_per_protocol_options(tmp_path, fake_protocols, capsys):
     assert cli.main(["run", "all", "--recipe", "mature", "--out", str(tmp_path)]) == 2
     assert "each protocol's defaults" in capsys.readouterr().err
+
+
+def test_finish_draws_the_figure_only_when_writing(tmp_path):
+    from ionhomeo.protocols.common import finish
+
+    drawn = []
+
+    def figure():
+        from matplotlib.figure import Figure
+
+        drawn.append(1)
+        fig = Figure()
+        fig.subplots().plot([0, 1], [1, 0])
+        return fig
+
+    summary = summary_table([("check", 1.0, "1", "criterion")])
+    table = pd.DataFrame({"t_s": [0.0, 1.0], "value": [1.0, 2.0]})
+    res = finish(None, "demo", summary, {"protocol": "demo"}, 0.0, table, figure=figure)
+    assert drawn == [] and res.files == () and res.figures == ()
+    assert res.metadata["runtime_s"] > 0 and res.timecourse is table
+    res = finish(tmp_path, "demo", summary, {"protocol": "demo"}, 0.0, table, figure=figure,
+                 tables={"": table, "extra": table})
+    assert drawn == [1]
+    assert {p.name for p in res.files} == {"demo.csv", "demo_extra.csv", "demo_summary.csv",
+                                           "demo.json", "demo.png"}
+    assert [p.name for p in res.figures] == ["demo.png"]
+    assert res.metadata["files"] == ["demo.csv", "demo_extra.csv", "demo_summary.csv",
+                                     "demo.json", "demo.png"]

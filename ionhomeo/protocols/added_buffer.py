@@ -101,7 +101,7 @@ import time
 
 import numpy as np
 
-from .common import Result, summary_dict, summary_table, write_outputs
+from .common import Result, finish, summary_dict, summary_table
 
 NAME = "added-buffer"
 DESCRIPTION = ("added-buffer method (Neher & Augustine 1992; Helmchen et al. 1996): AP-evoked "
@@ -625,16 +625,10 @@ def run(out_dir=None, morphology=None, recipe=None, dye_uM=DYE_UM,
         summary=summary_dict(summary),
         check=check, warnings=warnings,
     )
-    files = figures = ()
-    if out_dir is not None:
-        fig = _figure(runs, fits, c0, kappa_s, gamma_cc, kappa_fit, gamma_fit, r2, passed)
-        files, figures = write_outputs(out_dir, NAME, summary, metadata, figure=fig,
-                                       tables={"": timecourse, "fits": fit_table},
-                                       start_clock=start_clock)
-    else:
-        metadata["runtime_s"] = time.perf_counter() - start_clock
-    return Result(summary=summary, timecourse=timecourse, metadata=metadata, figures=figures,
-                  files=files)
+    return finish(out_dir, NAME, summary, metadata, start_clock, timecourse,
+                  figure=lambda: _figure(runs, fits, c0, kappa_s, gamma_cc, kappa_fit, gamma_fit,
+                                         r2, passed),
+                  tables={"": timecourse, "fits": fit_table})
 
 
 def _timecourse(runs, c0, v0):

@@ -40,7 +40,7 @@ import time
 
 import numpy as np
 
-from .common import Result, summary_dict, summary_table, write_outputs
+from .common import finish, summary_dict, summary_table
 
 NAME = "cl-accumulation"
 DESCRIPTION = ("Cl loading by repetitive GABA_A input at the soma and in a thin dendrite; "
@@ -250,15 +250,8 @@ def run(out_dir=None, morphology="ball_and_stick", recipe="mature", weight_us=WE
                "shifts_mV": shifts, "tolerance": TOLERANCE, "passed": passed},
         summary=summary_dict(summary),
     )
-    files = figures = ()
-    if out_dir is not None:
-        fig = _figure(runs, rest, taus, expected, t_end)
-        files, figures = write_outputs(out_dir, NAME, summary, metadata, figure=fig,
-                                       tables={"": timecourse}, start_clock=start_clock)
-    else:
-        metadata["runtime_s"] = time.perf_counter() - start_clock
-    return Result(summary=summary, timecourse=timecourse, metadata=metadata,
-                  figures=figures, files=files)
+    return finish(out_dir, NAME, summary, metadata, start_clock, timecourse,
+                  figure=lambda: _figure(runs, rest, taus, expected, t_end))
 
 
 def _figure(runs, rest, taus, expected, t_end):

@@ -82,6 +82,26 @@ def write_outputs(out_dir, name, summary, metadata, figure=None, tables=None,
     return tuple(files + figures), tuple(figures)
 
 
+def finish(out_dir, name, summary, metadata, start_clock, timecourse, figure=None,
+           tables=None) -> "Result":
+    """The end of every protocol: write the outputs to ``out_dir`` (if given)
+    and return the Result.
+
+    figure: a callable returning the figure, called only when writing (a
+    figure is not drawn for a run without an output directory); tables: as
+    in :func:`write_outputs`, by default ``{"": timecourse}``.
+    """
+    files = figures = ()
+    if out_dir is not None:
+        files, figures = write_outputs(
+            out_dir, name, summary, metadata, figure=None if figure is None else figure(),
+            tables={"": timecourse} if tables is None else tables, start_clock=start_clock)
+    else:
+        metadata["runtime_s"] = time.perf_counter() - start_clock
+    return Result(summary=summary, timecourse=timecourse, metadata=metadata, figures=figures,
+                  files=files)
+
+
 def check_number(name, value, low=None, high=None) -> float:
     """``value`` as float; ParameterError unless finite, > low and <= high (when given)."""
     from ..mechanisms import ParameterError

@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from .common import Result, summary_dict, summary_table, write_outputs
+from .common import finish, summary_dict, summary_table
 
 NAME = "egaba"
 DESCRIPTION = ("E_GABA of the mature and immature presets from a simulated voltage-clamp "
@@ -210,15 +210,8 @@ def run(out_dir=None, morphology="pyramidal", recipe=None, recipes=("mature", "i
         summary=summary_dict(summary),
         warnings=warnings,
     )
-    files = figures = ()
-    if out_dir is not None:
-        fig = _figure(measurements)
-        files, figures = write_outputs(out_dir, NAME, summary, metadata, figure=fig,
-                                       tables={"": iv}, start_clock=start_clock)
-    else:
-        metadata["runtime_s"] = time.perf_counter() - start_clock
-    return Result(summary=summary, timecourse=iv, metadata=metadata, figures=figures,
-                  files=files)
+    return finish(out_dir, NAME, summary, metadata, start_clock, iv,
+                  figure=lambda: _figure(measurements))
 
 
 def _figure(measurements):

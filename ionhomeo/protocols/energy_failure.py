@@ -112,8 +112,7 @@ import time
 import numpy as np
 
 from .. import recipe as recipe_mod
-from .common import (Result, check_number, compartment, summary_dict, summary_table,
-                     write_outputs)
+from .common import Result, check_number, compartment, finish, summary_dict, summary_table
 
 NAME = "energy-failure"
 DESCRIPTION = ("Na/K pump and ATP supply fail in a 20 um soma: times of Nai +10 %, NCX reversal "
@@ -541,15 +540,8 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
                "tolerance": {"NCX_mV": NCX_TOL_MV}, "passed": passed},
         warnings=warnings, simulation_runtime_s=sim_clock,
     )
-    files = figures = ()
-    if out_dir is not None:
-        fig = _figure(runs, rest, t0_s, times, summary, failure)
-        files, figures = write_outputs(out_dir, NAME, summary, metadata, figure=fig,
-                                       tables={"": timecourse}, start_clock=start_clock)
-    else:
-        metadata["runtime_s"] = time.perf_counter() - start_clock
-    return Result(summary=summary, timecourse=timecourse, metadata=metadata, figures=figures,
-                  files=files)
+    return finish(out_dir, NAME, summary, metadata, start_clock, timecourse,
+                  figure=lambda: _figure(runs, rest, t0_s, times, summary, failure))
 
 
 _UNITS = {"v": "mV", "nai": "mM", "ki": "mM", "cli": "mM", "cai": "mM", "ko": "mM",

@@ -88,7 +88,7 @@ import time
 import numpy as np
 
 from .. import solver
-from .common import Result, summary_dict, summary_table, write_outputs
+from .common import Result, finish, summary_dict, summary_table
 
 NAME = "er-release"
 DESCRIPTION = ("IP3-evoked and Ca-induced (RyR) release from the ER, SERCA refilling, and the "
@@ -733,18 +733,11 @@ def run(out_dir=None, morphology=None, recipe=None, ip3_uM: float = 10.0,
                "unit": "mM", "tolerance": TOLERANCE_REL, "max_rel_error": max_err, "passed": passed},
         warnings=warnings, simulation_runtime_s=sim_clock,
     )
-    files = figures = ()
-    if out_dir is not None:
-        fig = _figure(data_a, a, t_on, t_off, table_b, traces_b, thr, flux_table, cross)
-        files, figures = write_outputs(
-            out_dir, NAME, summary, metadata, figure=fig,
-            tables={"": timecourse, "cicr": table_b, "cicr_timecourse": _timecourse_b(traces_b),
-                    "crossover": flux_table},
-            start_clock=start_clock)
-    else:
-        metadata["runtime_s"] = time.perf_counter() - start_clock
-    return Result(summary=summary, timecourse=timecourse, metadata=metadata, figures=figures,
-                  files=files)
+    return finish(out_dir, NAME, summary, metadata, start_clock, timecourse,
+                  figure=lambda: _figure(data_a, a, t_on, t_off, table_b, traces_b, thr,
+                                         flux_table, cross),
+                  tables={"": timecourse, "cicr": table_b,
+                          "cicr_timecourse": _timecourse_b(traces_b), "crossover": flux_table})
 
 
 def _figure(data_a, a, t_on, t_off, table_b, traces_b, thr, flux_table, cross):

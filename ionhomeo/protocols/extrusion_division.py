@@ -69,7 +69,7 @@ import time
 import numpy as np
 
 from .. import solver
-from .common import Result, summary_dict, summary_table, write_outputs
+from .common import Result, finish, summary_dict, summary_table
 
 NAME = "extrusion-division"
 DESCRIPTION = ("PMCA versus NCX share of Ca extrusion over 0.1-10 uM Ca, the NCX reversal "
@@ -573,17 +573,11 @@ def run(out_dir=None, morphology=None, recipe=None, v_mV: float = -70.0, cai_uM=
                "tolerance": TOLERANCE_MV, "max_abs_error": max_err, "passed": passed},
         warnings=warnings, simulation_runtime_s=sim_clock,
     )
-    files = figures = ()
-    if out_dir is not None:
-        fig = _figure(table_a, equal_a, table_b, iv, data_c, analysis, v_mV, rest, site)
-        files, figures = write_outputs(
-            out_dir, NAME, summary, metadata, figure=fig,
-            tables={"": table_a, "reversal": table_b, "iv": iv, "depolarisation": timecourse_c},
-            start_clock=start_clock)
-    else:
-        metadata["runtime_s"] = time.perf_counter() - start_clock
-    return Result(summary=summary, timecourse=table_a, metadata=metadata, figures=figures,
-                  files=files)
+    return finish(out_dir, NAME, summary, metadata, start_clock, table_a,
+                  figure=lambda: _figure(table_a, equal_a, table_b, iv, data_c, analysis, v_mV,
+                                         rest, site),
+                  tables={"": table_a, "reversal": table_b, "iv": iv,
+                          "depolarisation": timecourse_c})
 
 
 def _figure(table_a, equal_a, table_b, iv, data_c, analysis, v_mV, rest, site):

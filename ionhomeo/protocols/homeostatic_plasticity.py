@@ -92,8 +92,7 @@ import time
 import numpy as np
 
 from .. import recipe as recipe_mod
-from .common import (Result, check_number, compartment, summary_dict, summary_table,
-                     write_outputs)
+from .common import Result, check_number, compartment, finish, summary_dict, summary_table
 
 NAME = "homeostatic-plasticity"
 DESCRIPTION = ("channel densities regulated by integral control on Ca (O'Leary et al. 2014), "
@@ -384,16 +383,9 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 240.0,
                "tolerance": {"target": TARGET_TOL, "ratio": RATIO_TOL}, "passed": passed},
         warnings=warnings, simulation_runtime_s=sim_clock,
     )
-    files = figures = ()
-    if out_dir is not None:
-        fig = _figure(hist, refs, rule_list, target_nM, modulation_s, spike_s, expected_ratio,
-                      i_ref, summary)
-        files, figures = write_outputs(out_dir, NAME, summary, metadata, figure=fig,
-                                       tables={"": timecourse}, start_clock=start_clock)
-    else:
-        metadata["runtime_s"] = time.perf_counter() - start_clock
-    return Result(summary=summary, timecourse=timecourse, metadata=metadata, figures=figures,
-                  files=files)
+    return finish(out_dir, NAME, summary, metadata, start_clock, timecourse,
+                  figure=lambda: _figure(hist, refs, rule_list, target_nM, modulation_s, spike_s,
+                                         expected_ratio, i_ref, summary))
 
 
 def soma_label(morphology) -> str:

@@ -63,7 +63,7 @@ import time
 
 import numpy as np
 
-from .common import Result, summary_dict, summary_table, write_outputs
+from .common import Result, finish, summary_dict, summary_table
 
 NAME = "kcc2-phosphorylation"
 DESCRIPTION = ("WNK-SPAK phosphorylation of KCC2: Cli rises, E_GABA shifts, and the firing to "
@@ -414,15 +414,9 @@ def run(out_dir=None, morphology="ball_and_stick", recipe="mature", duration_s: 
         steady_state=solved,
         warnings=warnings,
     )
-    files = figures = ()
-    if out_dir is not None:
-        fig = _figure(before, after, eg, summary, LEAD_MS, window_ms, t_in, e_check)
-        files, figures = write_outputs(out_dir, NAME, summary, metadata, figure=fig,
-                                       tables={"": timecourse}, start_clock=start_clock)
-    else:
-        metadata["runtime_s"] = time.perf_counter() - start_clock
-    return Result(summary=summary, timecourse=timecourse, metadata=metadata, figures=figures,
-                  files=files)
+    return finish(out_dir, NAME, summary, metadata, start_clock, timecourse,
+                  figure=lambda: _figure(before, after, eg, summary, LEAD_MS, window_ms, t_in,
+                                         e_check))
 
 
 def _resample(data, t_grid):

@@ -70,7 +70,7 @@ import time
 
 import numpy as np
 
-from .common import Result, summary_dict, summary_table, write_outputs
+from .common import Result, finish, summary_dict, summary_table
 from .spike_train import MECHANISMS, MORPHOLOGY_SOURCE, SOMA_DIAM_UM, SOMA_L_UM
 
 NAME = "na-leak"
@@ -537,16 +537,10 @@ def run(out_dir=None, morphology=None, recipe=None, multiples=(1.0, 2.0, 3.0),
                           for f in mult},
         warnings=warnings,
     )
-    files = figures = ()
-    if out_dir is not None:
-        fig = _figure(mult, full, clamped, rheo, fi, comp, v_target, comp_mult, k_scale)
-        files, figures = write_outputs(out_dir, NAME, summary, metadata, figure=fig,
-                                       tables={"": fi, "rest": rest, "compensation": comp},
-                                       start_clock=start_clock)
-    else:
-        metadata["runtime_s"] = time.perf_counter() - start_clock
-    return Result(summary=summary, timecourse=fi, metadata=metadata, figures=figures,
-                  files=files)
+    return finish(out_dir, NAME, summary, metadata, start_clock, fi,
+                  figure=lambda: _figure(mult, full, clamped, rheo, fi, comp, v_target, comp_mult,
+                                         k_scale),
+                  tables={"": fi, "rest": rest, "compensation": comp})
 
 
 def _figure(mult, full, clamped, rheo, fi, comp, v_target, comp_mult, k_scale):

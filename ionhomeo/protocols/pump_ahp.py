@@ -136,8 +136,7 @@ import time
 import numpy as np
 
 from .. import recipe as recipe_mod
-from .common import (Result, check_number, compartment, summary_dict, summary_table,
-                     write_outputs)
+from .common import Result, check_number, compartment, finish, summary_dict, summary_table
 
 NAME = "pump-ahp"
 DESCRIPTION = ("slow Na/K-pump afterhyperpolarisation after a spike train (Gulledge et al. "
@@ -796,16 +795,9 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 125.0,
                "passed": passed},
         spike_times_s=spikes_s.tolist(), warnings=warnings, simulation_runtime_s=sim_clock,
     )
-    files = figures = ()
-    if out_dir is not None:
-        fig = _figure(t, runs, v_rest, excess, ts, t1_s, train_end_s, fit_v, fit_na, d_pred,
-                      s_pump, s_qs, summary)
-        files, figures = write_outputs(out_dir, NAME, summary, metadata, figure=fig,
-                                       tables={"": timecourse}, start_clock=start_clock)
-    else:
-        metadata["runtime_s"] = time.perf_counter() - start_clock
-    return Result(summary=summary, timecourse=timecourse, metadata=metadata, figures=figures,
-                  files=files)
+    return finish(out_dir, NAME, summary, metadata, start_clock, timecourse,
+                  figure=lambda: _figure(t, runs, v_rest, excess, ts, t1_s, train_end_s, fit_v,
+                                         fit_na, d_pred, s_pump, s_qs, summary))
 
 
 def _timecourse(t, runs, v_rest, excess, ts):

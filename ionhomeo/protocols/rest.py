@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from .common import Result, summary_dict, summary_table, write_outputs
+from .common import finish, summary_dict, summary_table
 
 NAME = "rest"
 DESCRIPTION = ("whole-cell resting state of a cell (default: bundled pyramidal cell, mature "
@@ -139,16 +139,9 @@ def run(out_dir=None, duration_s: float = 10.0, morphology="pyramidal", recipe="
         summary=summary_dict(summary),
         warnings=warnings,
     )
-    files = figures = ()
-    if out_dir is not None:
-        fig = _figure(profile, means, dv, dc, meta_cell, duration_s)
-        files, figures = write_outputs(out_dir, NAME, summary, metadata, figure=fig,
-                                       tables={"": timecourse, "profile": profile},
-                                       start_clock=start_clock)
-    else:
-        metadata["runtime_s"] = time.perf_counter() - start_clock
-    return Result(summary=summary, timecourse=timecourse, metadata=metadata,
-                  figures=figures, files=files)
+    return finish(out_dir, NAME, summary, metadata, start_clock, timecourse,
+                  figure=lambda: _figure(profile, means, dv, dc, meta_cell, duration_s),
+                  tables={"": timecourse, "profile": profile})
 
 
 def _profile(h, cell, state):

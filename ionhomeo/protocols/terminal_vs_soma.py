@@ -97,7 +97,7 @@ import time
 import numpy as np
 
 from .added_buffer import endogenous_buffers, endogenous_capacity, extrusion_derivatives
-from .common import Result, summary_dict, summary_table, write_outputs
+from .common import Result, finish, summary_dict, summary_table
 
 NAME = "terminal-vs-soma"
 DESCRIPTION = ("the same Ca entry (1.2e5 ions) into a 0.2 fL terminal (kappa 250) and a 5 pL "
@@ -507,15 +507,8 @@ def run(out_dir=None, morphology=None, recipe=None, n_ions: float = N_IONS,
         defaults=d.to_dict(), model=model, sites=out,
         summary=summary_dict(summary),
         check=check, warnings=warnings)
-    files = figures = ()
-    if out_dir is not None:
-        fig = _figure(t, traces, model, out, ratio, ratio_expected, passed)
-        files, figures = write_outputs(out_dir, NAME, summary, metadata, figure=fig,
-                                       tables={"": timecourse}, start_clock=start_clock)
-    else:
-        metadata["runtime_s"] = time.perf_counter() - start_clock
-    return Result(summary=summary, timecourse=timecourse, metadata=metadata, figures=figures,
-                  files=files)
+    return finish(out_dir, NAME, summary, metadata, start_clock, timecourse,
+                  figure=lambda: _figure(t, traces, model, out, ratio, ratio_expected, passed))
 
 
 def _figure(t, traces, model, out, ratio, ratio_expected, passed):
