@@ -162,3 +162,51 @@ def test_electroneutral_pmca_does_not_rescue_the_order(h, default_run):
     assert math.isnan(v["t_NCX_reversal"]) and v["check_order"] == 0.0
     with pytest.raises(mechanisms.ParameterError, match="pmca_nh"):
         energy_failure.run(pmca_nh=3.0)
+
+
+def test_electroneutral_pmca_with_the_na_budget_restored(h, default_run, monkeypatch):
+    """NALCN scaled so that the electroneutral-PMCA cell rests at the shipped
+    cell's Nai: it then rests at the same Vm, but under ATP failure NCX still
+    never reverses (the unopposed Ca leak keeps E_NCX above Vm)."""
+    from scipy import optimize
+
+    from ionhomeo import steady
+
+    base, _ = default_run
+    b = _values(base)
+    build = energy_failure._compartment
+
+    def scaled(factor):
+        def make(*args):
+            sec, applied = build(*args)
+            for seg in sec:
+                seg.naleak.pna *= factor
+            return sec, applied
+        return make
+
+    def rest_nai(factor):
+        h.nh_pmca = 2.0
+        try:
+            sec, _ = scaled(factor)(h, None, energy_failure.DIAM_UM, True, "probe")
+            nai = steady.solve([sec]).concentrations["na"]
+            h.delete_section(sec=sec)
+        finally:
+            h.nh_pmca = 0.0
+        return nai
+
+    factor = optimize.brentq(lambda f: rest_nai(f) - b["Nai_rest"], 0.05, 1.0, xtol=1e-9)
+    assert 0.2 < factor < 0.6
+    monkeypatch.setattr(energy_failure, "_compartment", scaled(factor))
+    v = _values(energy_failure.run(pmca_nh=2.0))
+    # same Nai, and then the same Vm: the PMCA's Na (2 per Ca) replaces the
+    # NALCN Na it was scaled down by, and the pump current is the same
+    assert v["Nai_rest"] == pytest.approx(b["Nai_rest"], rel=1e-6)
+    assert v["Vm_rest"] == pytest.approx(b["Vm_rest"], abs=0.01)
+    # (Ki is held at its default by the solver: same Nai, Ki, Vm, same pump)
+    assert v["I_pump_rest"] == pytest.approx(b["I_pump_rest"], rel=1e-5)
+    assert v["E_NCX_rest"] > v["Vm_rest"]  # forward at rest, as in the shipped cell
+    # ATP failure: no reversal; Nai +10 %, then Ca overload, then depolarisation
+    assert math.isnan(v["t_NCX_reversal"]) and v["check_order"] == 0.0
+    assert v["t_Nai_rise"] < v["t_Ca_overload"] < v["t_depolarisation"]
+    # pump block alone: NCX reverses, before Nai has risen 10 %
+    assert v["ouabain_t_NCX_reversal"] < v["ouabain_t_Nai_rise"]

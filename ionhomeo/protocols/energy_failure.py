@@ -91,6 +91,12 @@ no forward-to-reverse transition in either scenario (Cai 1 uM at 64 s, Nai
 +10 % at 67 s, Vm -40 mV at 3835 s). Using the electroneutral PMCA would
 need the cell's Na budget re-parameterised; that, like the stoichiometry
 itself, is a modelling decision and not a parameter to tune for this check.
+Even with the budget restored (NALCN scaled by 0.367, which brings back the
+resting Nai 12.48 mM and Vm -77.3 mV; tests/test_protocol_energy_failure.py)
+NCX never reverses when the ATP supply fails: the Ca leak, no longer
+opposed by the PMCA, raises Cai and E_NCX faster than Nai and Vm move (Nai
++10 % at 68 s, Cai 1 uM at 349 s, Vm -40 mV at 6272 s); with the pump
+blocked alone it reverses at 41 s, before Nai +10 % (74 s).
 With the Na/K
 pump blocked alone NCX reverses durably at 45 s (Vm +5.7 mV, 3 E_Na -4.7
 mV, -2 E_Ca -1.7 mV since rest), still before Nai +10 % (75 s); the intact
