@@ -37,7 +37,11 @@ carries (1 - nh/2) ipmca in all, and the Na/K pump pays for the H+. During
 fast transients this lumping puts the Na entry at the time of pumping
 rather than over the minutes of pH recovery. phi and pho (7.2, 7.4) enter
 only the free energy (a 2 x 0.2 pH unit gradient is worth 2.4 kJ/mol at
-37 C).
+37 C). The lumping assumes forward pumping: with the pump reversed
+(ipmca < 0, reached only when dgatp is raised above about -40 kJ/mol) it
+has Na leave the cell, i.e. the Na/H exchange running backwards, which its
+Na gradient would not drive; do not use nh > 0 with a reversed PMCA.
+(nh here counts protons; in serca.mod nh is a Hill coefficient.)
 
 Thermodynamics: the factor is zero exactly at dG = 0
 (ionhomeo.thermo.pmca_free_energy, pmca_reversal) and reverses the pump

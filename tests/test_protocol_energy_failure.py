@@ -162,6 +162,8 @@ def test_electroneutral_pmca_does_not_rescue_the_order(h, default_run):
     assert math.isnan(v["t_NCX_reversal"]) and v["check_order"] == 0.0
     with pytest.raises(mechanisms.ParameterError, match="pmca_nh"):
         energy_failure.run(pmca_nh=3.0)
+    with pytest.raises(mechanisms.ParameterError, match="dgatp_kj"):
+        energy_failure.run(pmca_nh=2.0, dgatp_kj=-40.0)
 
 
 def test_electroneutral_pmca_with_the_na_budget_restored(h, default_run, monkeypatch):
@@ -185,14 +187,15 @@ def test_electroneutral_pmca_with_the_na_budget_restored(h, default_run, monkeyp
         return make
 
     def rest_nai(factor):
-        h.nh_pmca = 2.0
+        saved, h.nh_pmca = h.nh_pmca, 2.0
+        sec = None
         try:
             sec, _ = scaled(factor)(h, None, energy_failure.DIAM_UM, True, "probe")
-            nai = steady.solve([sec]).concentrations["na"]
-            h.delete_section(sec=sec)
+            return steady.solve([sec]).concentrations["na"]
         finally:
-            h.nh_pmca = 0.0
-        return nai
+            h.nh_pmca = saved
+            if sec is not None:
+                h.delete_section(sec=sec)
 
     factor = optimize.brentq(lambda f: rest_nai(f) - b["Nai_rest"], 0.05, 1.0, xtol=1e-9)
     assert 0.2 < factor < 0.6

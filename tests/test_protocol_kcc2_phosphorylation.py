@@ -54,7 +54,7 @@ def test_the_check_covers_the_simulation(h, result):
 
 def _judge(**changes):
     # a passing set of numbers, then the changes
-    kw = dict(ecl_errors=(0.08, 0.28), egaba_error=1e-12, p_end=0.9, p_expected=0.9,
+    kw = dict(ecl_errors=(0.08, 0.28), egaba_error=1e-12, p_error=1e-10,
               cli=(3.9, 5.2), egaba=(-70.0, -64.0), rates=(6.5, 10.0))
     kw.update(changes)
     return proto.judge(**kw)
@@ -65,7 +65,7 @@ def test_judge_fails_each_part():
     failing = {
         "check_ecl": dict(ecl_errors=(0.08, 1.2)),
         "check_egaba": dict(egaba_error=2e-6),
-        "check_phosphorylation": dict(p_end=0.9 + 2 * proto.P_TOL),
+        "check_phosphorylation": dict(p_error=2 * proto.P_TOL),
     }
     for name, change in failing.items():
         out = _judge(**change)
@@ -91,6 +91,9 @@ def test_phosphorylation_raises_cli_and_shifts_egaba(h, result):
     # p follows kcc2's linear rate equation; CVODE's absolute tolerance on p
     # (no atolscale for it: atol 1e-3) bounds the difference
     assert v("p end") == pytest.approx(v("p end expected"), abs=1e-3)
+    # the whole time course, not only the level: every step of the rest phase
+    assert v("p error") < proto.P_TOL
+    assert res.metadata["check"]["p_error"] == v("p error")
     assert v("p rest") == 0.0 and v("p end") > 0.85
     # less KCC2: Cl accumulates and E_GABA moves up towards (and past) rest
     assert v("Cli end") > v("Cli rest") + 0.3

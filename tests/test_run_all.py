@@ -1,6 +1,8 @@
 """``ionhomeo run all``: every protocol into its folder, and an index with each
 figure and its check."""
 
+import time
+
 import pandas as pd
 import pytest
 
@@ -70,11 +72,14 @@ def test_finish_draws_the_figure_only_when_writing(tmp_path):
 
     summary = summary_table([("check", 1.0, "1", "criterion")])
     table = pd.DataFrame({"t_s": [0.0, 1.0], "value": [1.0, 2.0]})
-    res = finish(None, "demo", summary, {"protocol": "demo"}, 0.0, table, figure=figure)
+    start = time.perf_counter()
+    res = finish(None, "demo", summary, {"protocol": "demo"}, start, table, figure=figure,
+                 tables=lambda: drawn.append("tables"))
     assert drawn == [] and res.files == () and res.figures == ()
-    assert res.metadata["runtime_s"] > 0 and res.timecourse is table
-    res = finish(tmp_path, "demo", summary, {"protocol": "demo"}, 0.0, table, figure=figure,
-                 tables={"": table, "extra": table})
+    assert 0 <= res.metadata["runtime_s"] < time.perf_counter() - start + 1e-9
+    assert res.timecourse is table
+    res = finish(tmp_path, "demo", summary, {"protocol": "demo"}, start, table, figure=figure,
+                 tables=lambda: {"": table, "extra": table})
     assert drawn == [1]
     assert {p.name for p in res.files} == {"demo.csv", "demo_extra.csv", "demo_summary.csv",
                                            "demo.json", "demo.png"}

@@ -148,11 +148,12 @@ def test_pump_stops_at_its_thermodynamic_reversal(h):
 
 
 # --- the Ca transporters: each alone, its concentrations set, no owner ---
-# Each rate is (saturation) x tanh(-dG/2RT) with dG computed in the mod file
-# from NEURON's R and F, which thermo uses too. At thermo's equilibrium dG is
-# zero to the round-off of its logarithms (terms of order 20 RT, so |dG/RT| ~
-# 1e-14): the rate is below 1e-9 of its saturating value. Either side of it
-# the flux must run downhill.
+# Each rate vanishes where its free energy does: PMCA, SERCA and NCLX as
+# (saturation) x tanh(-dG/2RT), MCU as a GHK-like difference (cai - camti
+# e^-w). The mod files compute dG or w from NEURON's R and F, which thermo
+# uses too. At thermo's equilibrium dG is zero to the round-off of its
+# logarithms (terms of order 20 RT, so |dG/RT| ~ 1e-14): the rate is below
+# 1e-9 of its saturating value. Either side of it the flux must run downhill.
 
 def _at(h, seg, v, **conc):
     h.finitialize(v)
@@ -195,7 +196,8 @@ def test_pmca_keeps_its_stoichiometry(h, nh):
         for v in (-90.0, -65.0, 0.0):
             _at(h, seg, v, cai=5e-4)
             assert seg.ica == seg.pmca.ipmca > 0
-            assert seg.ina == -nh / 2 * seg.ica  # the same product in the mod file: exact
+            # the mod file computes -nh*ipmca/2; halving is exact in binary
+            assert seg.ina == -nh / 2 * seg.ica
             if nh == 2.0:
                 assert seg.ina + seg.ica == 0.0  # electroneutral: no net current
     finally:

@@ -142,11 +142,11 @@ REL_TOL = 0.10
 #: are smooth, so central differences are exact to (step/scale)^2 ~ 1e-8
 DC_MM = 1e-8
 DV_MV = 1e-3
-def _flux(ica_mA_cm2, diam_um):
+def _flux(ica_mA_cm2, diam_um, afac=1.0):
     """Ca flux per cytosolic volume (mM/ms, outward > 0) of a current density."""
     from .. import thermo
 
-    return float(thermo.concentration_loss_rate(ica_mA_cm2, diam_um, 2))
+    return float(thermo.concentration_loss_rate(ica_mA_cm2, diam_um, 2, afac))
 
 
 # ---------------------------------------------------------------------------
@@ -200,8 +200,8 @@ def extrusion_derivatives(h, seg, ca, v) -> dict:
     at(ca, v)
     # cadyn scales membrane flux by afac (3-D area over the cylinder's)
     af = seg.cadyn.afac if hasattr(seg, "cadyn") else 1.0
-    return {"dJ_dc": af * _flux((ip - im) / (2 * DC_MM), seg.diam),
-            "dJ_dV": af * _flux((ivp - ivm) / (2 * DV_MV), seg.diam),
+    return {"dJ_dc": _flux((ip - im) / (2 * DC_MM), seg.diam, af),
+            "dJ_dV": _flux((ivp - ivm) / (2 * DV_MV), seg.diam, af),
             "dIm_dc": (mp - mm) / (2 * DC_MM)}
 
 

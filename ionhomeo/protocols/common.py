@@ -89,13 +89,18 @@ def finish(out_dir, name, summary, metadata, start_clock, timecourse, figure=Non
 
     figure: a callable returning the figure, called only when writing (a
     figure is not drawn for a run without an output directory); tables: as
-    in :func:`write_outputs`, by default ``{"": timecourse}``.
+    in :func:`write_outputs`, or a callable returning them (built only when
+    writing), by default ``{"": timecourse}``.
     """
     files = figures = ()
     if out_dir is not None:
+        if tables is None:
+            tables = {"": timecourse}
+        elif callable(tables):
+            tables = tables()
         files, figures = write_outputs(
             out_dir, name, summary, metadata, figure=None if figure is None else figure(),
-            tables={"": timecourse} if tables is None else tables, start_clock=start_clock)
+            tables=tables, start_clock=start_clock)
     else:
         metadata["runtime_s"] = time.perf_counter() - start_clock
     return Result(summary=summary, timecourse=timecourse, metadata=metadata, figures=figures,

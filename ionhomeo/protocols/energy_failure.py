@@ -95,8 +95,10 @@ Even with the budget restored (NALCN scaled by 0.367, which brings back the
 resting Nai 12.48 mM and Vm -77.3 mV; tests/test_protocol_energy_failure.py)
 NCX never reverses when the ATP supply fails: the Ca leak, no longer
 opposed by the PMCA, raises Cai and E_NCX faster than Nai and Vm move (Nai
-+10 % at 68 s, Cai 1 uM at 349 s, Vm -40 mV at 6272 s); with the pump
-blocked alone it reverses at 41 s, before Nai +10 % (74 s).
++10 % at 68 s, Cai 1 uM at 349 s, Vm -40 mV at 6272 s); in that
+re-budgeted cell, with the pump blocked alone, it reverses at 41 s, before
+Nai +10 % (74 s). (The test asserts the orders and the restored rest; the
+times quoted are from the run.)
 With the Na/K
 pump blocked alone NCX reverses durably at 45 s (Vm +5.7 mV, 3 E_Na -4.7
 mV, -2 E_Ca -1.7 mV since rest), still before Nai +10 % (75 s); the intact
@@ -296,7 +298,7 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
     compare_ouabain: also run the pump block alone (ATP supply intact).
     pmca_nh: None (pmca.mod's nh, 0 by default: electrogenic PMCA) or the H+
         taken up per Ca by the PMCA for this run (0..2; 2 is electroneutral,
-        see the module docstring). Restored afterwards.
+        see the module docstring). Restored afterwards. Not with dgatp_kj.
     defaults: :class:`ionhomeo.defaults.Defaults`; the package defaults if None.
     progress: accepted for the command line; unused.
     """
@@ -319,6 +321,11 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
         if not 0.0 <= pmca_nh <= 2.0:
             raise ParameterError(f"pmca_nh = {pmca_nh:g} is outside pmca.mod's range [0, 2] "
                                  "(H+ taken up per Ca extruded)")
+        if pmca_nh > 0 and dgatp_kj is not None:
+            raise ParameterError(
+                "pmca_nh > 0 cannot be combined with dgatp_kj: pmca.mod returns the PMCA's H+ "
+                "through a lumped Na/H exchange that assumes forward pumping, and a lowered ATP "
+                "free energy can reverse the PMCA. Use one of the two")
 
     from neuron import h
 

@@ -736,8 +736,9 @@ def run(out_dir=None, morphology=None, recipe=None, ip3_uM: float = 10.0,
     return finish(out_dir, NAME, summary, metadata, start_clock, timecourse,
                   figure=lambda: _figure(data_a, a, t_on, t_off, table_b, traces_b, thr,
                                          flux_table, cross),
-                  tables={"": timecourse, "cicr": table_b,
-                          "cicr_timecourse": _timecourse_b(traces_b), "crossover": flux_table})
+                  tables=lambda: {"": timecourse, "cicr": table_b,
+                                  "cicr_timecourse": _timecourse_b(traces_b),
+                                  "crossover": flux_table})
 
 
 def _figure(data_a, a, t_on, t_off, table_b, traces_b, thr, flux_table, cross):

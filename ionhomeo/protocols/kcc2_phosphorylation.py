@@ -42,9 +42,10 @@ The protocol's ``check`` is passed only if all of these hold (:func:`judge`):
 
 - ``check_ecl``: the thermodynamic numbers above;
 - ``check_egaba``: the synapse's egaba equals thermo.egaba of the simulated Cli;
-- ``check_phosphorylation``: the simulated phosphorylated fraction equals
-  the solution of kcc2's rate equation within ``P_TOL`` (CVODE's absolute
-  tolerance on p), and with less KCC2 the somatic Cli and E_GABA rise
+- ``check_phosphorylation``: the simulated phosphorylated fraction follows
+  the solution of kcc2's rate equation at every integration step of the
+  rest phase within ``P_TOL`` (so its rate is checked, not only the level
+  it settles at), and with less KCC2 the somatic Cli and E_GABA rise
   (KCC2 holds Cli below its passive level; less of it lets the Cl leak and
   NKCC1 raise it);
 - ``check_firing``: the fixed input fires the cell faster after
@@ -77,8 +78,11 @@ CHECK_EXPECTED_MV = (-87.0, -58.0)
 CHECK_TOL_MV = 1.0
 #: the synapse's egaba against thermo.egaba (same formula, same constants)
 EGABA_TOL_MV = 1e-6
-#: simulated p against the solution of kcc2's rate equation: p has no
-#: atolscale, so CVODE's absolute tolerance on it is atol = 1e-3
+#: simulated p(t) against the solution of kcc2's rate equation: p has no
+#: atolscale, so CVODE keeps each step's local error in p within atol = 1e-3
+#: (rtol 0); p's equation is linear and contracting, so these errors do not
+#: grow. A rate 10 % off moves p(t) by up to 0.9 x 0.039 = 0.035 (near
+#: k t = 1): 35 times this tolerance.
 P_TOL = 1e-3
 
 #: rest before each input window starts (ms): a baseline in the traces
@@ -120,18 +124,18 @@ def thermo_check(celsius=CHECK_CELSIUS, clo=CHECK_CLO_MM, cli=CHECK_CLI_MM):
     return [float(thermo.nernst(c, clo, -1, celsius)) for c in cli]
 
 
-def judge(ecl_errors, egaba_error, p_end, p_expected, cli, egaba, rates):
+def judge(ecl_errors, egaba_error, p_error, cli, egaba, rates):
     """The protocol's checks (module docstring) as {name: bool}, with "check" all of them.
 
     ecl_errors: |E_Cl - reference| (mV) for each reference Cli; egaba_error:
-    max |synapse egaba - thermo.egaba| (mV); p_end, p_expected: simulated and
-    analytic phosphorylated fraction; cli, egaba, rates: (rest, end) pairs of
-    somatic Cli (mM), E_GABA (mV) and firing rate (Hz) before and after.
+    max |synapse egaba - thermo.egaba| (mV); p_error: max |simulated -
+    analytic phosphorylated fraction| over the rest phase; cli, egaba, rates:
+    (rest, end) pairs of somatic Cli (mM), E_GABA (mV) and firing rate (Hz) before and after.
     """
     checks = {
         "check_ecl": all(err < CHECK_TOL_MV for err in ecl_errors),
         "check_egaba": egaba_error < EGABA_TOL_MV,
-        "check_phosphorylation": (abs(p_end - p_expected) < P_TOL and cli[1] > cli[0]
+        "check_phosphorylation": (p_error < P_TOL and cli[1] > cli[0]
                                   and egaba[1] > egaba[0]),
         "check_firing": rates[1] > rates[0],
     }
@@ -316,9 +320,12 @@ def run(out_dir=None, morphology="ball_and_stick", recipe="mature", duration_s: 
 
     k_tot = (kwnk_eff + kpp_eff) * 1e-3  # /ms
     p_expected = p_inf + (p0 - p_inf) * math.exp(-k_tot * duration_ms)
+    slow = after["t"] <= t_in
+    p_error = float(np.max(np.abs(after["p"][slow] - (
+        p_inf + (p0 - p_inf) * np.exp(-k_tot * after["t"][slow])))))
     egaba_err = max(abs(egaba_rest[0] - egaba_rest[1]), abs(egaba_phos[0] - egaba_phos[1]))
     rate_before, rate_after = n_before / window_s, n_after / window_s
-    checks = judge(errors, egaba_err, phos["p"], p_expected, (rest["cli"], phos["cli"]),
+    checks = judge(errors, egaba_err, p_error, (rest["cli"], phos["cli"]),
                    (egaba_rest[0], egaba_phos[0]), (rate_before, rate_after))
     passed, egaba_ok = checks["check"], checks["check_egaba"]
 
@@ -333,6 +340,8 @@ def run(out_dir=None, morphology="ball_and_stick", recipe="mature", duration_s: 
         ("p end", phos["p"], "1", f"after {duration_s:g} s with the raised kinase"),
         ("p end expected", p_expected, "1",
          "p_inf + (p0 - p_inf) exp(-(kwnk + kpp) t), the solution of kcc2's rate equation"),
+        ("p error", p_error, "1",
+         "max |p(t) - its analytic solution| over every integration step of the rest phase"),
         ("p_inf", p_inf, "1", "kwnk / (kwnk + kpp): the phosphorylated fraction approached"),
         ("kwnk", kwnk_per_s, "1/s", "raised WNK-SPAK kinase rate (physiological time scale)"),
         ("kpp", kpp0, "1/s", "phosphatase rate (recipe / mod-file value)"),
@@ -353,7 +362,7 @@ def run(out_dir=None, morphology="ball_and_stick", recipe="mature", duration_s: 
         ("check_egaba", float(egaba_ok), "1",
          "|synapse egaba - thermo.egaba(simulated Cli)| < 1e-6 mV at rest and after phosphorylation"),
         ("check_phosphorylation", float(checks["check_phosphorylation"]), "1",
-         f"|p end - p end expected| < {P_TOL:g}, Cli end > Cli rest and E_GABA end > E_GABA rest"),
+         f"p error < {P_TOL:g}, Cli end > Cli rest and E_GABA end > E_GABA rest"),
         ("rate before", rate_before, "Hz",
          f"firing to {drive_nA:g} nA + GABA_A {gaba_weight_uS:g} uS at {gaba_hz:g} Hz, "
          f"{window_s:g} s, from rest"),
@@ -381,9 +390,9 @@ def run(out_dir=None, morphology="ball_and_stick", recipe="mature", duration_s: 
                         f"{rate_after:g} Hz)")
     if not egaba_ok:
         warnings.append(f"synapse egaba differs from thermo.egaba by {egaba_err:.3g} mV")
-    if abs(phos["p"] - p_expected) > P_TOL:
-        warnings.append(f"p at the end {phos['p']:.6f} differs from the analytic "
-                        f"{p_expected:.6f} (a kcc2 rate set differently per segment?)")
+    if p_error > P_TOL:
+        warnings.append(f"p(t) differs from the analytic solution by up to {p_error:.3g} "
+                        "(a kcc2 rate set differently per segment?)")
     if rate_speedup != 1.0:
         warnings.append(f"kinase and phosphatase rates sped up {rate_speedup:g}x (same p_inf): "
                         "the phosphorylation time course is compressed, Cl transport is not")
@@ -403,11 +412,13 @@ def run(out_dir=None, morphology="ball_and_stick", recipe="mature", duration_s: 
         protocol=NAME, description=DESCRIPTION, cells={"cell": meta_cell},
         defaults=d.to_dict(), parameters=parameters,
         summary=summary_dict(summary),
-        check={"expected": {"E_Cl_5mM_mV": CHECK_EXPECTED_MV[0],
-                            "E_Cl_15mM_mV": CHECK_EXPECTED_MV[1]},
-               "obtained": {"E_Cl_5mM_mV": e_check[0], "E_Cl_15mM_mV": e_check[1]},
-               "tolerance": CHECK_TOL_MV, "passed": bool(passed),
-               "parts": {k: bool(v) for k, v in checks.items() if k != "check"}},
+        check={"passed": bool(passed),
+               "parts": {k: bool(v) for k, v in checks.items() if k != "check"},
+               "ecl": {"expected": {"E_Cl_5mM_mV": CHECK_EXPECTED_MV[0],
+                                    "E_Cl_15mM_mV": CHECK_EXPECTED_MV[1]},
+                       "obtained": {"E_Cl_5mM_mV": e_check[0], "E_Cl_15mM_mV": e_check[1]},
+                       "tolerance": CHECK_TOL_MV},
+               "p_error": p_error, "p_tolerance": P_TOL},
         check_egaba={"expected": "thermo.egaba(simulated Cli, Clo, HCO3i, HCO3o, pratio)",
                      "obtained": {"rest": list(egaba_rest), "end": list(egaba_phos)},
                      "tolerance": EGABA_TOL_MV, "passed": bool(egaba_ok)},

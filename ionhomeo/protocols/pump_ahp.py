@@ -205,9 +205,8 @@ def nai_recovery_tau_s(diam_um, dip_dnai):
     """tau_Na = (diam/4) F / (3 dI_p/dNai) in s (diam um, dI_p/dNai mA/cm2/mM)."""
     from .. import thermo
 
-    # (diam/4) um -> cm: 1e-4; mA -> A: 1e-3; 1 mM = 1e-6 mol/cm3
-    return (np.asarray(diam_um) / 4 * 1e-4) * thermo.FARADAY / (3 * np.asarray(dip_dnai) * 1e-3) \
-        * 1e-6
+    # the pump's Na current is 3 I_p: Nai relaxes at the loss rate of 3 dI_p/dNai (/ms)
+    return 1e-3 / thermo.concentration_loss_rate(3 * np.asarray(dip_dnai), diam_um, 1)
 
 
 def _pump_at(h, seg):
@@ -420,7 +419,8 @@ def _requirement(h, rec, train_na_charge):
     sec, _ = _compartment(h, rec, SOMA_DIAM_UM, SOMA_DIAM_UM, "ionhomeo_pump_ahp_soma20")
     seg = sec(0.5)
     # Na load of the train in this soma: the same Na charge per area (mM)
-    dna = (train_na_charge * 4 / (SOMA_DIAM_UM * 1e-4) / thermo.FARADAY * 1e6
+    # a charge density (C/cm2 = 1e3 mC/cm2) converts like a current: mC/cm2 -> mM
+    dna = (float(thermo.concentration_loss_rate(train_na_charge * 1e3, SOMA_DIAM_UM, 1))
            if math.isfinite(train_na_charge) else math.nan)
 
     def measure():
