@@ -38,7 +38,8 @@ fast transients this lumping puts the Na entry at the time of pumping
 rather than over the minutes of pH recovery. phi and pho (7.2, 7.4) enter
 only the free energy (a 2 x 0.2 pH unit gradient is worth 2.4 kJ/mol at
 37 C). The lumping assumes forward pumping: with the pump reversed
-(ipmca < 0, reached only when dgatp is raised above about -40 kJ/mol) it
+(ipmca < 0: at rest when dgatp is raised above about -40 kJ/mol, or at
+sub-nanomolar cai) it
 has Na leave the cell, i.e. the Na/H exchange running backwards, which its
 Na gradient would not drive; do not use nh > 0 with a reversed PMCA.
 (nh here counts protons; in serca.mod nh is a Hill coefficient.)
