@@ -29,7 +29,7 @@ import re
 import sys
 import time
 
-__all__ = ["run", "RunInfo", "SimulationError", "default_chunks"]
+__all__ = ["run", "RunInfo", "SimulationError", "default_chunks", "play"]
 
 METHODS = ("cvode", "fixed")
 #: default chunking with progress: about this many chunks...
@@ -250,3 +250,39 @@ def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=N
     return RunInfo(method=method, t_start_ms=t0, t_end_ms=t_end,
                    dt_ms=float(h.dt) if method == "fixed" else None, steps=steps,
                    chunks=len(ends), wall_s=wall)
+
+
+#: time (ms) of the hold point :func:`play` appends: past any run
+HOLD_MS = 1e15
+
+
+def play(ref, times_ms, values):
+    """Play a piecewise-linear time course into the NEURON variable ``ref``
+    (``seg.mech._ref_param``), holding the last value for ever.
+
+    ``times_ms`` (non-decreasing; a repeated time is a step) and ``values``
+    give the corners. Returns the two Vectors, which must be kept alive
+    while the play is used (``values_vector.play_remove()`` ends it).
+
+    Why the hold point: under CVODE NEURON's interpolated play (``play(ref,
+    tvec, 1)``) extrapolates past the last corner instead of holding it.
+    Measured with NEURON 9.0: a ramp 0.5 -> 0 at its end went on to -0.17,
+    and a square pulse whose last corner is its falling edge stayed at half
+    its amplitude. A corner at :data:`HOLD_MS` with the last value prevents
+    both. Before the first corner the first value holds.
+    """
+    from neuron import h
+
+    t = [float(x) for x in times_ms]
+    y = [float(x) for x in values]
+    if len(t) != len(y) or not t:
+        raise SimulationError(f"play needs as many times as values (got {len(t)} and {len(y)})")
+    if not all(math.isfinite(x) for x in t + y):
+        raise SimulationError("play: times and values must be finite")
+    if any(b < a for a, b in zip(t, t[1:])):
+        raise SimulationError("play: times must not decrease")
+    if t[-1] >= HOLD_MS:
+        raise SimulationError(f"play: times must end before {HOLD_MS:g} ms")
+    tvec, yvec = h.Vector(t + [HOLD_MS]), h.Vector(y + [y[-1]])
+    yvec.play(ref, tvec, 1)
+    return tvec, yvec

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from ionhomeo import buffering, calcium, mechanisms, solver, thermo
+from ionhomeo import buffering, calcium, mechanisms, simulate, solver, thermo
 
 from cells import CA_ALL, SPIKING, ball_and_sticks, compartment
 
@@ -46,7 +46,9 @@ def _set_everywhere(secs, **attrs):
 
 
 def _spike_train(h, seg, start=5.0, interval=10.0, n=10, amp=2.0, width=1.0):
-    """An IClamp whose amplitude plays square pulses (exact edges under CVODE)."""
+    """An IClamp whose amplitude plays square pulses (exact edges under CVODE),
+    and 0 after the last (simulate.play holds it; NEURON's own play would
+    stay at amp/2 after a final falling edge)."""
     stim = h.IClamp(seg)
     stim.delay, stim.dur, stim.amp = 0, 1e9, 0
     t, a = [0.0], [0.0]
@@ -54,8 +56,7 @@ def _spike_train(h, seg, start=5.0, interval=10.0, n=10, amp=2.0, width=1.0):
         t0 = start + k * interval
         t += [t0, t0, t0 + width, t0 + width]
         a += [0.0, amp, amp, 0.0]
-    tvec, avec = h.Vector(t), h.Vector(a)
-    avec.play(stim._ref_amp, tvec, 1)
+    tvec, avec = simulate.play(stim._ref_amp, t, a)
     return stim, tvec, avec
 
 

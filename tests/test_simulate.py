@@ -198,3 +198,46 @@ def test_run_errors(h):
         cvode.use_local_dt(0)
     assert h.t == pytest.approx(5.0)  # nothing ran
     del soma
+
+
+@pytest.mark.parametrize("method", ["cvode", "fixed"])
+def test_play_holds_the_last_value(h, method):
+    """simulate.play: the time course as given, then its last value for ever.
+
+    Under CVODE NEURON's own interpolated play extrapolates past its last
+    corner (a ramp to 0 went on to -0.17, a pulse ending on its falling edge
+    stayed at half height); the hold point play() appends prevents it.
+    """
+    soma = compartment(h, RESTING)
+    seg = soma(0.5)
+    stim = h.IClamp(seg)
+    stim.delay, stim.dur = 0.0, 1e9
+    # a ramp 0 -> 0.02 nA, a step down to 0.01, a square pulse ending on its edge
+    vecs = simulate.play(stim._ref_amp, [0, 10, 20, 20, 30, 30, 40, 40],
+                         [0, 0.02, 0.02, 0.01, 0.01, 0.03, 0.03, 0.0])
+    t = h.Vector().record(h._ref_t)
+    amp = h.Vector().record(stim._ref_amp)
+    solver.use_cvode() if method == "cvode" else solver.use_fixed_step(0.025)
+    h.finitialize(-65)
+    simulate.run(100.0, method=method)
+    t, amp = np.asarray(t), np.asarray(amp)
+    # the played value is exact at the recorded times: linear interpolation
+    # of the corners (round-off only)
+    inside = (t > 0.5) & (t < 9.5)
+    assert np.allclose(amp[inside], 0.002 * t[inside], rtol=1e-9, atol=1e-15)
+    assert np.all(np.abs(amp[(t > 21) & (t < 29)] - 0.01) < 1e-15)
+    assert np.all(np.abs(amp[(t > 31) & (t < 39)] - 0.03) < 1e-15)
+    after = t > 41
+    assert after.sum() > 0 and np.all(amp[after] == 0.0)
+    del vecs
+
+
+def test_play_errors(h):
+    soma = compartment(h, RESTING)
+    stim = h.IClamp(soma(0.5))
+    for args, message in [(([0, 1], [0]), "as many times as values"),
+                          (([1, 0], [0, 0]), "must not decrease"),
+                          (([0, float("nan")], [0, 0]), "finite"),
+                          (([0, 2e15], [0, 0]), "end before")]:
+        with pytest.raises(SimulationError, match=message):
+            simulate.play(stim._ref_amp, *args)
