@@ -108,6 +108,18 @@ Nai about 35 mM and Cai about 0.3 uM: no overload, no depolarisation. With
 ``kext`` at its defaults ko rises by only about 0.2 mM: the bath exchange
 (10 s) and glial uptake clear the K that leaves.
 
+Onset: by default the pumps stop at t0. With ``onset_s`` they decline as
+exp(-(t - t0)/onset_s) instead (ouabain binds over tens of seconds, ATP
+runs down over minutes), played into every segment with
+:func:`ionhomeo.simulate.play`. Slow events then come about one onset later
+(a first-order decline withholds onset x the resting pump flux: Nai +10 %
+1.07 and 1.14 onsets later for onsets of 1 and 3 s). The brief NCX reversal
+of the instantaneous failure is gone already at a 1 s onset: it is the
+membrane charging within milliseconds, faster than the Ca leak raises
+E_NCX. The rest of the model's order stays: with the ATP supply failing NCX
+never reverses; with the pump blocked alone it reverses durably before Nai
++10 % (46 s vs 76 s at a 1 s onset, 81 s vs 105 s at 30 s).
+
 Everything created in NEURON is deleted, and the CVODE settings, pump rates
 and ATP free energies are restored, before the protocol returns.
 """
@@ -163,12 +175,37 @@ ATPASE_RATES = {"pmca": "imax", "serca": "vmax"}
 STEP_VARIABLES = ("v", "nai", "ki", "cli", "cai", "ko", "incx_ncx", "ipmca_pmca")
 
 
-def _simulate(h, start, segments, soma, t0_ms, tstop_ms, failure, dgatp_kj, maxstep_ms):
+#: with an onset time constant, the failure is played as exp(-(t - t0)/onset)
+#: sampled every onset/ONSET_SAMPLES up to ONSET_SPAN onsets, then 0
+#: (linear interpolation of the exponential: relative error <= (1/20)^2/8 =
+#: 3e-4 of the factor; the final step from exp(-12) = 6e-6 to 0 is negligible)
+ONSET_SAMPLES = 20
+ONSET_SPAN = 12
+
+
+def _onset_factor(t0_ms, onset_ms):
+    """(times, factors) of the failure's time course: the pumps' remaining
+    fraction exp(-(t - t0)/onset) from t0, 0 after ONSET_SPAN onsets (held
+    there by :func:`ionhomeo.simulate.play`; NEURON alone would extrapolate
+    the last ramp and run the pumps backwards)."""
+    s = np.linspace(0.0, ONSET_SPAN * onset_ms, ONSET_SPAN * ONSET_SAMPLES + 1)
+    factor = np.exp(-s / onset_ms)
+    factor[-1] = 0.0
+    return t0_ms + s, factor
+
+
+def _simulate(h, start, segments, soma, t0_ms, tstop_ms, failure, dgatp_kj, maxstep_ms,
+              onset_ms=0.0):
     """One run from rest; at t0 the failure: "ouabain" (nakpump avail = 0),
     "atp" (also every other ATPase stopped, or, with dgatp_kj, the ATP free
-    energy set to dgatp_kj). Returns {name: array} at every integration step.
+    energy set to dgatp_kj). With ``onset_ms`` > 0 the pumps' availability
+    (and the ATPases' rates) fall as exp(-(t - t0)/onset) instead of at
+    once, played into each segment (Vector.play with linear interpolation,
+    which CVODE evaluates at every step). Returns {name: array} at every
+    integration step.
     """
     from .. import calcium, solver
+    from ..simulate import play
 
     cvode = h.CVode()
     sec = soma.sec
@@ -181,19 +218,27 @@ def _simulate(h, start, segments, soma, t0_ms, tstop_ms, failure, dgatp_kj, maxs
              for m, p in ATPASE_RATES.items() if s.sec.has_membrane(m)]
     dgatp = {m: float(getattr(h, f"dgatp_{m}")) for m in calcium.ATP_MECHANISMS
              if hasattr(h, f"dgatp_{m}")}
+    # what falls to zero: (segment's mechanism, parameter, value before)
+    falling = [(s.nakpump, "avail", a) for s, a in zip(segments, avail)]
+    if failure == "atp" and dgatp_kj is None:
+        falling += [(getattr(s, m), p, value) for s, m, p, value in rates]
+    played = {}
     try:
         solver.use_cvode()
         cvode.maxstep(maxstep_ms)
+        if onset_ms > 0:
+            # NEURON takes up a play at finitialize: set it before the start
+            # (it holds the first value, the parameter's own, until t0)
+            times, factor = _onset_factor(t0_ms, onset_ms)
+            for k, (mech, p, value) in enumerate(falling):
+                played[k] = play(getattr(mech, f"_ref_{p}"), times, factor * value)
         start()
         cvode.solve(t0_ms)
-        for s in segments:
-            s.nakpump.avail = 0.0
-        if failure == "atp":
-            if dgatp_kj is None:
-                for s, m, p, _ in rates:
-                    setattr(getattr(s, m), p, 0.0)
-            else:
-                calcium.set_atp_free_energy(dgatp_kj)
+        if onset_ms <= 0:
+            for mech, p, _ in falling:
+                setattr(mech, p, 0.0)
+        if failure == "atp" and dgatp_kj is not None:
+            calcium.set_atp_free_energy(dgatp_kj)
         cvode.re_init()
         try:
             cvode.solve(tstop_ms)
@@ -207,6 +252,9 @@ def _simulate(h, start, segments, soma, t0_ms, tstop_ms, failure, dgatp_kj, maxs
         n = min(a.size for a in out.values())
         out = {k: a[:n] for k, a in out.items()}
     finally:
+        for _, values in played.values():
+            values.play_remove()
+        played.clear()
         for m, value in dgatp.items():
             setattr(h, f"dgatp_{m}", value)
         for s, m, p, value in rates:
@@ -281,7 +329,7 @@ def _events(data, rest, t0_ms, celsius):
 def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
         diam_um: float = DIAM_UM, kext: bool = True, dgatp_kj=None, t0_s: float = T0_S,
         maxstep_ms: float = MAXSTEP_MS, compare_ouabain: bool = True, pmca_nh=None,
-        defaults=None, progress=None) -> Result:
+        onset_s: float = 0.0, defaults=None, progress=None) -> Result:
     """Run the energy-failure protocol (module docstring); write to ``out_dir`` if given.
 
     morphology: None for the protocol's own compartment (``diam_um``, L =
@@ -299,6 +347,10 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
     pmca_nh: None (pmca.mod's nh, 0 by default: electrogenic PMCA) or the H+
         taken up per Ca by the PMCA for this run (0..2; 2 is electroneutral,
         see the module docstring). Restored afterwards. Not with dgatp_kj.
+    onset_s: 0 (the pumps stop at t0) or the time constant (s) of their
+        decline: availability, and with the ATP supply failing the ATPases'
+        rates, fall as exp(-(t - t0)/onset_s) (ouabain wash-in and binding,
+        ATP running down; module docstring). Not with dgatp_kj.
     defaults: :class:`ionhomeo.defaults.Defaults`; the package defaults if None.
     progress: accepted for the command line; unused.
     """
@@ -314,6 +366,13 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
         if not -100.0 <= dgatp_kj <= 0.0:
             raise ParameterError(f"dgatp_kj = {dgatp_kj:g} kJ/mol is outside the mod files' "
                                  "range [-100, 0]")
+    onset_s = check_number("onset_s", onset_s)
+    if onset_s < 0:
+        raise ParameterError(f"onset_s = {onset_s:g} s must be >= 0 (0: the pumps stop at once)")
+    if onset_s > 0 and dgatp_kj is not None:
+        raise ParameterError("onset_s > 0 cannot be combined with dgatp_kj: the onset scales the "
+                             "pumps' rates down, dgatp_kj changes their free energy at t0; use "
+                             "one of the two")
     if duration_s <= t0_s:
         raise ParameterError(f"duration_s = {duration_s:g} s must exceed t0_s = {t0_s:g} s")
     if pmca_nh is not None:
@@ -388,10 +447,11 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
         celsius = float(h.celsius)
         rest["celsius"] = celsius
         runs = {"energy_loss": _simulate(h, start, segments, soma, t0_s * 1e3,
-                                         duration_s * 1e3, "atp", dgatp_kj, maxstep_ms)}
+                                         duration_s * 1e3, "atp", dgatp_kj, maxstep_ms,
+                                         onset_s * 1e3)}
         if compare_ouabain:
             runs["ouabain"] = _simulate(h, start, segments, soma, t0_s * 1e3, duration_s * 1e3,
-                                        "ouabain", None, maxstep_ms)
+                                        "ouabain", None, maxstep_ms, onset_s * 1e3)
     finally:
         for m, value in saved_dgatp.items():
             setattr(h, f"dgatp_{m}", value)
@@ -459,7 +519,8 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
     final = {k: float(a[-1]) for k, a in data.items()}
     failure = ("nakpump avail = 0; " + ("PMCA (and SERCA) stopped: imax (vmax) = 0"
                                        if dgatp_kj is None else
-                                       f"ATP free energy {dgatp_kj:g} kJ/mol for the other pumps"))
+                                       f"ATP free energy {dgatp_kj:g} kJ/mol for the other pumps")
+               + (f"; falling as exp(-t/{onset_s:g} s)" if onset_s > 0 else ""))
     rows = [
         ("Vm_rest", rest["v"], "mV", "resting potential (solved steady state)"),
         ("Nai_rest", rest["nai"], "mM", "resting Nai"),
@@ -470,6 +531,7 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
          "resting PMCA Ca current (outward); its net membrane current is (1 - nh/2) times this"),
         ("pmca_nh", nh_used, "1",
          "H+ taken up per Ca by the PMCA (0: electrogenic, pmca.mod's default; 2: electroneutral)"),
+        ("onset", onset_s, "s", "time constant of the pumps' decline (0: they stop at t0)"),
         ("dGATP", DGATP_DEFAULT_KJ if dgatp_kj is None else dgatp_kj, "kJ/mol",
          "ATP free energy after the failure" + (" (unchanged: the ATPases stop instead)"
                                                 if dgatp_kj is None else "")),
@@ -534,7 +596,7 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
     parameters = {
         "duration_s": duration_s, "t0_s": t0_s, "diam_um": diam_um if morphology is None else None,
         "kext": rest["kext"], "dgatp_kj": dgatp_kj, "dgatp_default_kj": DGATP_DEFAULT_KJ,
-        "pmca_nh": nh_used,
+        "pmca_nh": nh_used, "onset_s": onset_s,
         "failure": failure, "ouabain_comparison": "nakpump avail = 0 only",
         "cvode": {"maxstep_ms": maxstep_ms, "atolscale": dict(solver.ATOL_SCALE)},
         "timecourse_dt_s": RECORD_DT_MS / 1e3,
