@@ -250,3 +250,53 @@ def test_gradual_onset(h):
         energy_failure.run(onset_s=-1.0)
     with pytest.raises(mechanisms.ParameterError, match="onset_s"):
         energy_failure.run(onset_s=10.0, dgatp_kj=-40.0)
+
+
+def _ca_budget_recipe(factor):
+    """The protocol's compartment with the PMCA and the Ca leak both scaled by
+    ``factor`` (the resting Ca turnover, which sets how far NCX rests from
+    its reversal), kext added as in the default run."""
+    from ionhomeo.recipe import Recipe
+
+    cat = mechanisms.catalog()
+    rules = [{"region": "soma", "mechanism": m} for m in energy_failure.MECHANISMS + ("kext",)]
+    rules += [{"region": "soma", "mechanism": "pmca",
+               "params": {"imax": factor * cat["pmca"].parameters["imax"].default}},
+              {"region": "soma", "mechanism": "caleak",
+               "params": {"pca": factor * cat["caleak"].parameters["pca"].default}}]
+    return Recipe(name=f"ca-budget-x{factor:g}", rules=rules)
+
+
+@pytest.mark.parametrize("variant", ["ca_budget_0.1", "ca_budget_0.01", "mature_soma"])
+def test_the_issue_order_fails_across_models(h, variant):
+    """The issue's order (Nai +10 %, then NCX reversal, then Ca overload, then
+    -40 mV) holds in none of these variants either; every reversal seen sits
+    on 3 E_Na - 2 E_Ca.
+
+    - Resting Ca turnover x0.1 (PMCA and Ca leak): NCX rests 8.3 mV below
+      its reversal; under ATP failure it never reverses (the leak's Ca keeps
+      E_NCX ahead); with the pump blocked alone it reverses at 41 s, before
+      Nai +10 % (75 s).
+    - x0.01: NCX rests 2.6 mV from equilibrium (little Ca to extrude), so the
+      pumps' lost current reverses it within 12 ms in both scenarios.
+    - The mature preset's soma (spike channels, SK, HVA Ca, buffer capacity
+      40): rests 5.3 mV below E_NCX and reverses within 8 ms in both.
+    """
+    recipe = ("mature" if variant == "mature_soma"
+              else _ca_budget_recipe(float(variant.split("_")[-1])))
+    result = energy_failure.run(recipe=recipe, duration_s=1200.0)
+    v = _values(result)
+    assert v["check_order"] == 0.0
+    observed = result.metadata["event_order_observed"]
+    assert observed[:2] != ["Nai_rise", "NCX_reversal"]
+    margin = v["E_NCX_rest"] - v["Vm_rest"]
+    assert margin > 0  # forward at rest: a forward-to-reverse transition is possible
+    if variant == "ca_budget_0.1":
+        assert math.isnan(v["t_NCX_reversal"])
+        assert v["t_Nai_rise"] < v["t_Ca_overload"]
+    else:
+        # the acute reversal: before Nai has moved (its share < 0.1 mV)
+        assert 0 < v["t_NCX_reversal"] < 0.1 and abs(v["NCX_d3ENa"]) < 0.1
+        assert abs(v["NCX_error"]) < 0.01
+    assert v["ouabain_t_NCX_reversal"] < v["ouabain_t_Nai_rise"]
+    assert abs(v["ouabain_NCX_error"]) < 0.01
