@@ -214,9 +214,17 @@ def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) ->
     x0 = np.array([v_guess] + [math.log(start[ion]) for ion in free])
     try:
         sol = optimize.root(residual, x0, method="hybr", options={"xtol": 1e-14})
+        state = state_at(sol.x)
+    except OverflowError:
+        # a trial step (or the end point) with a log concentration beyond
+        # exp's range: the iteration ran away from any physical state
+        raise SteadyStateError(
+            "no steady state found: the solver's iteration ran away (a concentration beyond "
+            "1e300 mM). Usually no resting state exists: check that the pump and transporters "
+            "can balance every leak (for example the Na/K pump against the Na leak), or try "
+            "another v_guess.") from None
     finally:
         neuron_objects.clear()
-    state = state_at(sol.x)
     state.finitialize(sections)
     worst = max(float(np.max(np.abs(_ion_currents(seg, ions)))) for seg in segs)
     if not np.all(np.isfinite(sol.x)) or worst > tol:

@@ -43,6 +43,19 @@ def test_solver_refuses_nonspecific_current(h):
     del excinfo  # its traceback holds the solver's frames, and so the section
 
 
+def test_solver_reports_a_runaway_iteration_clearly(h):
+    """A pump at 1/20 of its default against 8x the KCC2: the root finder's
+    steps leave exp's range (it raised a bare OverflowError before); the
+    error names the likely cause instead."""
+    sec = compartment(h, RESTING)
+    seg = sec(0.5)
+    seg.nakpump.imax *= 0.05
+    seg.kcc2.imax *= 8
+    with pytest.raises(steady.SteadyStateError, match="ran away") as excinfo:
+        steady.solve([sec])
+    del excinfo
+
+
 def _rest_of(sec):
     seg = sec(0.5)
     return seg.v, {ion: (getattr(seg, f"{ion}i"), getattr(seg, f"{ion}o")) for ion in PERM}
