@@ -10,8 +10,10 @@
 (SWC or Neurolucida ASC) or the name of a bundled cell
 (:data:`ionhomeo.morphology.BUNDLED`); ``recipe`` a
 :class:`ionhomeo.recipe.Recipe`, a TOML file or a preset name
-(:data:`ionhomeo.presets.NAMES`). Sections are discretised by the d_lambda
-rule before the recipe is applied (parameter values are set per segment).
+(:data:`ionhomeo.presets.NAMES`). The recipe's passive rules (Ra, cm) are
+set first, since the d_lambda rule depends on them; the sections are then
+discretised and the recipe applied segment by segment (cm again, then the
+mechanisms).
 
 Several cells can coexist in one process; each owns its sections, which
 :meth:`Cell.destroy` deletes (or garbage collection, once nothing refers to
@@ -23,6 +25,9 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = ["Cell"]
+
+#: NEURON's default specific capacitance (uF/cm2), where no passive rule sets cm
+DEFAULT_CM_UF_CM2 = 1.0
 
 
 class Cell:
@@ -57,10 +62,41 @@ class Cell:
             raise morph_mod.MorphologyError(f"{morph.path}: no soma after instantiation")
         soma = self.sections_by_type["soma"][0]
         self.soma_center = soma(0.5)
-        self.nseg = morph_mod.discretize(self.all, d_lambda=d_lambda,
-                                         frequency_hz=frequency_hz)
-        self.applied = rec.apply(self)
+        self.passive = self._discretize_with_passive(rec)
+        self.applied = rec.apply(self, passive=False)
         self.area_factors = self._set_area_factors()
+
+    #: rounds of discretising and setting cm before :meth:`_discretize_with_passive` gives up
+    MAX_DISCRETISATION_ROUNDS = 10
+
+    def _discretize_with_passive(self, rec) -> list:
+        """Discretise by the d_lambda rule at the recipe's Ra and cm; returns
+        the passive rules' summary.
+
+        The rule depends on Ra and on the section's largest cm, and cm can be
+        set per segment (regions such as "distance > 200" select segments), so:
+        set the passive rules at the current segments, discretise, start cm
+        from NEURON's default again and set the rules on the new segments;
+        repeat until the discretisation no longer changes (two rounds unless
+        a region splits a section).
+        """
+        from . import morphology as morph_mod
+
+        summary = rec.apply_passive(self)
+        for _ in range(self.MAX_DISCRETISATION_ROUNDS):
+            before = [sec.nseg for sec in self.all]
+            self.nseg = morph_mod.discretize(self.all, d_lambda=self.d_lambda,
+                                             frequency_hz=self.frequency_hz)
+            if [sec.nseg for sec in self.all] == before:
+                return summary
+            for sec in self.all:
+                sec.cm = DEFAULT_CM_UF_CM2
+            summary = rec.apply_passive(self)
+        raise morph_mod.MorphologyError(
+            f"{self.morphology.path}: the d_lambda discretisation did not settle in "
+            f"{self.MAX_DISCRETISATION_ROUNDS} rounds with recipe {rec.name!r}'s passive rules "
+            "(cm set per region changes nseg, which changes the regions' segments); set cm "
+            "for whole sections, or a larger d_lambda")
 
     #: concentration owners that convert membrane current with cylinder geometry
     AREA_FACTOR_MECHANISMS = ("nadyn", "kdyn", "cldyn", "cadyn", "caentry", "kext")
@@ -148,6 +184,8 @@ class Cell:
             "frequency_hz": self.frequency_hz,
             "sections": counts,
             "nseg": self.nseg,
+            "Ra_ohm_cm_range": _value_range(sec.Ra for sec in self.all),
+            "cm_uF_cm2_range": _value_range(seg.cm for sec in self.all for seg in sec),
             "area_factor_range": list(self.area_factors),
         }
 
@@ -160,6 +198,11 @@ class Cell:
         return (f"Cell({self.morphology.path.name!r}, recipe={self.recipe.name!r}, "
                 f"{len(getattr(self, 'all', []))} sections, "
                 f"{getattr(self, 'nseg', 0)} segments)")
+
+
+def _value_range(values) -> list:
+    values = [float(x) for x in values]
+    return [min(values), max(values)] if values else []
 
 
 def _holds_sections(value) -> bool:

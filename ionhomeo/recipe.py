@@ -17,6 +17,11 @@ TOML layout::
     [globals.cadyn]                     # optional: GLOBAL parameters
     D = 0.22
 
+    [[passive]]                         # optional: cable properties
+    region = "all"
+    Ra = 150.0                          # axial resistivity, ohm cm
+    cm = 1.0                            # specific capacitance, uF/cm2
+
     [[rules]]
     region = "all"
     mechanism = "kcc2"
@@ -36,6 +41,14 @@ kept as written (``recipe.to_toml()`` writes it back the same way);
 
 Regions are the expressions of :mod:`ionhomeo.regions` ("soma",
 "apical & distance > 100", ...).
+
+Passive (cable) properties, ``[[passive]]``, in order, later ones
+overriding: ``cm`` (uF/cm2, or "0.01 F/m2") is set in the selected
+segments; ``Ra`` (ohm cm) belongs to a whole section in NEURON, so it is set
+in the sections whose middle segment (the one at x = 0.5) the region
+selects. Where no passive rule applies NEURON's defaults hold (Ra 35.4 ohm
+cm, cm 1 uF/cm2). :class:`ionhomeo.cell.Cell` applies them before the
+d_lambda rule (which depends on both) and again, segment by segment, after it.
 
 Applying (``recipe.apply(cell)``), rule by rule in order:
 
@@ -78,8 +91,8 @@ from pathlib import Path
 
 from . import mechanisms, regions
 
-__all__ = ["RecipeError", "PartialSectionWarning", "Rule", "Recipe", "load", "save",
-           "UNIT_FACTORS", "to_mod_units"]
+__all__ = ["RecipeError", "PartialSectionWarning", "Rule", "PassiveRule", "Recipe", "load",
+           "save", "UNIT_FACTORS", "PASSIVE", "to_mod_units"]
 
 
 class RecipeError(ValueError):
@@ -98,6 +111,8 @@ UNIT_FACTORS = {
     "time": {"ms": 1.0, "s": 1e3},
     "rate": {"/ms": 1.0, "/s": 1e-3},
     "length": {"um": 1.0},
+    "resistivity": {"ohmcm": 1.0, "ohm*cm": 1.0, "kohmcm": 1e3},
+    "capacitance density": {"uF/cm2": 1.0, "F/m2": 100.0},
 }
 
 _VALUE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*?)?\s*$")
@@ -249,6 +264,79 @@ class Rule:
             raise RecipeError(f"{label}: {e}") from None
 
 
+#: the cable properties a [[passive]] rule sets, with NEURON's defaults and
+#: the ranges accepted (wide: myelin ~0.01-0.05 uF/cm2, spine-corrected
+#: dendrites up to ~2-3; measured Ra 70-300 ohm cm, e.g. Stuart & Spruston
+#: 1998, J Neurosci 18:3501; Golding et al. 2005, J Physiol 568:69)
+PASSIVE = {
+    "Ra": mechanisms.Parameter("Ra", 35.4, "ohm cm", 1.0, 1e5, "section",
+                               "axial resistivity, one value per section"),
+    "cm": mechanisms.Parameter("cm", 1.0, "uF/cm2", 1e-3, 100.0, "range",
+                               "specific membrane capacitance, per segment"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class PassiveRule:
+    """Set the cable properties ``Ra`` (ohm cm) and/or ``cm`` (uF/cm2) in ``region``.
+
+    Values are numbers in those units or "value unit" strings (kept as
+    written); ``values`` gives them as floats in NEURON's units. ``Ra`` is
+    set per section (sections whose middle segment is selected), ``cm`` per
+    segment. ``note``: free text (the source of the values).
+    """
+
+    region: regions.Region
+    Ra: object = None
+    cm: object = None
+    note: str = ""
+    values: types.MappingProxyType = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        label = f"passive rule in region {str(self.region)!r}"
+        try:
+            object.__setattr__(self, "region", regions.as_region(self.region))
+        except regions.RegionError as e:
+            raise RecipeError(f"passive rule: bad region: {e}") from None
+        given = {k: getattr(self, k) for k in PASSIVE if getattr(self, k) is not None}
+        if not given:
+            raise RecipeError(f"{label}: give Ra (ohm cm) and/or cm (uF/cm2)")
+        values = {}
+        for name, value in given.items():
+            p = PASSIVE[name]
+            converted = to_mod_units(value, p, f"{label}: {name}")
+            try:
+                values[name] = p.check("passive", converted)
+            except mechanisms.ParameterError as e:
+                raise RecipeError(f"{label}: {e}") from None
+            object.__setattr__(self, name, _canonical_value(value))
+        if not isinstance(self.note, str):
+            raise RecipeError(f"{label}: note must be a string")
+        object.__setattr__(self, "values", _frozen(values))
+
+    def __hash__(self):
+        return hash((self.region, self.Ra, self.cm, self.note))
+
+    def to_dict(self) -> dict:
+        out = {"region": str(self.region)}
+        out.update({k: getattr(self, k) for k in PASSIVE if getattr(self, k) is not None})
+        if self.note:
+            out["note"] = self.note
+        return out
+
+    @classmethod
+    def from_dict(cls, d, label: str = "passive rule") -> "PassiveRule":
+        if not isinstance(d, dict):
+            raise RecipeError(f"{label}: a passive rule must be a table with region and Ra "
+                              f"and/or cm; got {d!r}")
+        _check_keys(d, ("region", *PASSIVE, "note"), ("region",), label)
+        try:
+            return cls(region=d["region"], Ra=d.get("Ra"), cm=d.get("cm"),
+                       note=d.get("note", ""))
+        except RecipeError as e:
+            raise RecipeError(f"{label}: {e}") from None
+
+
 def _check_keys(d: dict, allowed, required, label: str):
     for key in d:
         if key not in allowed:
@@ -267,8 +355,9 @@ class Recipe:
     ``name`` (str), ``description`` (str), ``sources`` (citations, tuple of
     str), ``rules`` (tuple of Rule, or dicts with region, mechanism, params,
     note), ``celsius`` (degC, optional: the temperature the recipe was made
-    for; :meth:`apply` sets it) and ``globals`` ({mechanism: {param: value}},
-    GLOBAL parameters). Validated when created.
+    for; :meth:`apply` sets it), ``globals`` ({mechanism: {param: value}},
+    GLOBAL parameters) and ``passive`` (tuple of PassiveRule, or dicts with
+    region, Ra, cm, note: the cable properties). Validated when created.
     """
 
     name: str
@@ -277,6 +366,7 @@ class Recipe:
     rules: tuple = ()
     celsius: float | None = None
     globals: types.MappingProxyType = dataclasses.field(default_factory=dict)
+    passive: tuple = ()
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.strip():
@@ -317,10 +407,18 @@ class Recipe:
                 raise RecipeError(f"{label}: {e}") from None
             written[mech] = _frozen(_check_params(mech, params, "global", label)[0])
         object.__setattr__(self, "globals", _frozen(written))
+        if isinstance(self.passive, (str, dict)) or not isinstance(self.passive, (list, tuple)):
+            raise RecipeError(f"recipe {self.name!r}: passive must be a list of passive rules "
+                              "(each: region, Ra and/or cm)")
+        object.__setattr__(self, "passive", tuple(
+            r if isinstance(r, PassiveRule)
+            else PassiveRule.from_dict(r, f"recipe {self.name!r}, passive rule {i}")
+            for i, r in enumerate(self.passive, 1)))
 
     def __hash__(self):
         return hash((self.name, self.description, self.sources, self.rules, self.celsius,
-                     tuple((m, tuple(p.items())) for m, p in self.globals.items())))
+                     tuple((m, tuple(p.items())) for m, p in self.globals.items()),
+                     self.passive))
 
     # -- derived ------------------------------------------------------------
 
@@ -351,6 +449,8 @@ class Recipe:
             out["celsius"] = self.celsius
         if self.globals:
             out["globals"] = {m: dict(ps) for m, ps in self.globals.items()}
+        if self.passive:
+            out["passive"] = [r.to_dict() for r in self.passive]
         out["rules"] = [r.to_dict() for r in self.rules]
         return out
 
@@ -359,8 +459,8 @@ class Recipe:
         """The recipe described by ``d`` (keys as written by :meth:`to_dict`)."""
         if not isinstance(d, dict):
             raise RecipeError(f"{source}: a recipe must be a table, got {type(d).__name__}")
-        _check_keys(d, ("name", "description", "sources", "celsius", "globals", "rules"),
-                    ("name", "rules"), source)
+        _check_keys(d, ("name", "description", "sources", "celsius", "globals", "passive",
+                        "rules"), ("name", "rules"), source)
         rules = d["rules"]
         if not isinstance(rules, list):
             raise RecipeError(f"{source}: 'rules' must be an array of tables: start each rule "
@@ -376,9 +476,16 @@ class Recipe:
         sources = d.get("sources", [])
         if not isinstance(sources, list):
             raise RecipeError(f"{source}: sources must be a list of strings, got {sources!r}")
+        passive = d.get("passive", [])
+        if not isinstance(passive, list):
+            raise RecipeError(f"{source}: 'passive' must be an array of tables: start each "
+                              "passive rule with its own [[passive]] header")
+        passive = tuple(PassiveRule.from_dict(r, f"{source}: passive rule {i}")
+                        for i, r in enumerate(passive, 1))
         try:
             return cls(name=d["name"], description=d.get("description", ""), sources=tuple(sources),
-                       rules=tuple(parsed), celsius=d.get("celsius"), globals=globals_)
+                       rules=tuple(parsed), celsius=d.get("celsius"), globals=globals_,
+                       passive=passive)
         except RecipeError as e:
             raise RecipeError(f"{source}: {e}") from None
 
@@ -398,6 +505,9 @@ class Recipe:
         for mech, params in d.get("globals", {}).items():
             lines += ["", f"[globals.{_toml_key(mech)}]"]
             lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in params.items()]
+        for rule in d.get("passive", []):
+            lines += ["", "[[passive]]"]
+            lines += [f"{key} = {_toml_value(value)}" for key, value in rule.items()]
         for rule in d["rules"]:
             lines += ["", "[[rules]]"]
             for key in ("region", "mechanism", "params", "note"):
@@ -422,12 +532,40 @@ class Recipe:
 
     # -- applying -------------------------------------------------------------
 
-    def apply(self, cell) -> list:
+    def apply_passive(self, cell) -> list:
+        """Set the passive rules' Ra and cm in ``cell`` (see the module doc).
+
+        Returns one dict per passive rule: ``rule`` (1-based), ``region``,
+        ``values``, ``sections`` given Ra and ``segments`` given cm.
+        """
+        if not self.passive:
+            return []
+        where = regions.sites(cell)
+        summary = []
+        for i, rule in enumerate(self.passive, 1):
+            mask = rule.region.mask(where)
+            n_sec = n_seg = 0
+            for sec, selected in where.by_section(mask):
+                if "Ra" in rule.values and selected[len(selected) // 2]:
+                    sec.Ra = rule.values["Ra"]
+                    n_sec += 1
+                if "cm" in rule.values:
+                    for seg, keep in zip(sec, selected):
+                        if keep:
+                            seg.cm = rule.values["cm"]
+                            n_seg += 1
+            summary.append({"rule": i, "region": str(rule.region), "values": dict(rule.values),
+                            "sections": n_sec, "segments": n_seg})
+        return summary
+
+    def apply(self, cell, passive: bool = True) -> list:
         """Insert the mechanisms into ``cell`` and set their parameters (see the module doc).
 
         ``cell`` needs ``sections_by_type``, ``all`` and (for distance
         predicates) ``soma_center``. Sets ``h.celsius`` if the recipe has a
-        temperature and the GLOBAL parameters. Returns one dict per rule:
+        temperature and the GLOBAL parameters, and first (with ``passive``)
+        the passive rules' Ra and cm (:meth:`apply_passive`; Cell applies
+        them itself, around the d_lambda rule). Returns one dict per rule:
         ``rule`` (1-based), ``region``, ``mechanism``, ``values`` (mod
         units), ``sections`` and ``segments`` selected, ``area_um2`` (their
         membrane area) and ``partial_sections`` (sections the rule inserted
@@ -438,6 +576,8 @@ class Recipe:
         from . import build
 
         build.load()
+        if passive:
+            self.apply_passive(cell)
         if self.celsius is not None:
             h.celsius = self.celsius
         for mech, values in self.global_values().items():

@@ -81,6 +81,47 @@ def test_cell_accepts_recipe_files_and_records_provenance(h, tmp_path):
         Cell("ball_and_stick", bad)
 
 
+def test_passive_rules_set_the_cable_before_and_after_discretisation(h):
+    """Ra and cm from the recipe: the d_lambda rule sees them, and cm ends up
+    per segment, also in sections a region selects only partly."""
+    from neuron import h as _h
+
+    from ionhomeo import morphology
+
+    base = presets.load("mature")
+    rec = base.replace(passive=[
+        {"region": "all", "Ra": 150.0, "note": "Golding et al. 2005"},
+        {"region": "dendrite & distance > 200", "cm": 2.0, "note": "spines"}])
+    plain, cell = Cell("ball_and_stick", base), Cell("ball_and_stick", rec)
+    try:
+        assert all(sec.Ra == 35.4 for sec in plain.all)  # NEURON's default
+        assert all(sec.Ra == 150.0 for sec in cell.all)
+        # lambda_f scales as 1/sqrt(Ra cm): more segments, and each section's
+        # nseg is the d_lambda rule's at the Ra and cm it has now (the far
+        # dendrite's largest cm is 2 both before and after discretisation)
+        assert cell.nseg > plain.nseg
+        for sec in cell.all:
+            lam = morphology.lambda_f_um(sec, cell.frequency_hz)
+            assert sec.nseg == int((sec.L / (cell.d_lambda * lam) + 0.9) / 2) * 2 + 1, sec
+        far = {str(s) for s in cell.segments("dendrite & distance > 200")}
+        partly = 0
+        for sec in cell.sections("dendrite"):
+            cms = [seg.cm for seg in sec]
+            expected = [2.0 if str(seg) in far else 1.0 for seg in sec]
+            assert cms == expected, sec
+            partly += 1.0 in cms and 2.0 in cms
+        assert partly >= 1  # the test covers a partly selected section
+        meta = cell.to_dict()
+        assert meta["Ra_ohm_cm_range"] == [150.0, 150.0]
+        assert meta["cm_uF_cm2_range"] == [1.0, 2.0]
+        assert meta["recipe"]["passive"][1]["cm"] == 2.0
+        assert cell.passive[1]["segments"] == len(far)
+        assert _h.distance(cell.soma_center, cell.segments("dendrite & distance > 200")[0]) > 200
+    finally:
+        plain.destroy()
+        cell.destroy()
+
+
 def test_pyramidal_mature_cell_rests_in_every_segment(h):
     """The issue's limits: over 10 s of rest, drift < 0.01 mV and < 0.1 % in
     every concentration in every segment."""

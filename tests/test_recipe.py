@@ -386,3 +386,72 @@ def test_add_appends_an_overriding_rule(cell):
     blocked.apply(cell)
     assert all(seg.nkcc1.imax == 0.0 for sec in cell.all for seg in sec)
     assert all(seg.kcc2.imax == 0.0001 for sec in cell.all for seg in sec)
+
+
+# ----------------------------------------------------------------------------
+# passive (cable) properties
+# ----------------------------------------------------------------------------
+
+def passive_example() -> Recipe:
+    return example().replace(passive=[
+        {"region": "all", "Ra": 150.0, "cm": "0.01 F/m2", "note": "Golding et al. 2005"},
+        {"region": "apical & distance > 100", "cm": 2.0, "note": "spines"},
+        recipe.PassiveRule("axon", Ra="0.1 kohm cm")])
+
+
+def test_passive_rules_round_trip_and_convert_units():
+    r = passive_example()
+    text = r.to_toml()
+    assert "[[passive]]" in text
+    back = Recipe.from_toml(text)
+    assert back == r and hash(back) == hash(r) and back.to_toml() == text
+    assert Recipe.from_dict(r.to_dict()) == r
+    # kept as written; 0.01 F/m2 = 1 uF/cm2 and 0.1 kohm cm = 100 ohm cm
+    assert r.passive[0].cm == "0.01 F/m2"
+    assert r.passive[0].values["cm"] == pytest.approx(1.0, rel=1e-15)
+    assert r.passive[2].values == {"Ra": pytest.approx(100.0, rel=1e-15)}
+    assert "passive" not in example().to_dict()  # absent unless given
+
+
+@pytest.mark.parametrize("rule, words", [
+    ({"region": "all"}, "give Ra"),
+    ({"region": "all", "Ra": 0.0}, "outside its allowed range"),
+    ({"region": "all", "cm": 1e3}, "outside its allowed range"),
+    ({"region": "all", "cm": "1 mS/cm2"}, "does not convert to uF/cm2"),
+    ({"region": "all", "Ra": "150"}, "needs a unit"),
+    ({"region": "all", "Raa": 150.0}, "Did you mean 'Ra'"),
+    ({"region": "dendrites", "cm": 1.0}, "bad region"),
+])
+def test_bad_passive_rules(rule, words):
+    with pytest.raises(RecipeError, match=words):
+        example().replace(passive=[rule])
+    with pytest.raises(RecipeError, match="passive must be a list"):
+        example().replace(passive={"region": "all", "cm": 1.0})
+
+
+def test_bad_passive_table_in_toml():
+    text = example().to_toml().replace("[[rules]]", '[passive]\nregion = "all"\n\n[[rules]]', 1)
+    with pytest.raises(RecipeError, match=r"\[\[passive\]\]"):
+        Recipe.from_toml(text)
+
+
+def test_apply_sets_ra_per_section_and_cm_per_segment(cell):
+    r = passive_example()
+    r.apply(cell)  # passive first, then the mechanisms
+    byname = cell.byname
+    # Ra: 150 everywhere but the axon and its boutons (100, rule 3)
+    assert byname["soma"].Ra == 150.0 and byname["apic1"].Ra == 150.0
+    assert byname["axon0"].Ra == pytest.approx(100.0, rel=1e-15)
+    assert byname["bouton2"].Ra == pytest.approx(100.0, rel=1e-15)
+    # cm: 1 everywhere, 2 beyond 100 um of the apical dendrite (centres at
+    # 35, 85, 135, 185 um in apic0)
+    assert [seg.cm for seg in byname["apic0"]] == pytest.approx([1.0, 1.0, 2.0, 2.0], rel=1e-15)
+    assert [seg.cm for seg in byname["apic1"]] == [2.0, 2.0]
+    summary = r.apply_passive(cell)
+    assert [(s["rule"], s["sections"], s["segments"]) for s in summary] == [
+        (1, 10, 28), (2, 0, 4), (3, 5, 0)]
+    # Ra goes by a section's middle segment: apic0's (the third of four, 135
+    # um) is in "distance > 100", so a rule giving Ra there sets all of apic0
+    rec = example().replace(passive=[{"region": "apical & distance > 100", "Ra": 300.0}])
+    rec.apply_passive(cell)
+    assert byname["apic0"].Ra == 300.0 and byname["soma"].Ra == 150.0
