@@ -136,6 +136,20 @@ def ionic_current(seg) -> float:
     return float(_ion_currents(seg, _membrane_ions(seg)).sum())
 
 
+def _require_defaults(h) -> None:
+    """SteadyStateError unless :func:`ionhomeo.defaults.apply` has run.
+
+    Its initialisation handler turns off NEURON's reset of written
+    concentrations at finitialize (ion_style cinit); without it every state
+    the solvers place is wiped before they read the rates.
+    """
+    if not hasattr(h, "ionhomeo_init_handler"):
+        raise SteadyStateError(
+            "the steady-state solver needs ionhomeo's initialisation handler: call "
+            "ionhomeo.defaults.apply() once (it sets the temperature and the initial "
+            "concentrations) before solving")
+
+
 def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) -> SteadyState:
     """Find the uniform resting state of ``sections``.
 
@@ -161,6 +175,7 @@ def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) ->
     from . import build
 
     build.load()
+    _require_defaults(h)
     sections = list(sections)
     if not sections:
         raise SteadyStateError("no sections given")
@@ -451,6 +466,7 @@ def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
     from .defaults import VALENCES
 
     build.load()
+    _require_defaults(h)
     sections = list(sections)
     segments = tuple(seg for sec in sections for seg in sec)
     if not segments:

@@ -56,6 +56,40 @@ def test_solver_reports_a_runaway_iteration_clearly(h):
     del excinfo
 
 
+def test_solvers_ask_for_the_defaults_first(h, tmp_path):
+    """Without ionhomeo.defaults.apply() NEURON resets written concentrations
+    at finitialize, so both solvers failed with misleading errors (a runaway,
+    or states not found). They now say what to call. A fresh interpreter:
+    this one has the defaults applied."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        from neuron import h
+        from ionhomeo import build, mechanisms, steady
+        build.load()
+        sec = h.Section(name="s")
+        for m in ("nadyn", "kdyn", "cldyn", "nakpump", "naleak", "kleak", "clleak"):
+            mechanisms.insert(sec, m)
+        for solve in (steady.solve, steady.solve_cell):
+            try:
+                solve([sec])
+            except steady.SteadyStateError as e:
+                print("refused:", e)
+        from ionhomeo import defaults
+        defaults.apply()
+        print("solved:", round(steady.solve([sec]).v, 3))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    refused = [line for line in lines if line.startswith("refused:")]
+    assert len(refused) == 2 and all("ionhomeo.defaults.apply()" in r for r in refused)
+    assert any(line.startswith("solved: -") for line in lines)
+
+
 def _rest_of(sec):
     seg = sec(0.5)
     return seg.v, {ion: (getattr(seg, f"{ion}i"), getattr(seg, f"{ion}o")) for ion in PERM}
