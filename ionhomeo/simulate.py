@@ -29,6 +29,8 @@ import re
 import sys
 import time
 
+import numpy as np
+
 __all__ = ["run", "RunInfo", "SimulationError", "default_chunks", "play"]
 
 METHODS = ("cvode", "fixed")
@@ -134,7 +136,11 @@ def _cvode_matches(cvode, rtol: float, atol: float) -> bool:
 
     if not cvode.active() or cvode.rtol() != rtol or cvode.atol() != atol:
         return False
-    return all(cvode.atolscale(state) == scale for state, scale in solver.ATOL_SCALE.items())
+    # NEURON stores atolscale in single precision: compare at that precision
+    # (compared with the double, no setting ever matched and every run
+    # restarted CVODE's history)
+    return all(cvode.atolscale(state) == float(np.float32(scale))
+               for state, scale in solver.ATOL_SCALE.items())
 
 
 def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=None,

@@ -241,3 +241,22 @@ def test_play_errors(h):
                           (([0, 2e15], [0, 0]), "end before")]:
         with pytest.raises(SimulationError, match=message):
             simulate.play(stim._ref_amp, *args)
+
+
+def test_run_keeps_cvode_going_when_its_settings_match(h):
+    """simulate.run re-initialises CVODE only when its tolerances differ from
+    ionhomeo's (NEURON keeps atolscale in single precision; compared with the
+    doubles no setting ever matched, so every run restarted CVODE)."""
+    soma, stim = _spiking_soma(h)
+    cvode = solver.use_cvode()
+    assert simulate._cvode_matches(cvode, 0.0, 1e-3)
+    cvode.atolscale("nai", 1.0)
+    assert not simulate._cvode_matches(cvode, 0.0, 1e-3)
+    solver.use_cvode()
+    h.finitialize(-65)
+    simulate.run(5.0)
+    steps = simulate._cvode_steps(cvode)
+    simulate.run(10.0)  # continues: no re_init, so CVODE's step counter goes on
+    assert simulate._cvode_steps(cvode) > steps
+    solver.use_cvode(False)
+    del soma, stim
