@@ -197,6 +197,14 @@ def _check_params(mechanism: str, params, scope: str, label: str) -> tuple[dict,
     return written, values
 
 
+def _region(value, label: str) -> regions.Region:
+    """``value`` as a Region; RecipeError naming ``label`` otherwise."""
+    try:
+        return regions.as_region(value)
+    except regions.RegionError as e:
+        raise RecipeError(f"{label}: bad region: {e}") from None
+
+
 def _frozen(d: dict) -> types.MappingProxyType:
     return types.MappingProxyType(dict(d))
 
@@ -219,10 +227,7 @@ class Rule:
 
     def __post_init__(self):
         label = f"{self.mechanism!r} in region {str(self.region)!r}"
-        try:
-            object.__setattr__(self, "region", regions.as_region(self.region))
-        except regions.RegionError as e:
-            raise RecipeError(f"rule for {self.mechanism!r}: bad region: {e}") from None
+        object.__setattr__(self, "region", _region(self.region, f"rule for {self.mechanism!r}"))
         if not isinstance(self.mechanism, str):
             raise RecipeError(f"{label}: mechanism must be a name (string)")
         try:
@@ -294,10 +299,7 @@ class PassiveRule:
 
     def __post_init__(self):
         label = f"passive rule in region {str(self.region)!r}"
-        try:
-            object.__setattr__(self, "region", regions.as_region(self.region))
-        except regions.RegionError as e:
-            raise RecipeError(f"passive rule: bad region: {e}") from None
+        object.__setattr__(self, "region", _region(self.region, "passive rule"))
         given = {k: getattr(self, k) for k in PASSIVE if getattr(self, k) is not None}
         if not given:
             raise RecipeError(f"{label}: give Ra (ohm cm) and/or cm (uF/cm2)")
