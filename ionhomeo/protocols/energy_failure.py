@@ -222,7 +222,7 @@ def _simulate(h, start, segments, soma, t0_ms, tstop_ms, failure, dgatp_kj, maxs
     falling = [(s.nakpump, "avail", a) for s, a in zip(segments, avail)]
     if failure == "atp" and dgatp_kj is None:
         falling += [(getattr(s, m), p, value) for s, m, p, value in rates]
-    played = {}
+    played = []  # (times, values) Vectors of every play
     try:
         solver.use_cvode()
         cvode.maxstep(maxstep_ms)
@@ -230,8 +230,8 @@ def _simulate(h, start, segments, soma, t0_ms, tstop_ms, failure, dgatp_kj, maxs
             # NEURON takes up a play at finitialize: set it before the start
             # (it holds the first value, the parameter's own, until t0)
             times, factor = _onset_factor(t0_ms, onset_ms)
-            for k, (mech, p, value) in enumerate(falling):
-                played[k] = play(getattr(mech, f"_ref_{p}"), times, factor * value)
+            played += [play(getattr(mech, f"_ref_{p}"), times, factor * value)
+                       for mech, p, value in falling]
         start()
         cvode.solve(t0_ms)
         if onset_ms <= 0:
@@ -252,7 +252,7 @@ def _simulate(h, start, segments, soma, t0_ms, tstop_ms, failure, dgatp_kj, maxs
         n = min(a.size for a in out.values())
         out = {k: a[:n] for k, a in out.items()}
     finally:
-        for _, values in played.values():
+        for _, values in played:
             values.play_remove()
         played.clear()
         for m, value in dgatp.items():
