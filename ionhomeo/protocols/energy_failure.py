@@ -120,6 +120,16 @@ E_NCX. The rest of the model's order stays: with the ATP supply failing NCX
 never reverses; with the pump blocked alone it reverses durably before Nai
 +10 % (46 s vs 76 s at a 1 s onset, 81 s vs 105 s at 30 s).
 
+Nor does the order hold when the resting Ca turnover (PMCA and Ca leak
+together) is cut to 0.1 (NCX then never reverses under ATP failure) or 0.01
+(NCX rests 2.6 mV from its reversal and the pumps' lost current reverses it
+within 12 ms), or in the mature preset's soma (5.3 mV, 8 ms); with the pump
+blocked alone NCX reverses before Nai +10 % in every one of them
+(tests/test_protocol_energy_failure.py). For the textbook order NCX would
+have to rest further below its reversal than the pumps' current
+depolarises the cell plus the 7.6 mV that Nai +10 % moves 3 E_Na
+(3 RT/F ln 1.1), while the Ca that enters does not raise E_NCX faster.
+
 Everything created in NEURON is deleted, and the CVODE settings, pump rates
 and ATP free energies are restored, before the protocol returns.
 """
