@@ -300,3 +300,29 @@ def test_the_issue_order_fails_across_models(h, variant):
         assert abs(v["NCX_error"]) < 0.01
     assert v["ouabain_t_NCX_reversal"] < v["ouabain_t_Nai_rise"]
     assert abs(v["ouabain_NCX_error"]) < 0.01
+
+
+def test_the_check_passes_where_the_physics_gives_the_order(h):
+    """The order check is not vacuous: with the resting Ca turnover cut to
+    0.02 of the defaults (PMCA and Ca leak) and a 30 s onset of the failure,
+    the model gives the textbook cascade and the whole check passes.
+
+    NCX then rests only 4.1 mV below its reversal, but the gradual failure
+    lets the little Ca that leaks in keep E_NCX ahead of Vm until Nai has
+    risen; NCX reverses durably (measured: Nai +10 % at 104 s, NCX reverses
+    at 605 s and stays reversed, Cai 1 uM at 947 s, -40 mV at 8838 s). At 0.05
+    of the turnover Cai reaches 1 uM before NCX reverses, at 1 (the
+    defaults) NCX never reverses: the band is narrow, and a turnover this low
+    makes the PMCA, which clears most of a small load near rest, 50 times
+    slower.
+    """
+    v = _values(energy_failure.run(recipe=_ca_budget_recipe(0.02), onset_s=30.0,
+                                   duration_s=3 * 3600.0, compare_ouabain=False))
+    assert v["check_order"] == 1.0 and v["check_NCX"] == 1.0 and v["check"] == 1.0
+    assert v["t_Nai_rise"] < v["t_NCX_reversal"] < v["t_Ca_overload"] < v["t_depolarisation"]
+    assert math.isnan(v["t_NCX_forward_again"])  # durable
+    assert abs(v["NCX_error"]) < 0.01
+    # the neighbour: 0.05 of the turnover fails (Ca overload before the reversal)
+    w = _values(energy_failure.run(recipe=_ca_budget_recipe(0.05), onset_s=30.0,
+                                   duration_s=1800.0, compare_ouabain=False))
+    assert w["check_order"] == 0.0 and w["t_Ca_overload"] < w["t_NCX_reversal"]

@@ -129,6 +129,11 @@ blocked alone NCX reverses before Nai +10 % in every one of them
 have to rest further below its reversal than the pumps' current
 depolarises the cell plus the 7.6 mV that Nai +10 % moves 3 E_Na
 (3 RT/F ln 1.1), while the Ca that enters does not raise E_NCX faster.
+The one combination found that gives it: a resting Ca turnover of 0.02 and
+a 30 s onset. NCX then reverses durably after Nai +10 % (605 s vs 104 s),
+Cai reaches 1 uM at 947 s and Vm -40 mV at 8838 s, and the whole check
+passes; at 0.05 Ca overloads before NCX reverses. Such a turnover makes the
+PMCA, which clears most of a small Ca load near rest, 50 times slower.
 
 Everything created in NEURON is deleted, and the CVODE settings, pump rates
 and ATP free energies are restored, before the protocol returns.
