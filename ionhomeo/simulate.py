@@ -270,12 +270,12 @@ def play(ref, times_ms, values):
     give the corners. Returns the two Vectors, which must be kept alive
     while the play is used (``values_vector.play_remove()`` ends it).
 
-    Why the hold point: under CVODE NEURON's interpolated play (``play(ref,
-    tvec, 1)``) extrapolates past the last corner instead of holding it.
-    Measured with NEURON 9.0: a ramp 0.5 -> 0 at its end went on to -0.17,
-    and a square pulse whose last corner is its falling edge stayed at half
-    its amplitude. A corner at :data:`HOLD_MS` with the last value prevents
-    both. Before the first corner the first value holds.
+    Why the hold point: NEURON's interpolated play (``play(ref, tvec, 1)``)
+    does not hold the last corner. Measured with NEURON 9.0: under CVODE a
+    ramp 0.5 -> 0 at its end went on to -0.17, and a square pulse whose last
+    corner is its falling edge stayed at half its amplitude, under fixed
+    steps too. A corner at :data:`HOLD_MS` with the last value prevents both.
+    Before the first corner the first value holds.
     """
     from neuron import h
 

@@ -10,8 +10,9 @@ state it owns (``CVode.atolscale``) to about 1e-6 of its resting value.
 
 from __future__ import annotations
 
-#: state name -> atolscale (absolute tolerance = atol * scale, in mM with the
-#: default atol 1e-3): about 1e-6 of resting value.
+#: state name -> atolscale (absolute tolerance = atol * scale in the state's
+#: units, mV for v and mM for concentrations, with the default atol 1e-3):
+#: concentrations to about 1e-6 of their resting value.
 ATOL_SCALE = {
     # membrane potential: 1e-4 mV. At NEURON's 1e-3 mV CVODE lost the two
     # spikes that follow the end of a 0.5 nA step in the bundled pyramidal

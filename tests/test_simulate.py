@@ -204,9 +204,10 @@ def test_run_errors(h):
 def test_play_holds_the_last_value(h, method):
     """simulate.play: the time course as given, then its last value for ever.
 
-    Under CVODE NEURON's own interpolated play extrapolates past its last
-    corner (a ramp to 0 went on to -0.17, a pulse ending on its falling edge
-    stayed at half height); the hold point play() appends prevents it.
+    NEURON's own interpolated play does not hold its last corner (under
+    CVODE a ramp to 0 went on to -0.17; a pulse ending on its falling edge
+    stayed at half height, under fixed steps too); the hold point play()
+    appends prevents it: without it this test fails with both methods.
     """
     soma = compartment(h, RESTING)
     seg = soma(0.5)
