@@ -409,7 +409,7 @@ class Recipe:
                 raise RecipeError(f"{label}: {e}") from None
             written[mech] = _frozen(_check_params(mech, params, "global", label)[0])
         object.__setattr__(self, "globals", _frozen(written))
-        if isinstance(self.passive, (str, dict)) or not isinstance(self.passive, (list, tuple)):
+        if not isinstance(self.passive, (list, tuple)):
             raise RecipeError(f"recipe {self.name!r}: passive must be a list of passive rules "
                               "(each: region, Ra and/or cm)")
         object.__setattr__(self, "passive", tuple(
@@ -482,12 +482,10 @@ class Recipe:
         if not isinstance(passive, list):
             raise RecipeError(f"{source}: 'passive' must be an array of tables: start each "
                               "passive rule with its own [[passive]] header")
-        passive = tuple(PassiveRule.from_dict(r, f"{source}: passive rule {i}")
-                        for i, r in enumerate(passive, 1))
         try:
             return cls(name=d["name"], description=d.get("description", ""), sources=tuple(sources),
                        rules=tuple(parsed), celsius=d.get("celsius"), globals=globals_,
-                       passive=passive)
+                       passive=tuple(passive))
         except RecipeError as e:
             raise RecipeError(f"{source}: {e}") from None
 
