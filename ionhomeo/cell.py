@@ -64,7 +64,7 @@ class Cell:
         self.soma_center = soma(0.5)
         self.passive = self._discretize_with_passive(rec)
         self.applied = rec.apply(self, passive=False)
-        self.area_factors = self._set_area_factors()
+        self.area_factors = self._area_factors()
 
     #: rounds of discretising and setting cm before :meth:`_discretize_with_passive` gives up
     MAX_DISCRETISATION_ROUNDS = 10
@@ -98,29 +98,19 @@ class Cell:
             "(cm set per region changes nseg, which changes the regions' segments); set cm "
             "for whole sections, or a larger d_lambda")
 
-    #: concentration owners that convert membrane current with cylinder geometry
-    AREA_FACTOR_MECHANISMS = ("nadyn", "kdyn", "cldyn", "cadyn", "caentry", "kext")
+    def _area_factors(self) -> tuple:
+        """(min, max) over the cell of NEURON's segment area / the cylinder's.
 
-    def _set_area_factors(self) -> tuple:
-        """Give every owner the ratio of NEURON's segment area to the cylinder's.
-
-        NEURON converts current density to charge with the segment's area from
-        its 3-D points (frusta, including the step where a bouton widens); the
-        owners convert it to ions with PI diam L/nseg. Where the two differ
-        (28 % in the neck of the bundled boutons) the ions arriving would not
-        equal the charge crossing without this factor. Returns (min, max).
+        The owners use this ratio (``afac``) to turn the charge NEURON computed
+        into ions; ``ionhomeo_defaults.hoc``'s initialisation handler sets it
+        in every segment at every finitialize, in any model. Recorded here for
+        provenance: it is far from 1 only in tapered 3-D segments (28 % in the
+        necks of the bundled boutons).
         """
         import math
 
-        factors = []
-        for sec in self.all:
-            dx = sec.L / sec.nseg
-            for seg in sec:
-                f = seg.area() / (math.pi * seg.diam * dx)
-                factors.append(f)
-                for mech in self.AREA_FACTOR_MECHANISMS:
-                    if hasattr(seg, mech):
-                        getattr(seg, mech).afac = f
+        factors = [seg.area() / (math.pi * seg.diam * sec.L / sec.nseg)
+                   for sec in self.all for seg in sec if seg.diam > 0]
         return (min(factors), max(factors)) if factors else (1.0, 1.0)
 
     # -- regions -------------------------------------------------------------

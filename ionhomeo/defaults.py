@@ -111,10 +111,15 @@ def apply(defaults: Defaults | None = None, h=None) -> Defaults:
     """Make ``defaults`` the temperature and initial concentrations of every section.
 
     Loads the ionhomeo mechanisms and ``ionhomeo_defaults.hoc`` (the file hoc
-    users load), then sets NEURON's globals (``celsius``, ``nai0_na_ion``, ...)
-    to these values. Takes effect at the next ``finitialize``, where every
-    concentration of every section starts at these values; an initial-state
-    handler created later (such as ionhomeo's steady state) may then change them.
+    users load), sets NEURON's globals (``celsius``, ``nai0_na_ion``, ...) to
+    these values and sets every concentration of every existing segment to
+    them (so call it before setting per-segment values: ``seg.cli = 20`` or
+    NetPyNE's ``ions``). At every ``finitialize`` the file's handler then
+    starts each concentration that an ionhomeo owner writes at the segment's
+    own initial value (``seg.cldyn.cli0``) where one is set, else at the
+    global, and gives the owners NEURON's segment areas (``afac``); see the
+    handler's comment in the file. An initial-state handler created later
+    (such as ionhomeo's steady state) may then change the concentrations.
     """
     from . import build
 
@@ -127,7 +132,83 @@ def apply(defaults: Defaults | None = None, h=None) -> Defaults:
     h.celsius = defaults.celsius
     for (ion, side), value in defaults.concentrations().items():
         setattr(h, f"{ion}{side}0_{ion}_ion", value)
+    h.ionhomeo_set_all_concentrations()
     return defaults
+
+
+#: the concentration owner of each ion (mod/*.mod): the one mechanism that WRITEs
+#: its intracellular concentration, with a RANGE initial value ``<ion>i0``
+OWNERS = {"na": "nadyn", "k": "kdyn", "cl": "cldyn", "ca": "cadyn", "caer": "er", "camt": "mito"}
+
+#: owners whose membrane flux uses NEURON's segment area through ``afac`` (the
+#: organelle pools er and mito convert with the cylinder area, as cadyn does for them)
+AREA_FACTOR_OWNERS = ("nadyn", "kdyn", "cldyn", "cadyn")
+
+#: other mechanisms with ``afac`` (set by the same handler; kext also owns ko)
+AREA_FACTOR_ONLY = ("caentry",)
+
+HANDLER_INTRO = [
+    "// At every finitialize, before the INITIAL blocks, this handler starts the",
+    "// concentrations that ionhomeo's owners write (nadyn, kdyn, cldyn, cadyn, er,",
+    "// mito; ko under kext) and gives the owners NEURON's segment geometry:",
+    "//  - inside: the segment's own initial value (nai0_nadyn(x), ... ) where it is",
+    "//    >= 0, else the global (nai0_na_ion, ...); a value set on the segment",
+    "//    (nai(x) = ..., as NetPyNE's per-section ions do) before its first",
+    "//    finitialize, different from the global and from the value NEURON gives a",
+    "//    new segment (nai 10, ki 54.4, cai 5e-5, others 1 mM), is adopted as its",
+    "//    own initial value (printed once). Outside: the global, as NEURON would.",
+    "//  - afac = NEURON's segment area / the cylinder's, so that each owner turns",
+    "//    exactly the charge NEURON computed into ions (tapered 3-D segments).",
+    "// NEURON's own reset of written concentrations (ion_style cinit) is turned off",
+    "// where ionhomeo owns the ion: it would run after this handler and after any",
+    "// other type-0 handler. Concentrations no ionhomeo owner writes are per-segment",
+    "// constants, as in NEURON: where one still holds the value NEURON allocated (nai",
+    "// 10, ki 54.4, cai 5e-5, others 1 mM; outside nao 140, ko 2.5, cao 2, others 1)",
+    "// it starts at the global, any other value is kept. To start elsewhere, set the per-segment",
+    "// initial values or the globals, or set values in a type-0 FInitializeHandler",
+    "// created after this one (ionhomeo's steady state does): INITIAL blocks",
+    "// (buffers, gates) then see those values.",
+]
+
+
+#: the intracellular concentration (mM) NEURON gives a segment when an ion is
+#: first used there, whatever the globals then are (NEURON 9; checked by the tests)
+#: {(ion, side): mM}
+NEURON_ALLOCATION_MM = {("na", "i"): 10.0, ("na", "o"): 140.0, ("k", "i"): 54.4,
+                        ("k", "o"): 2.5, ("ca", "i"): 5e-5, ("ca", "o"): 2.0,
+                        ("cl", "i"): 1.0, ("cl", "o"): 1.0, ("hco3", "i"): 1.0,
+                        ("hco3", "o"): 1.0, ("caer", "i"): 1.0, ("camt", "i"): 1.0}
+
+
+def _unowned_lines(ion: str, owner: str) -> list:
+    """hoc lines for an ion in a section without its ionhomeo owner: a value
+    still at NEURON's allocation value starts at the global; others are kept."""
+    sets = "  ".join(
+        f"if ({ion}{s}(x) == {NEURON_ALLOCATION_MM[ion, s]!r}) {{ {ion}{s}(x) = {ion}{s}0_{ion}_ion }}"
+        for s in sides(ion))
+    absent = f" && !ismembrane(\"{owner}\")" if owner else ""
+    return [f"        if (ismembrane(\"{ion}_ion\"){absent}) {{ for (x, 0) {{ {sets} }} }}"]
+
+
+def _owner_lines(ion: str, owner: str) -> list:
+    """hoc lines of the initialisation handler for one owner (see HANDLER_INTRO)."""
+    c, c0, glob = f"{ion}i", f"{ion}i0_{owner}", f"{ion}i0_{ion}_ion"
+    lines = [f"        if (ismembrane(\"{owner}\")) {{",
+             f"            ionhomeo_keep_concentrations(\"{ion}_ion\")",
+             "            for (x, 0) {"]
+    if owner in AREA_FACTOR_OWNERS:
+        # afac is 0 until this handler first runs in the segment: its first finitialize
+        # a value neither the global nor what NEURON allocated was set on the segment
+        lines.append(f"                if (afac_{owner}(x) == 0 && {c0}(x) < 0 && {c}(x) != {glob} "
+                     f"&& {c}(x) != {NEURON_ALLOCATION_MM[ion, 'i']!r}) "
+                     f"{{ ionhomeo_adopt(\"{c}\", {c}(x), x)  {c0}(x) = {c}(x) }}")
+    lines.append(f"                if ({c0}(x) >= 0) {{ {c}(x) = {c0}(x) }} else {{ {c}(x) = {glob} }}")
+    if "o" in sides(ion):
+        lines.append(f"                {ion}o(x) = {ion}o0_{ion}_ion")
+    if owner in AREA_FACTOR_OWNERS:
+        lines.append(f"                afac_{owner}(x) = ionhomeo_afac(x)")
+    lines += ["            }", "        }"]
+    return lines
 
 
 HOC_FILE = "ionhomeo_defaults.hoc"
@@ -150,34 +231,68 @@ def hoc_text(defaults: Defaults | None = None) -> str:
         for side in sides(ion):
             key = f"{ion}{side}"
             lines.append(f"{key}0_{ion}_ion = {getattr(d, key)!r}  // {SOURCES[key]}")
-    lines += [
-        "",
-        "// NEURON reads the globals above at finitialize only for concentrations that",
-        "// some mechanism WRITEs; a concentration nobody writes keeps NEURON's",
-        "// built-in value (ki 54.4 mM, ...). So at every finitialize, before the",
-        "// INITIAL blocks, this handler starts every concentration of every section",
-        "// from the globals, and turns off NEURON's own reset of written",
-        "// concentrations (ion_style cinit = 0; it would run after this handler and",
-        "// after any other type-0 handler). To start elsewhere, change the globals",
-        "// or set per-segment values in a type-0 FInitializeHandler created after",
-        "// this one: the INITIAL blocks (buffers, gates) then see those values.",
+    lines += [""] + HANDLER_INTRO + [
         "proc ionhomeo_keep_concentrations() { local s",
         "    // $s1 an ion name such as \"ca_ion\", in the accessed section. The style is",
         "    // c_style + 4 cinit + 8 e_style + 32 einit + 64 eadvance: keep all but cinit.",
         "    s = ion_style($s1)",
-        "    // arguments: c_style, e_style, einit, eadvance, cinit",
-        "    ion_style($s1, s % 4, int(s/8) % 4, int(s/32) % 2, int(s/64) % 2, 0)",
+        "    if (int(s/4) % 2) {",
+        "        // arguments: c_style, e_style, einit, eadvance, cinit",
+        "        ion_style($s1, s % 4, int(s/8) % 4, int(s/32) % 2, int(s/64) % 2, 0)",
+        "    }",
         "}",
-        "proc ionhomeo_init_concentrations() {",
+        "func ionhomeo_afac() {",
+        "    // NEURON's area of segment $1 of the accessed section / its cylinder's",
+        "    if (diam($1) <= 0) { return 1 }",
+        "    return area($1)/(PI*diam($1)*L/nseg)",
+        "}",
+        "ionhomeo_adopted = 0",
+        "strdef ionhomeo_first_adopted",
+        "proc ionhomeo_adopt() {",
+        "    // $s1 concentration name, $2 value (mM), $3 x: one adopted per-segment value",
+        "    if (ionhomeo_adopted == 0) {",
+        "        sprint(ionhomeo_first_adopted, \"%s %g mM in %s(%g)\", $s1, $2, secname(), $3)",
+        "    }",
+        "    ionhomeo_adopted += 1",
+        "}",
+        "proc ionhomeo_init_concentrations() { local x",
+        "    ionhomeo_adopted = 0",
+        "    forall {",
+    ]
+    for ion, owner in OWNERS.items():
+        lines += _owner_lines(ion, owner)
+    lines.append("        // concentrations no ionhomeo owner writes (hco3 has none)")
+    for ion in VALENCES:
+        lines += _unowned_lines(ion, OWNERS.get(ion, ""))
+    for owner in AREA_FACTOR_ONLY:
+        lines.append(f"        if (ismembrane(\"{owner}\")) {{ for (x, 0) {{ afac_{owner}(x) = "
+                     "ionhomeo_afac(x) } }")
+    lines += [
+        "        if (ismembrane(\"kext\")) {",
+        "            ionhomeo_keep_concentrations(\"k_ion\")",
+        "            for (x, 0) { ko(x) = ko0_k_ion  afac_kext(x) = ionhomeo_afac(x) }",
+        "        }",
+        "    }",
+        "    if (ionhomeo_adopted > 0) {",
+        "        printf(\"ionhomeo: %d segment(s) start at concentrations set on them before their "
+        "first finitialize, not at the globals (first: %s); kept as their initial values "
+        "(nai0_nadyn, ki0_kdyn, cli0_cldyn, cai0_cadyn; -1 restores the global)\\n\", "
+        "ionhomeo_adopted, ionhomeo_first_adopted)",
+        "    }",
+        "}",
+        "proc ionhomeo_set_all_concentrations() { local x",
+        "    // every existing segment's concentrations to the globals (run when this file",
+        "    // is loaded and by ionhomeo.defaults.apply(): sections created before then",
+        "    // hold NEURON's built-in values)",
         "    forall {",
     ]
     for ion in VALENCES:
         sets = "  ".join(f"{ion}{side}(x) = {ion}{side}0_{ion}_ion" for side in sides(ion))
-        lines.append(f"        if (ismembrane(\"{ion}_ion\")) {{ ionhomeo_keep_concentrations("
-                     f"\"{ion}_ion\")  for (x, 0) {{ {sets} }} }}")
+        lines.append(f"        if (ismembrane(\"{ion}_ion\")) {{ for (x, 0) {{ {sets} }} }}")
     lines += [
         "    }",
         "}",
+        "ionhomeo_set_all_concentrations()",
         "objref ionhomeo_init_handler",
         "ionhomeo_init_handler = new FInitializeHandler(0, \"ionhomeo_init_concentrations()\")",
     ]

@@ -65,15 +65,36 @@ below zero to zero; mass would then not be conserved, which the
 conservation tests would see. The rate laws of ionhomeo's Ca mechanisms
 vanish at zero concentration so that this never happens.
 
-Initialisation: cai from the ion's initial value (cai0_ca_ion, set by
-ionhomeo_defaults.hoc), every buffer at equilibrium with it.
+Initialisation: every buffer at equilibrium with the initial cai.
+Initial value: at every finitialize, ionhomeo_defaults.hoc's handler
+starts cai in each segment at this segment's cai0 if that is >= 0 (a
+RANGE parameter: cai0_cadyn(x) in hoc), otherwise at the ion's global
+cai0_ca_ion. A value set on the segment itself (cai(x) = ..., as
+NetPyNE's per-section `ions` do) before the segment's first finitialize,
+different from the global and from the value NEURON gives a new segment
+(see ionhomeo_defaults.hoc), is adopted as its cai0 (the handler prints
+how many were). A type-0 FInitializeHandler created after
+ionhomeo's can still change it before INITIAL (ionhomeo's steady-state
+start does). Without the defaults file, NEURON starts cai at the
+global (its built-in value unless set) and INITIAL warns once; it also
+warns once if celsius is NEURON's 6.3 degC.
 
-Membrane area: NEURON turns a current density into charge with the
-segment's own area, which for a tapered or 3-D segment differs from the
-cylinder's PI diam L/nseg used here (by 28 % in the neck of the bundled
-boutons). afac (the ratio of the two, 1 for a cylinder) scales the membrane
-flux so that the ions that arrive are exactly the charge that crossed;
-ionhomeo.cell.Cell sets it in every segment.
+Geometry (the volume convention): the segment's volume is the cylinder
+of its diameter, PI diam^2/4 L/nseg, the volume LONGITUDINAL_DIFFUSION
+uses (COMPARTMENT below), so diffusion and membrane flux fill the same
+volume. The membrane area is NEURON's own segment area (area(x), from the
+3-D points: frusta, including steps in diameter), the area with which
+NEURON turned the current density ica into charge. It enters as
+afac = area/(PI diam L/nseg), 1 for a cylinder and up to 1.3 in tapered
+3-D segments; ionhomeo_defaults.hoc's initialisation handler sets afac in
+every segment at every finitialize, in any model (hoc, Python,
+BluePyOpt, NetPyNE), so the ions that arrive are exactly the charge that
+crossed. Without that file loaded, afac stays 0 until INITIAL, which
+uses the cylinder (1) and says so once.
+The organelle currents icaer and icamt are densities per cylinder
+area and never enter NEURON's charge balance (they are cancelled by
+nonspecific currents); er and mito convert them with the same factor
+PI diam L/nseg, so every ion leaving a lumen arrives in the cytosol.
 
 Reads: ica, icaer, icamt.  Writes: cai.
 CVODE: atolscale the states (ionhomeo.solver does); absolute tolerances
@@ -86,8 +107,8 @@ NEURON {
     USEION ca READ ica WRITE cai VALENCE 2
     USEION caer READ icaer VALENCE 2
     USEION camt READ icamt VALENCE 2
-    RANGE afac, jorg, btot, kdb, kappab, cbtot, pvtot, dyetot, catot, kappa
-    GLOBAL D, konb, diffb, cbkonh, cbkoffh, cbkonm, cbkoffm, diffcb
+    RANGE afac, cai0, jorg, btot, kdb, kappab, cbtot, pvtot, dyetot, catot, kappa
+    GLOBAL D, konb, diffb, cbkonh, cbkoffh, cbkonm, cbkoffm, diffcb, warndefaults, warncelsius
     GLOBAL pvkonca, pvkoffca, pvkonmg, pvkoffmg, mgi, diffpv, dyekon, dyekd, diffdye
 }
 
@@ -102,7 +123,10 @@ UNITS {
 }
 
 PARAMETER {
-    afac = 1 (1) <1e-3, 1e3>   : segment area / cylinder area (set by ionhomeo.cell)
+    afac = 0 (1) <0, 1e3>      : NEURON's segment area / cylinder area (set by ionhomeo_defaults.hoc)
+    cai0 = -1 (mM) <-1, 1e4>  : initial cai of this segment; < 0: the global cai0_ca_ion
+    warndefaults = 0 (1) <0, 1>  : 1 once the missing-defaults warning was printed
+    warncelsius = 0 (1) <0, 1>   : 1 once the 6.3 degC warning was printed
     D = 0.22 (um2/ms) <0, 1e3>          : free Ca diffusion coefficient
     btot = 1 (mM) <0, 1e3>              : generic endogenous buffer, total
     kdb = 0.01 (mM) <1e-9, 1e3>         : generic buffer KD
@@ -129,6 +153,7 @@ PARAMETER {
 }
 
 ASSIGNED {
+    celsius (degC)
     diam (um)
     ica (mA/cm2)
     icaer (mA/cm2)
@@ -155,6 +180,7 @@ STATE {
 
 INITIAL {
     LOCAL kpv, kmg
+    starting()
     if (kappab > 0) {
         btot = kappab*(kdb + cai)*(kdb + cai)/kdb
     }
@@ -172,6 +198,22 @@ INITIAL {
     dye = dyetot*dyekd/(dyekd + cai)
     cadye = dyetot - dye
     totals()
+}
+
+PROCEDURE starting() {
+    : cai was set before this block (see COMMENT: Initial value)
+    if (afac <= 0) {
+        : ionhomeo_defaults.hoc's handler has not run for this segment
+        afac = 1
+        if (warndefaults == 0) {
+            warndefaults = 1
+            printf("cadyn: ionhomeo_defaults.hoc was not loaded: cai starts at %g mM (NEURON's value, not ionhomeo's default) and Ca currents become ions with a cylinder's area instead of NEURON's. Load it before finitialize (hoc: load_file with that name; Python: ionhomeo.defaults.apply())\n", cai/(1 (mM)))
+        }
+    }
+    if (celsius == 6.3 && warncelsius == 0) {
+        warncelsius = 1
+        printf("cadyn: celsius is 6.3 degC, NEURON's default: ionhomeo's rates and defaults are for 37 degC (ionhomeo_defaults.hoc sets it); set celsius to your preparation's temperature\n")
+    }
 }
 
 BREAKPOINT {

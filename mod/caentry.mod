@@ -20,12 +20,10 @@ depend on the state, so each fixed step adds exactly dt times the flux
 computed from the same ica that cadyn uses), and under CVODE it is
 integrated by the same solver as the concentrations.
 
-Membrane area: NEURON turns a current density into charge with the
-segment's own area, which for a tapered or 3-D segment differs from the
-cylinder's PI diam L/nseg used here (by 28 % in the neck of the bundled
-boutons). afac (the ratio of the two, 1 for a cylinder) scales the membrane
-flux so that the ions that arrive are exactly the charge that crossed;
-ionhomeo.cell.Cell sets it in every segment.
+Geometry: as cadyn (same volume convention, the cylinder PI diam^2/4
+L/nseg, and NEURON's own segment area through afac = area/(PI diam
+L/nseg), set at every finitialize by ionhomeo_defaults.hoc's handler; 0
+until then, when INITIAL uses the cylinder's 1; cadyn warns about it).
 
 Reads: ica.  Writes: nothing (entered is its own STATE).
 CoreNEURON: compatible.
@@ -48,7 +46,7 @@ UNITS {
 }
 
 PARAMETER {
-    afac = 1 (1) <1e-3, 1e3>   : segment area / cylinder area (set by ionhomeo.cell)
+    afac = 0 (1) <0, 1e3>      : NEURON's segment area / cylinder area (set by ionhomeo_defaults.hoc)
 }
 
 ASSIGNED {
@@ -61,6 +59,9 @@ STATE {
 }
 
 INITIAL {
+    if (afac <= 0) {
+        afac = 1  : no defaults handler: the cylinder
+    }
     entered = 0
 }
 

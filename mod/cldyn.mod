@@ -19,18 +19,32 @@ Ion Channels of Excitable Membranes, 3rd ed. 2001, table 14.1; Cl in
 neuronal cytoplasm measured at about 2 um2/ms, Kuner & Augustine 2000).
 Set D = 0 to switch diffusion off.
 
-The initial value is the ion's global initial concentration (cli0_cl_ion,
-set by ionhomeo_defaults.hoc or ionhomeo.defaults), or whatever a type-0
-FInitializeHandler created after ionhomeo's writes before INITIAL
-(ionhomeo's steady-state start).
+Initial value: at every finitialize, ionhomeo_defaults.hoc's handler
+starts cli in each segment at this segment's cli0 if that is >= 0 (a
+RANGE parameter: cli0_cldyn(x) in hoc), otherwise at the ion's global
+cli0_cl_ion. A value set on the segment itself (cli(x) = ..., as
+NetPyNE's per-section `ions` do) before the segment's first finitialize,
+different from the global and from the value NEURON gives a new segment
+(see ionhomeo_defaults.hoc), is adopted as its cli0 (the handler prints
+how many were). A type-0 FInitializeHandler created after
+ionhomeo's can still change it before INITIAL (ionhomeo's steady-state
+start does). Without the defaults file, NEURON starts cli at the
+global (its built-in value unless set) and INITIAL warns once; it also
+warns once if celsius is NEURON's 6.3 degC.
 The extracellular concentration is not touched (see kext).
 
-Membrane area: NEURON turns a current density into charge with the
-segment's own area, which for a tapered or 3-D segment differs from the
-cylinder's PI diam L/nseg used here (by 28 % in the neck of the bundled
-boutons). afac (the ratio of the two, 1 for a cylinder) scales the membrane
-flux so that the ions that arrive are exactly the charge that crossed;
-ionhomeo.cell.Cell sets it in every segment.
+Geometry (the volume convention): the segment's volume is the cylinder
+of its diameter, PI diam^2/4 L/nseg, the volume LONGITUDINAL_DIFFUSION
+uses (COMPARTMENT below), so diffusion and membrane flux fill the same
+volume. The membrane area is NEURON's own segment area (area(x), from the
+3-D points: frusta, including steps in diameter), the area with which
+NEURON turned the current density icl into charge. It enters as
+afac = area/(PI diam L/nseg), 1 for a cylinder and up to 1.3 in tapered
+3-D segments; ionhomeo_defaults.hoc's initialisation handler sets afac in
+every segment at every finitialize, in any model (hoc, Python,
+BluePyOpt, NetPyNE), so the ions that arrive are exactly the charge that
+crossed. Without that file loaded, afac stays 0 until INITIAL, which
+uses the cylinder (1) and says so once.
 
 Reads: icl.  Writes: cli.
 CVODE: the STATE tolerance below is an absolute tolerance in mM.
@@ -41,8 +55,8 @@ NEURON {
     THREADSAFE
     SUFFIX cldyn
     USEION cl READ icl WRITE cli VALENCE -1
-    GLOBAL D
-    RANGE afac
+    GLOBAL D, warndefaults, warncelsius
+    RANGE afac, cli0
 }
 
 UNITS {
@@ -56,17 +70,37 @@ UNITS {
 }
 
 PARAMETER {
-    afac = 1 (1) <1e-3, 1e3>   : segment area / cylinder area (set by ionhomeo.cell)
+    afac = 0 (1) <0, 1e3>      : NEURON's segment area / cylinder area (set by ionhomeo_defaults.hoc)
+    cli0 = -1 (mM) <-1, 1e4>  : initial cli of this segment; < 0: the global cli0_cl_ion
+    warndefaults = 0 (1) <0, 1>  : 1 once the missing-defaults warning was printed
+    warncelsius = 0 (1) <0, 1>   : 1 once the 6.3 degC warning was printed
     D = 2.03 (um2/ms) <0, 1e3>  : axial diffusion coefficient
 }
 
 ASSIGNED {
+    celsius (degC)
     diam (um)
     icl (mA/cm2)
 }
 
 STATE {
     cli (mM) <1e-6>
+}
+
+INITIAL {
+    : cli was set before this block (see COMMENT: Initial value)
+    if (afac <= 0) {
+        : ionhomeo_defaults.hoc's handler has not run for this segment
+        afac = 1
+        if (warndefaults == 0) {
+            warndefaults = 1
+            printf("cldyn: ionhomeo_defaults.hoc was not loaded: cli starts at %g mM (NEURON's value, not ionhomeo's default) and Cl currents become ions with a cylinder's area instead of NEURON's. Load it before finitialize (hoc: load_file with that name; Python: ionhomeo.defaults.apply())\n", cli/(1 (mM)))
+        }
+    }
+    if (celsius == 6.3 && warncelsius == 0) {
+        warncelsius = 1
+        printf("cldyn: celsius is 6.3 degC, NEURON's default: ionhomeo's rates and defaults are for 37 degC (ionhomeo_defaults.hoc sets it); set celsius to your preparation's temperature\n")
+    }
 }
 
 BREAKPOINT {

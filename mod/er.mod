@@ -28,9 +28,14 @@ Free luminal Ca can diffuse along the ER (Der; 0 by default; luminal
 diffusion has been measured at 8-30 um2/s, e.g. Choi et al. 2006).
 
 Reported: caertot, total luminal Ca (free + bound, mM of ER volume).
-The initial free luminal Ca is the ion's global caeri0_caer_ion (0.5 mM by
-default, ionhomeo_defaults.hoc; free ER Ca 0.1-0.8 mM, Bygrave & Benedetti
-1996, Cell Calcium 19:547), with the buffer at equilibrium.
+The initial free luminal Ca is this segment's caeri0 if that is >= 0 (a
+RANGE parameter, caeri0_er(x) in hoc), otherwise the ion's global
+caeri0_caer_ion (0.5 mM by default, ionhomeo_defaults.hoc; free ER Ca
+0.1-0.8 mM, Bygrave & Benedetti 1996, Cell Calcium 19:547), set at every
+finitialize by ionhomeo_defaults.hoc's handler; the buffer starts at
+equilibrium with it. Geometry: the lumen is fer times the cytosolic
+cylinder volume PI diam^2/4 L/nseg of cadyn, and icaer is converted with
+the same cylinder area as in cadyn (see cadyn).
 
 Reads: icaer.  Writes: caeri.  CoreNEURON: not compatible
 (LONGITUDINAL_DIFFUSION).
@@ -40,7 +45,7 @@ NEURON {
     THREADSAFE
     SUFFIX er
     USEION caer READ icaer WRITE caeri VALENCE 2
-    RANGE fer, bertot, caertot
+    RANGE fer, bertot, caertot, caeri0
     GLOBAL kder, konber, Der
 }
 
@@ -59,6 +64,7 @@ PARAMETER {
     kder = 2 (mM) <1e-9, 1e3>         : luminal buffer KD
     konber = 0.1 (/mM-ms) <0, 1e6>    : luminal buffer on rate
     Der = 0 (um2/ms) <0, 1e3>         : luminal free Ca diffusion coefficient
+    caeri0 = -1 (mM) <-1, 1e3>        : initial caeri of this segment; < 0: the global caeri0_caer_ion
 }
 
 ASSIGNED {

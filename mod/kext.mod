@@ -24,12 +24,12 @@ kb is the bath concentration: kbath if kbath > 0, otherwise the value of ko
 at initialisation (ko0_k_ion, set by ionhomeo's defaults).
 Extracellular diffusion along the cell is not modelled.
 
-Membrane area: NEURON turns a current density into charge with the
-segment's own area, which for a tapered or 3-D segment differs from the
-cylinder's PI diam L/nseg used here (by 28 % in the neck of the bundled
-boutons). afac (the ratio of the two, 1 for a cylinder) scales the membrane
-flux so that the ions that arrive are exactly the charge that crossed;
-ionhomeo.cell.Cell sets it in every segment.
+Geometry: the intracellular volume is the cylinder PI diam^2/4 L/nseg
+(as in the owners nadyn, kdyn, cldyn, cadyn) and the membrane area
+NEURON's own segment area, through afac = area/(PI diam L/nseg), set at
+every finitialize by ionhomeo_defaults.hoc's handler (0 until then, when
+INITIAL uses the cylinder's 1). That handler also starts ko at the global
+ko0_k_ion before INITIAL (kbath, if set, then overrides it).
 
 Reads: ik.  Writes: ko.  CoreNEURON: compatible.
 ENDCOMMENT
@@ -50,7 +50,7 @@ UNITS {
 }
 
 PARAMETER {
-    afac = 1 (1) <1e-3, 1e3>   : segment area / cylinder area (set by ionhomeo.cell)
+    afac = 0 (1) <0, 1e3>      : NEURON's segment area / cylinder area (set by ionhomeo_defaults.hoc)
     fvol = 0.25 (1) <1e-6, 1e6>     : extracellular shell volume / intracellular volume
     taub = 10000 (ms) <1e-3, 1e12>  : exchange time constant with the bath
     vglia = 0.008 (mM/ms) <0, 1e3>  : maximal net glial uptake rate
@@ -69,6 +69,9 @@ STATE {
 }
 
 INITIAL {
+    if (afac <= 0) {
+        afac = 1  : no defaults handler: the cylinder
+    }
     if (kbath > 0) {
         ko = kbath
     }

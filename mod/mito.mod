@@ -24,8 +24,13 @@ untouched.
 Default fmt = 0.05, an assumption: mitochondria take several per cent of
 neuronal cytoplasm in electron micrographs; set it from your own
 morphometry.
-Initial free matrix Ca is camti0_camt_ion (0.1 uM, near cytosolic at rest;
-Babcock et al. 1997, J Cell Biol 136:833).
+Initial free matrix Ca is this segment's camti0 if that is >= 0 (a RANGE
+parameter, camti0_mito(x) in hoc), otherwise the global camti0_camt_ion
+(0.1 uM, near cytosolic at rest; Babcock et al. 1997, J Cell Biol
+136:833), set at every finitialize by ionhomeo_defaults.hoc's handler.
+Geometry: the matrix is fmt times the cytosolic cylinder volume PI
+diam^2/4 L/nseg of cadyn, and icamt is converted with the same cylinder
+area as in cadyn (see cadyn).
 
 Reported: camttot, total matrix Ca (mM of matrix volume).
 
@@ -36,7 +41,7 @@ NEURON {
     THREADSAFE
     SUFFIX mito
     USEION camt READ icamt WRITE camti VALENCE 2
-    RANGE fmt, fm, camttot
+    RANGE fmt, fm, camttot, camti0
 }
 
 UNITS {
@@ -51,6 +56,7 @@ UNITS {
 PARAMETER {
     fmt = 0.05 (1) <1e-6, 10>     : matrix volume / cytosolic volume
     fm = 0.0003 (1) <1e-9, 1>     : free fraction of matrix Ca
+    camti0 = -1 (mM) <-1, 1e3>    : initial camti of this segment; < 0: the global camti0_camt_ion
 }
 
 ASSIGNED {
