@@ -33,6 +33,12 @@ Starting there: the state is written in a type-0 FInitializeHandler, before
 the INITIAL blocks, so buffers and concentration-dependent gates start in
 equilibrium with it (ionhomeo's defaults handler turns off NEURON's own reset
 of written concentrations, which would otherwise undo it).
+
+Any model: :func:`start` takes any sections (hand-made, hoc, BluePyOpt,
+NetPyNE; default every section), solves each connected cell with
+:func:`solve_cell` and installs the states; from hoc it is the one line
+:data:`HOC_LINE`. Its docstring says how to combine it with NEURON's
+SaveState.
 """
 
 from __future__ import annotations
@@ -146,8 +152,35 @@ def _require_defaults(h) -> None:
     if not hasattr(h, "ionhomeo_init_handler"):
         raise SteadyStateError(
             "the steady-state solver needs ionhomeo's initialisation handler: call "
-            "ionhomeo.defaults.apply() once (it sets the temperature and the initial "
-            "concentrations) before solving")
+            "ionhomeo.defaults.apply() once in Python, or load_file(\"ionhomeo_defaults.hoc\") "
+            "in hoc (it sets the temperature and the initial concentrations), before solving")
+
+
+def _load_mechanisms() -> None:
+    """Make sure NEURON has the ionhomeo mechanisms (:func:`ionhomeo.build.load`).
+
+    When every ionhomeo mechanism is already known to NEURON although
+    ionhomeo did not load its build in this process (``nrniv -dll
+    libnrnmech.so``, an ``x86_64/`` folder made by ``nrnivmodl`` on the mod
+    files, ``neuron.load_mechanisms``), those are used as they are: loading
+    the library again would raise MechanismConflictError. They should be
+    compiled from the same mod files as the catalogue this package reads.
+    """
+    from neuron import h
+
+    from . import build
+
+    if build._loaded is None:
+        names = build.mechanism_names(build.mod_dir())
+        if len(build._known_to_neuron(h, names)) == len(names):
+            return
+    build.load()
+
+
+def _segment_of(seg):
+    """The segment of ``seg.sec`` that contains location ``seg.x`` (as iterated)."""
+    sec = seg.sec
+    return list(sec)[min(int(seg.x * sec.nseg), sec.nseg - 1)]
 
 
 def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) -> SteadyState:
@@ -172,9 +205,7 @@ def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) ->
     from neuron import h
     from scipy import optimize
 
-    from . import build
-
-    build.load()
+    _load_mechanisms()
     _require_defaults(h)
     sections = list(sections)
     if not sections:
@@ -462,10 +493,9 @@ def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
     from scipy import sparse
     from scipy.sparse import linalg
 
-    from . import build
     from .defaults import VALENCES
 
-    build.load()
+    _load_mechanisms()
     _require_defaults(h)
     sections = list(sections)
     segments = tuple(seg for sec in sections for seg in sec)
@@ -487,7 +517,9 @@ def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
         raise SteadyStateError(
             f"fixed ion(s) {sorted(unknown_fixed)} are not dynamic here; dynamic ions: {ions}")
     ref = segments[0] if reference is None else reference
-    ref_k = next((k for k, s in enumerate(segments) if s.sec == ref.sec and s.x == ref.x), None)
+    # the segment containing ref.x (sec(0.5) is not a segment centre when nseg is even)
+    ref_k = next((k for k, s in enumerate(segments)
+                  if s.sec == ref.sec and s.x == _segment_of(ref).x), None)
     if ref_k is None:
         raise SteadyStateError(f"the reference segment {ref} is not among the given sections")
     for ion in fixed:
@@ -794,3 +826,303 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
                            residual_v=float(np.abs(r[~is_c]).max(initial=0.0)),
                            residual_rel=float(np.abs(r[is_c]).max(initial=0.0)),
                            iterations=steps)
+
+
+# ----------------------------------------------------------------------------
+# Steady-state start for any model
+# ----------------------------------------------------------------------------
+
+#: the one line that starts a hoc model at rest (after load_file("ionhomeo_defaults.hoc")
+#: and building the cells); ``ionhomeo_rest`` lives in Python's __main__ and keeps it
+HOC_LINE = 'nrnpython("from ionhomeo import steady; ionhomeo_rest = steady.start()")'
+
+
+class Rest:
+    """The resting state of every cell that :func:`start` solved, installed in NEURON.
+
+    Keep this object: while it exists every ``h.finitialize()`` (also
+    ``h.run()``, ``h.stdinit()``) starts each solved cell in its resting state,
+    through one type-0 FInitializeHandler per cell; once it is garbage
+    (``del``, or ``ionhomeo_rest = None`` from hoc) NEURON starts from the
+    defaults again. It also keeps its sections alive; :meth:`remove` drops
+    the handlers and the references.
+
+    Attributes: ``states`` (one :class:`CellSteadyState` per connected cell,
+    per-segment arrays in ``state.segments`` order), ``trees`` (the sections
+    of each cell), ``references`` (the segment of each cell whose K was held),
+    ``solve_seconds``, ``options`` (passed to :func:`solve_cell`).
+    """
+
+    def __init__(self, states, trees, references, solve_seconds, added, options):
+        self.states = tuple(states)
+        self.trees = tuple(tuple(t) for t in trees)
+        self.references = tuple(references)
+        self.solve_seconds = tuple(solve_seconds)
+        self.added = tuple(tuple(a) for a in added)  # sections completing a tree
+        self.options = dict(options)
+        # the handlers refer to the states' apply methods only (no cycle back here)
+        self._handlers = [state.install() for state in self.states]
+
+    @property
+    def segments(self) -> tuple:
+        """Every solved segment, cell after cell."""
+        return tuple(seg for state in self.states for seg in state.segments)
+
+    def finitialize(self) -> None:
+        """``h.finitialize(v_init)`` (which starts at rest while this object
+        exists), then ``h.fcurrent()`` and, under CVODE, ``re_init``."""
+        from neuron import h
+
+        if not self._handlers:
+            raise SteadyStateError("this Rest was removed: call steady.start() again")
+        _finitialize_here(h)
+
+    def remove(self) -> None:
+        """Stop starting there: drop the handlers and every reference to sections."""
+        self._handlers = []
+        self.states = ()
+        self.trees = ()
+        self.references = ()
+        self.added = ()
+
+    def summary(self) -> dict:
+        """Counts, solver effort and the ranges of v (mV) and every concentration (mM)."""
+        out = {"cells": len(self.states), "sections": sum(len(t) for t in self.trees),
+               "segments": sum(len(s.segments) for s in self.states),
+               "solve_s": float(sum(self.solve_seconds)),
+               "iterations": max((s.iterations for s in self.states), default=0),
+               "residual_v_mV_per_ms": max((s.residual_v for s in self.states), default=0.0),
+               "residual_rel_per_ms": max((s.residual_rel for s in self.states), default=0.0)}
+        for state in self.states:
+            for key, (lo, hi) in state.summary().items():
+                old = out.get(key, (math.inf, -math.inf))
+                out[key] = (min(old[0], lo), max(old[1], hi))
+        return out
+
+    def to_dict(self) -> dict:
+        """Provenance, JSON-ready: versions, options and, per cell, its sections,
+        reference, held ions, solver effort and the state of every segment
+        (``null`` where a segment does not own an ion)."""
+        from neuron import h
+
+        from . import __version__
+
+        def listed(a):
+            return [None if math.isnan(x) else float(x) for x in a]
+
+        cells = []
+        for state, tree, ref, secs, added in zip(self.states, self.trees, self.references,
+                                                 self.solve_seconds, self.added):
+            cells.append({
+                "root": tree[0].name(),
+                "sections": [sec.name() for sec in tree],
+                "nseg": [int(sec.nseg) for sec in tree],
+                "added_sections": [sec.name() for sec in added],
+                "reference": str(ref),
+                "fixed": list(state.fixed),
+                "iterations": int(state.iterations),
+                "residual_v_mV_per_ms": float(state.residual_v),
+                "residual_rel_per_ms": float(state.residual_rel),
+                "solve_s": float(secs),
+                "ranges": {k: list(v) for k, v in state.summary().items()},
+                "segments": [str(seg) for seg in state.segments],
+                "v_mV": listed(state.v),
+                "concentrations_mM": {ion: listed(c) for ion, c in state.concentrations.items()},
+            })
+        return {"method": "ionhomeo.steady.start (solve_cell per connected cell)",
+                "ionhomeo": __version__, "neuron": str(h.nrnversion()),
+                "celsius": float(h.celsius), "options": dict(self.options), "cells": cells}
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        v = s.get("v_mV", (math.nan, math.nan))
+        return (f"<Rest: {s['cells']} cell(s), {s['segments']} segments, v {v[0]:.3f}..{v[1]:.3f}"
+                f" mV, solved in {s['solve_s']:.2f} s; keep it referenced>")
+
+
+def _finitialize_here(h) -> None:
+    """finitialize as stdrun's stdinit would (v_init), then fcurrent, CVODE re-initialised."""
+    h.finitialize(float(h.v_init) if hasattr(h, "v_init") else -65.0)
+    h.fcurrent()
+    cvode = h.CVode()
+    if cvode.active():
+        cvode.re_init()
+
+
+def _is_section(obj) -> bool:
+    return type(obj).__name__ == "Section"
+
+
+def _reference_of(tree, per_segment) -> object:
+    """The middle segment of the first section named like *soma* (else the root)
+    that owns K; the root's middle segment if none does."""
+    candidates = ([sec for sec in tree if "soma" in sec.name().lower()] + [tree[0]]
+                  + list(tree))
+    for sec in candidates:
+        seg = _segment_of(sec(0.5))
+        if "k" in per_segment[(sec, seg.x)]:
+            return seg
+    return _segment_of(candidates[0](0.5))
+
+
+def _foreign_writers(sec, h) -> list[str]:
+    """Concentrations of ``sec`` written (ion_style c_style 3, a STATE) by a
+    mechanism that is not ionhomeo's: the solver cannot hold those at rest."""
+    from .defaults import VALENCES
+    from .mechanisms import catalog
+
+    cat = catalog()
+    written = {w for seg in sec for mech in seg if mech.name() in cat
+               for w in cat[mech.name()].writes}
+    out = []
+    for ion in VALENCES:
+        if not sec.has_membrane(f"{ion}_ion"):
+            continue
+        if int(h.ion_style(f"{ion}_ion", sec=sec)) % 4 == 3 and not (
+                {f"{ion}i", f"{ion}o"} & written):
+            out.append(ion)
+    return out
+
+
+def start(sections=None, **options) -> Rest:
+    """Solve the resting state of any model and start every later finitialize there.
+
+    ``sections``: any iterable of NEURON sections, a single section, a hoc
+    SectionList, or None for every section (``h.allsec()``), built by anyone
+    (hand-made, hoc, BluePyOpt, NetPyNE, :class:`ionhomeo.cell.Cell`). They
+    are grouped into connected cells (by their root section); a cell of
+    which only some sections are given is completed with the rest of its
+    tree (a partial tree cannot rest: the rest of it would exchange axial
+    current with it). Each cell is solved on its own by :func:`solve_cell`,
+    holding K (when the cell is degenerate, see there) in its ``reference``
+    segment: the middle of the first section named like ``*soma*`` that owns
+    K, else of the root section. ``options`` go to :func:`solve_cell`
+    (``fixed``, ``tol_v``, ``tol_rel``, ``max_iter``); ``reference`` may be
+    a segment or a list of segments, one per cell at most.
+
+    Returns a :class:`Rest`, which installs the states: KEEP IT REFERENCED
+    (every later ``h.finitialize()``, ``h.run()``, ``h.stdinit()`` starts
+    there while it exists). NEURON is left initialised at t = 0 in the
+    resting state (``finitialize(v_init)``, ``fcurrent``).
+
+    Needs ionhomeo's defaults: ``ionhomeo.defaults.apply()`` in Python, or
+    ``load_file("ionhomeo_defaults.hoc")`` in hoc, before calling. The
+    mechanisms may have been loaded outside ionhomeo (``nrniv -dll``, an
+    ``x86_64/`` folder): they are then used, not loaded again.
+
+    From hoc (through NEURON's Python), after building the cells and loading
+    ionhomeo_defaults.hoc, one line::
+
+        nrnpython("from ionhomeo import steady; ionhomeo_rest = steady.start()")
+
+    ``ionhomeo_rest`` is a variable of Python's ``__main__``, so it stays
+    referenced; ``nrnpython("ionhomeo_rest = None")`` releases it.
+
+    Raises SteadyStateError, naming the sections, for a cell with no
+    ionhomeo concentration owner (nadyn, kdyn, cldyn, cadyn, ...) in any
+    section, for a concentration written by a mechanism ionhomeo does not
+    know (its dynamics would not be at rest), and whatever solve_cell
+    raises (kext, no convergence, ...). Not included: coupling between cells
+    (gap junctions, synapses active at rest); a NONSPECIFIC_CURRENT (hh's
+    il, pas) is allowed and makes solve_cell hold no ion.
+
+    Saving and restoring with NEURON's SaveState (``ss = h.SaveState();
+    ss.save()``, ``ss.fwrite(h.File(path))``/``ss.fread``) works; restore as
+    NEURON documents, and mind these (measured, NEURON 9.0):
+
+    * Order: ``h.finitialize()`` (this object's handlers put the rest state
+      in and set what SaveState does not save: PARAMETERs and ASSIGNED
+      variables such as the owners' area factor), then ``ss.restore()``,
+      ``h.fcurrent()``, and under CVODE ``h.CVode().re_init()``. The handlers
+      act only inside finitialize, so they never overwrite a restore.
+    * Under CVODE the ``re_init()`` is required: without it CVODE continues
+      from its own copy of the states. The values read right after restore
+      are right, but 1 s later v was 0.08 mV and nai 0.7 % off the
+      uninterrupted run; restored without a finitialize before, stdrun's
+      continuerun (``cvode_active(1)``) aborted on an assertion in
+      NetCvode::global_microstep. (The same holds for any change of a
+      parameter under CVODE, such as an IClamp's amp: ``re_init()`` after it.)
+    * ``restore()`` sets ``t`` back to the saved time: continue with
+      ``h.continuerun(h.t + T)`` or ``CVode().solve``; ``h.run()`` (stdinit,
+      finitialize) would discard the restored state and start at rest again.
+    * A file from ``fwrite`` fits only the same model built in the same order
+      with the same mechanisms; in a new process build it, load the defaults,
+      ``finitialize``, ``fread`` and ``restore`` (no solve needed).
+    """
+    import time
+
+    from neuron import h
+
+    _load_mechanisms()
+    _require_defaults(h)
+    if sections is None:
+        sections = list(h.allsec())
+    elif _is_section(sections):
+        sections = [sections]
+    else:
+        sections = list(sections)
+    if not sections:
+        raise SteadyStateError("no sections given (or, with sections=None, none exist)")
+    bad = [s for s in sections if not _is_section(s)]
+    if bad:
+        raise SteadyStateError(
+            f"start() takes sections; got {type(bad[0]).__name__} {bad[0]!r}")
+    given = set(sections)
+
+    # group into connected cells, in order of first appearance
+    roots = {}
+    for sec in sections:
+        roots.setdefault(h.SectionRef(sec=sec).root, None)
+    trees = []
+    for root in roots:
+        tree = list(root.wholetree())
+        tree.sort(key=lambda s: s != root)  # root first, then NEURON's tree order
+        trees.append(tree)
+
+    refs_given = options.pop("reference", None)
+    if refs_given is not None and not isinstance(refs_given, (list, tuple)):
+        refs_given = [refs_given]
+    refs_by_root = {}
+    for ref in refs_given or ():
+        root = h.SectionRef(sec=ref.sec).root
+        if root not in roots:
+            raise SteadyStateError(f"the reference segment {ref} is not in any given cell")
+        if root in refs_by_root:
+            raise SteadyStateError(f"two reference segments for the cell of {root.name()}")
+        refs_by_root[root] = ref
+
+    unowned, foreign, plans = [], [], []
+    for tree in trees:
+        per_segment = {(seg.sec, seg.x): dynamic_ions(seg) for sec in tree for seg in sec}
+        if not any(per_segment.values()):
+            unowned.append(tree)
+            continue
+        for sec in tree:
+            for ion in _foreign_writers(sec, h):
+                foreign.append(f"{ion}i in {sec.name()}")
+        ref = refs_by_root.get(tree[0])
+        plans.append((tree, _reference_of(tree, per_segment) if ref is None else ref))
+    if unowned:
+        names = [sec.name() for tree in unowned for sec in tree]
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        raise SteadyStateError(
+            f"no ionhomeo concentration owner (nadyn, kdyn, cldyn, cadyn, ...) in any section of "
+            f"{len(unowned)} cell(s): {shown}. Insert the owners, or pass start() only the "
+            "sections of the cells to solve.")
+    if foreign:
+        raise SteadyStateError(
+            f"concentrations written by a mechanism ionhomeo does not know: {', '.join(foreign[:8])}"
+            f"{' ...' if len(foreign) > 8 else ''}. The solver cannot put that mechanism's "
+            "dynamics at rest; use ionhomeo's owner of the ion (nadyn, kdyn, cldyn, cadyn) "
+            "instead of it, or leave the cell out of start().")
+
+    states, seconds = [], []
+    for tree, ref in plans:
+        t0 = time.perf_counter()
+        states.append(solve_cell(tree, reference=ref, **options))
+        seconds.append(time.perf_counter() - t0)
+    added = [[sec for sec in tree if sec not in given] for tree, _ in plans]
+    rest = Rest(states, [tree for tree, _ in plans], [ref for _, ref in plans], seconds, added,
+                options)
+    _finitialize_here(h)
+    return rest
