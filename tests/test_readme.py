@@ -1,0 +1,73 @@
+"""The README's own text runs as written: its commands and code blocks are
+extracted from README.md, not copied into the tests."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def section(title: str) -> str:
+    """The text of the README section headed ``## title`` (up to the next ``## ``)."""
+    text = README.read_text()
+    start = text.index(f"## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end > 0 else None]
+
+
+def code_blocks(text: str, language: str) -> list:
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
+
+
+def test_the_hoc_section_runs_as_written(tmp_path):
+    """Its shell commands, pasted into a shell in a fresh directory holding its
+    hoc snippet as my_model.hoc: compile with nrnivmodl, run with plain nrniv."""
+    text = section("Using the mechanisms from plain hoc")
+    [commands] = code_blocks(text, "bash")
+    [model, rest_line] = code_blocks(text, "hoc")
+    assert "my_model.hoc" in commands
+    (tmp_path / "my_model.hoc").write_text(model)
+    # the user's shell: the installed package's commands (ionhomeo, nrnivmodl,
+    # nrniv) on PATH, as after activating the virtual environment
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env.pop("HOC_LIBRARY_PATH", None)
+    proc = subprocess.run(["bash", "-e", "-c", commands], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    m = re.search(r"dend\(0\.95\) cli (\S+) -> (\S+) mM, E_GABA (\S+) mV; soma v (\S+) mV", out)
+    assert m, out
+    cl_start, cl_end, egaba, v = map(float, m.groups())
+    assert cl_start == 8.0  # the segment's own initial value survived finitialize
+    assert 0 < cl_end < cl_start  # KCC2 and diffusion pull it towards the others' 5 mM
+    assert -90 < egaba < -50 and -90 < v < -50
+    assert "was not loaded" not in out and "celsius is 6.3" not in out
+
+
+def test_the_hoc_steady_state_line_is_the_tested_one():
+    """The README's one line is steady.HOC_LINE, which tests/test_steady_any.py
+    runs through nrniv (a hoc cell then starts at rest and does not drift)."""
+    from ionhomeo import steady
+
+    [_, rest_line] = code_blocks(section("Using the mechanisms from plain hoc"), "hoc")
+    assert rest_line.strip() == steady.HOC_LINE
+
+
+def test_the_python_examples_run_as_written(tmp_path):
+    """Each python block of the README's usage sections, in a fresh interpreter."""
+    blocks = (code_blocks(section("Cells, regions and recipes"), "python")
+              + code_blocks(section("Using it from Python"), "python"))
+    assert len(blocks) == 2
+    for code in blocks:
+        proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "was not loaded" not in proc.stdout
+    # the second prints the rest it held for 10 s
+    m = re.search(r"soma (\S+) mV, dend\(0\.9\) cli (\S+) mM after 10 s at rest", proc.stdout)
+    assert m, proc.stdout
+    v, cli = map(float, m.groups())
+    assert -90 < v < -60 and 0 < cli < 10
