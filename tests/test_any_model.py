@@ -180,3 +180,21 @@ def test_owners_stay_silent_with_the_defaults(tmp_path):
     assert "segment(s) start" not in out
     d = defaults.Defaults()
     assert f"start {d.nai} {d.cli} {d.cai}" in out
+
+
+def test_ions_equal_charge_in_a_tapered_segment_in_plain_hoc(tmp_path):
+    """The same check from plain nrniv (tests/hoc/tapered_charge.hoc)."""
+    import re
+    from pathlib import Path
+
+    from test_hoc import _run_nrniv
+
+    out = _run_nrniv(Path(__file__).parent / "hoc" / "tapered_charge.hoc", tmp_path)
+    rows = re.findall(r"bouton (\d) afac (\S+) area/cylinder (\S+) change (\S+) relerr (\S+)", out)
+    assert len(rows) == 4, out
+    for _, afac, ratio, change, err in rows:
+        assert float(afac) == pytest.approx(float(ratio), rel=1e-8) and float(ratio) > 1.2
+        assert abs(float(change)) > 1e-4
+        # the round-off of the 2000 per-step updates, about 1e-13 of the
+        # concentration, is below 1e-9 of a change of 1e-4 of it
+        assert float(err) < 1e-9
