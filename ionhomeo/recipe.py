@@ -84,10 +84,14 @@ import dataclasses
 import difflib
 import math
 import re
-import tomllib
 import types
 import warnings
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, as the tomli package
+    import tomli as tomllib
 
 from . import mechanisms, regions
 

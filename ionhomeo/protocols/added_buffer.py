@@ -312,7 +312,7 @@ def _run_one(h, seg, c0, pulse_nA):
         data = {k: np.array(v) for k, v in vec.items()}
         n = min(a.size for a in data.values())
         data = {k: a[:n] for k, a in data.items()}
-        data["spikes"] = np.array(spikes)
+        data["spikes"] = np.array(spikes.to_python())  # numpy < 2.4: not an empty Vector
         data["complete"] = complete
     finally:
         for v in vec.values():

@@ -263,7 +263,7 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 240.0,
         ca_before = ctl.mean_ca((modulation_s - window_s) * 1e3, modulation_s * 1e3)
         ca_pert = ctl.mean_ca(modulation_s * 1e3, (modulation_s + window_s / 4) * 1e3)
         ca_end = ctl.mean_ca((duration_s - window_s) * 1e3, duration_s * 1e3)
-        spike_s = np.array(spikes) / 1e3
+        spike_s = np.array(spikes.to_python()) / 1e3  # numpy < 2.4 cannot convert an empty Vector
         clipped = ctl.clipped
         del nc, start
     finally:

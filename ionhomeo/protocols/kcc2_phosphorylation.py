@@ -180,7 +180,7 @@ def _set_rates(segs, rates):
 
 
 def _count(spikes_ms, t0, t1):
-    s = np.asarray(spikes_ms)
+    s = np.array(list(spikes_ms), dtype=float)  # numpy < 2.4 cannot convert an empty Vector
     return int(np.sum((s >= t0) & (s < t1)))
 
 

@@ -203,7 +203,7 @@ class _Stepper:
         self.model.start()
         simulate.run(DELAY_MS + STEP_MS + TAIL_MS, method="fixed", dt_ms=DT_MS)
         self.trials += 1
-        s = np.array(self.spikes)
+        s = np.array(self.spikes.to_python())  # numpy < 2.4 cannot convert an empty Vector
         return s[(s >= DELAY_MS) & (s < DELAY_MS + STEP_MS + TAIL_MS)]
 
     def rheobase(self):

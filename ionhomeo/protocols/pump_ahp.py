@@ -343,7 +343,7 @@ def _simulate(h, start, segments, soma, pulses_ms, pulse_na, balance, block_ms, 
         out["t_seg"] = np.array(slow_t)[:m]
         out["nai_seg"] = np.array([np.array(v)[:m] for v in nai_v])
         out["ipump_seg"] = np.array([np.array(v)[:m] for v in ip_v])
-        spike_ms = np.array(spikes)
+        spike_ms = np.array(spikes.to_python())  # numpy < 2.4 cannot convert an empty Vector
     finally:
         for s, a in zip(segments, avail):
             s.nakpump.avail = a

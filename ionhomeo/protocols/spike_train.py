@@ -167,7 +167,7 @@ def _simulate(h, state, sections, seg, duration_s, pulse_times_ms):
             final = {"t": h.t, "v": seg.v, "nai": seg.nai, "ki": seg.ki, "cli": seg.cli,
                      "ipump": seg.ipump_nakpump}
             data = {name: np.append(a, final[name]) for name, a in data.items()}
-        spike_ms = np.array(spikes)
+        spike_ms = np.array(spikes.to_python())  # numpy < 2.4 cannot convert an empty Vector
     finally:
         for vec in vectors.values():
             vec.play_remove()
