@@ -39,6 +39,7 @@ __all__ = [
     "CompilerNotFoundError",
     "CompileError",
     "MechanismConflictError",
+    "ensure_loaded",
     "mod_dir",
     "cache_root",
     "source_hash",
@@ -389,6 +390,53 @@ def _stray_build_dirs() -> list[Path]:
         if any((Path.cwd() / arch).glob("libnrnmech.*"))
         or any((Path.cwd() / arch).glob(".libs/libnrnmech.*"))
     ]
+
+
+def _missing_parameters(h) -> list[str]:
+    """Range PARAMETERs of this package's mod files that the mechanisms NEURON
+    has do not declare (a library compiled from older or other mod files)."""
+    from . import mechanisms
+
+    missing = []
+    name = h.ref("")
+    for mech in mechanisms.catalog().values():
+        declared = set()
+        standard = h.MechanismStandard(mech.name, 1)  # 1: PARAMETERs
+        for i in range(int(standard.count())):
+            standard.name(name, i)
+            declared.add(name[0])
+        suffix = f"_{mech.name}" if mech.kind == "density" else ""
+        missing += [f"{p}{suffix}" for p, par in mech.parameters.items()
+                    if par.scope == "range" and f"{p}{suffix}" not in declared]
+    return missing
+
+
+def ensure_loaded() -> Path | None:
+    """Make sure NEURON has this package's mechanisms; return the library loaded, or None.
+
+    Where a model loaded them itself (``nrniv -dll .../libnrnmech.so``, an
+    ``x86_64/`` folder that ``nrnivmodl`` made from :func:`mod_dir`,
+    ``neuron.load_mechanisms``, BluePyOpt's ``mechanisms_directory``), those
+    are used as they are: NEURON cannot load a second library with the same
+    names. They must come from the same mod files: if one of the catalogue's
+    range parameters is missing, the library is an older build, and
+    :class:`MechanismConflictError` says so. Otherwise this is :func:`load`.
+    """
+    if _loaded is None:
+        from neuron import h
+
+        names = mechanism_names(mod_dir())
+        if len(_known_to_neuron(h, names)) == len(names):
+            missing = _missing_parameters(h)
+            if missing:
+                raise MechanismConflictError(
+                    "NEURON already has mechanisms with ionhomeo's names, loaded from another "
+                    f"build that lacks {', '.join(missing[:5])}"
+                    f"{' and more' if len(missing) > 5 else ''}: it was compiled from older mod "
+                    f"files. Recompile with `nrnivmodl \"{mod_dir()}\"` (or `nrnivmodl "
+                    "\"$(ionhomeo mod-path)\"`), load that build, and restart Python.")
+            return None
+    return load()
 
 
 def load(mod_directory: str | os.PathLike | None = None) -> Path:

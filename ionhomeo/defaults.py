@@ -124,7 +124,7 @@ def apply(defaults: Defaults | None = None, h=None) -> Defaults:
     from . import build
 
     defaults = defaults or Defaults()
-    build.load()
+    build.ensure_loaded()
     if h is None:
         from neuron import h
     if not h.load_file(str(build.mod_dir() / HOC_FILE)):
@@ -136,9 +136,11 @@ def apply(defaults: Defaults | None = None, h=None) -> Defaults:
     return defaults
 
 
-#: the concentration owner of each ion (mod/*.mod): the one mechanism that WRITEs
-#: its intracellular concentration, with a RANGE initial value ``<ion>i0``
-OWNERS = {"na": "nadyn", "k": "kdyn", "cl": "cldyn", "ca": "cadyn", "caer": "er", "camt": "mito"}
+#: the concentration owners of each ion (mod/*.mod): the mechanisms that WRITE
+#: its intracellular concentration (one per section), each with a RANGE initial
+#: value ``<ion>i0``
+OWNERS = {"na": ("nadyn",), "k": ("kdyn",), "cl": ("cldyn",), "ca": ("cadyn",),
+          "caer": ("er",), "camt": ("mito",)}
 
 #: owners whose membrane flux uses NEURON's segment area through ``afac`` (the
 #: organelle pools er and mito convert with the cylinder area, as cadyn does for them)
@@ -180,13 +182,13 @@ NEURON_ALLOCATION_MM = {("na", "i"): 10.0, ("na", "o"): 140.0, ("k", "i"): 54.4,
                         ("hco3", "o"): 1.0, ("caer", "i"): 1.0, ("camt", "i"): 1.0}
 
 
-def _unowned_lines(ion: str, owner: str) -> list:
-    """hoc lines for an ion in a section without its ionhomeo owner: a value
-    still at NEURON's allocation value starts at the global; others are kept."""
+def _unowned_lines(ion: str, owners: tuple) -> list:
+    """hoc lines for an ion in a section without any of its ionhomeo owners: a
+    value still at NEURON's allocation value starts at the global; others are kept."""
     sets = "  ".join(
         f"if ({ion}{s}(x) == {NEURON_ALLOCATION_MM[ion, s]!r}) {{ {ion}{s}(x) = {ion}{s}0_{ion}_ion }}"
         for s in sides(ion))
-    absent = f" && !ismembrane(\"{owner}\")" if owner else ""
+    absent = "".join(f" && !ismembrane(\"{owner}\")" for owner in owners)
     return [f"        if (ismembrane(\"{ion}_ion\"){absent}) {{ for (x, 0) {{ {sets} }} }}"]
 
 
@@ -202,7 +204,8 @@ def _owner_lines(ion: str, owner: str) -> list:
         lines.append(f"                if (afac_{owner}(x) == 0 && {c0}(x) < 0 && {c}(x) != {glob} "
                      f"&& {c}(x) != {NEURON_ALLOCATION_MM[ion, 'i']!r}) "
                      f"{{ ionhomeo_adopt(\"{c}\", {c}(x), x)  {c0}(x) = {c}(x) }}")
-    lines.append(f"                if ({c0}(x) >= 0) {{ {c}(x) = {c0}(x) }} else {{ {c}(x) = {glob} }}")
+    lines.append(f"                if ({c0}(x) >= 0) {{ {c}(x) = {c0}(x) }} else {{ {c}(x) = {glob}  "
+                 f"if ({glob} != ionhomeo_set_{c}) {{ ionhomeo_on_changed(\"{c}\", x) }} }}")
     if "o" in sides(ion):
         lines.append(f"                {ion}o(x) = {ion}o0_{ion}_ion")
     if owner in AREA_FACTOR_OWNERS:
@@ -248,6 +251,11 @@ def hoc_text(defaults: Defaults | None = None) -> str:
         "}",
         "ionhomeo_adopted = 0",
         "strdef ionhomeo_first_adopted",
+        "// the owned globals (nai0_na_ion, ...) as this file or apply() last set them",
+        "ionhomeo_changed = 0",
+        "ionhomeo_noted_changed = 0",
+        "strdef ionhomeo_first_changed",
+    ] + [f"ionhomeo_set_{ion}i = {ion}i0_{ion}_ion" for ion in OWNERS] + [
         "proc ionhomeo_adopt() {",
         "    // $s1 concentration name, $2 value (mM), $3 x: one adopted per-segment value",
         "    if (ionhomeo_adopted == 0) {",
@@ -257,13 +265,15 @@ def hoc_text(defaults: Defaults | None = None) -> str:
         "}",
         "proc ionhomeo_init_concentrations() { local x",
         "    ionhomeo_adopted = 0",
+        "    ionhomeo_changed = 0",
         "    forall {",
     ]
-    for ion, owner in OWNERS.items():
-        lines += _owner_lines(ion, owner)
+    for ion, owners in OWNERS.items():
+        for owner in owners:
+            lines += _owner_lines(ion, owner)
     lines.append("        // concentrations no ionhomeo owner writes (hco3 has none)")
     for ion in VALENCES:
-        lines += _unowned_lines(ion, OWNERS.get(ion, ""))
+        lines += _unowned_lines(ion, OWNERS.get(ion, ()))
     for owner in AREA_FACTOR_ONLY:
         lines.append(f"        if (ismembrane(\"{owner}\")) {{ for (x, 0) {{ afac_{owner}(x) = "
                      "ionhomeo_afac(x) } }")
@@ -279,17 +289,39 @@ def hoc_text(defaults: Defaults | None = None) -> str:
         "(nai0_nadyn, ki0_kdyn, cli0_cldyn, cai0_cadyn; -1 restores the global)\\n\", "
         "ionhomeo_adopted, ionhomeo_first_adopted)",
         "    }",
+        "    ionhomeo_note_changed_globals()",
         "}",
         "proc ionhomeo_set_all_concentrations() { local x",
         "    // every existing segment's concentrations to the globals (run when this file",
         "    // is loaded and by ionhomeo.defaults.apply(): sections created before then",
-        "    // hold NEURON's built-in values)",
+        "    // hold NEURON's built-in values); the globals are remembered as ionhomeo's",
         "    forall {",
     ]
     for ion in VALENCES:
         sets = "  ".join(f"{ion}{side}(x) = {ion}{side}0_{ion}_ion" for side in sides(ion))
         lines.append(f"        if (ismembrane(\"{ion}_ion\")) {{ for (x, 0) {{ {sets} }} }}")
+    lines += ["    }"]
+    lines += [f"    ionhomeo_set_{ion}i = {ion}i0_{ion}_ion" for ion in OWNERS]
+    lines += ["    ionhomeo_noted_changed = 0"]
     lines += [
+        "}",
+        "proc ionhomeo_on_changed() {",
+        "    // $s1 concentration name, $2 x: a segment starts at a global that no longer holds",
+        "    // what this file (or apply()) set; the first is named",
+        "    if (ionhomeo_changed == 0) {",
+        "        sprint(ionhomeo_first_changed, \"%s(%g), %s\", secname(), $2, $s1)",
+        "    }",
+        "    ionhomeo_changed += 1",
+        "}",
+        "proc ionhomeo_note_changed_globals() {",
+        "    // said once per process: NetPyNE's per-section ions, for example, set the",
+        "    // global to the last value they applied",
+        "    if (ionhomeo_changed > 0 && ionhomeo_noted_changed == 0) {",
+        "        ionhomeo_noted_changed = 1",
+        "        printf(\"ionhomeo: %d segment(s) start at a global initial concentration changed "
+        "since ionhomeo's defaults were set (first: %s; NetPyNE's per-section ions, for example, "
+        "set the global to the last value they applied); set per-section values everywhere, or "
+        "the owner's initial value (cli0_cldyn, ...)\\n\", ionhomeo_changed, ionhomeo_first_changed)",
         "    }",
         "}",
         "ionhomeo_set_all_concentrations()",

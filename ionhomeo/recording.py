@@ -225,7 +225,7 @@ class Recorder:
                 raise RecordingError(f"dt_ms must be a number > 0 (ms) or None (every step), "
                                      f"got {dt_ms!r}")
             dt_ms = float(dt_ms)
-        build.load()
+        build.ensure_loaded()
         self.cell = cell
         self.dt_ms = dt_ms
         self._h = h

@@ -193,7 +193,7 @@ def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=N
         raise SimulationError(f"progress must be None, True or a callable(t_ms, tstop_ms), "
                               f"got {progress!r}")
 
-    build.load()
+    build.ensure_loaded()
     h.load_file("stdrun.hoc")
     cvode = h.CVode()
     t0 = float(h.t)

@@ -56,7 +56,7 @@ def use_cvode(active: bool = True, rtol: float = 0.0, atol: float = 1e-3):
 
     from . import build
 
-    build.load()
+    build.ensure_loaded()
     cv = h.CVode()
     cv.active(int(bool(active)))
     if active:

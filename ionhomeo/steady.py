@@ -49,6 +49,9 @@ import math
 
 import numpy as np
 
+from . import build
+
+
 class SteadyStateError(RuntimeError):
     """No steady state could be found, or the cell is outside the solver's scope."""
 
@@ -156,27 +159,6 @@ def _require_defaults(h) -> None:
             "in hoc (it sets the temperature and the initial concentrations), before solving")
 
 
-def _load_mechanisms() -> None:
-    """Make sure NEURON has the ionhomeo mechanisms (:func:`ionhomeo.build.load`).
-
-    When every ionhomeo mechanism is already known to NEURON although
-    ionhomeo did not load its build in this process (``nrniv -dll
-    libnrnmech.so``, an ``x86_64/`` folder made by ``nrnivmodl`` on the mod
-    files, ``neuron.load_mechanisms``), those are used as they are: loading
-    the library again would raise MechanismConflictError. They should be
-    compiled from the same mod files as the catalogue this package reads.
-    """
-    from neuron import h
-
-    from . import build
-
-    if build._loaded is None:
-        names = build.mechanism_names(build.mod_dir())
-        if len(build._known_to_neuron(h, names)) == len(names):
-            return
-    build.load()
-
-
 def _segment_of(seg):
     """The segment of ``seg.sec`` that contains location ``seg.x`` (as iterated)."""
     sec = seg.sec
@@ -205,7 +187,7 @@ def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) ->
     from neuron import h
     from scipy import optimize
 
-    _load_mechanisms()
+    build.ensure_loaded()
     _require_defaults(h)
     sections = list(sections)
     if not sections:
@@ -495,7 +477,7 @@ def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
 
     from .defaults import VALENCES
 
-    _load_mechanisms()
+    build.ensure_loaded()
     _require_defaults(h)
     sections = list(sections)
     segments = tuple(seg for sec in sections for seg in sec)
@@ -1053,7 +1035,7 @@ def start(sections=None, **options) -> Rest:
 
     from neuron import h
 
-    _load_mechanisms()
+    build.ensure_loaded()
     _require_defaults(h)
     if sections is None:
         sections = list(h.allsec())

@@ -38,7 +38,10 @@ def _no_sections_left_behind(request):
     gc.collect()
     before = len(list(h.allsec()))
     yield
-    h.CVode().active(0)
+    # stdrun's cvode_active, not CVode().active alone: it also resets stdrun's
+    # using_cvode_ flag (BluePyOpt sets it), which would otherwise make a later
+    # fixed-step continuerun take one step too many
+    h.cvode_active(0)
     h.dt = 0.025
     h.secondorder = 0
     defaults.apply()

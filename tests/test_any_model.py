@@ -198,3 +198,78 @@ def test_ions_equal_charge_in_a_tapered_segment_in_plain_hoc(tmp_path):
         # the round-off of the 2000 per-step updates, about 1e-13 of the
         # concentration, is below 1e-9 of a change of 1e-4 of it
         assert float(err) < 1e-9
+
+
+def test_python_api_uses_mechanisms_the_model_loaded_itself(tmp_path):
+    """A model that loads the compiled mechanisms itself (neuron.load_mechanisms,
+    as BluePyOpt's mechanisms_directory and NetPyNE's x86_64 folder do) can
+    still call defaults.apply() and steady.start(): NEURON cannot load a second
+    library with the same names, so ionhomeo uses the one already there."""
+    from ionhomeo import build
+
+    build_dir = build.compile_mechanisms()
+    out = _fresh_python(f"""
+        import neuron
+        assert neuron.load_mechanisms({str(build_dir)!r})
+        from neuron import h
+        from ionhomeo import build, defaults, steady
+        defaults.apply()
+        assert build._loaded is None  # nothing loaded twice
+        soma = h.Section(name="soma"); soma.L = soma.diam = 20
+        for m in ("nadyn", "kdyn", "cldyn", "nakpump", "naleak", "kleak", "clleak", "kcc2"):
+            soma.insert(m)
+        rest = steady.start([soma])
+        h.finitialize()
+        print("v", soma(0.5).v, rest.states[0].v[0])
+    """, tmp_path)
+    v, solved = map(float, out.split("v ")[-1].split())
+    assert v == solved and -90 < v < -60  # the installed state is the start
+
+
+def test_an_older_build_with_our_names_is_refused_with_the_fix(h, monkeypatch):
+    """ensure_loaded() accepts mechanisms someone else loaded only if they
+    declare every range parameter of this package's mod files; an older build
+    (one without the per-segment initial values, say) is named, with the fix."""
+    import dataclasses
+
+    from ionhomeo import build, mechanisms
+
+    assert build._loaded is not None and build._missing_parameters(h) == []
+    cldyn = mechanisms.catalog()["cldyn"]
+    newer = dict(mechanisms.catalog())
+    extra = dataclasses.replace(cldyn.parameters["cli0"], name="cli00")
+    newer["cldyn"] = dataclasses.replace(cldyn, parameters={**cldyn.parameters, "cli00": extra})
+    monkeypatch.setattr(mechanisms, "catalog", lambda: newer)
+    assert build._missing_parameters(h) == ["cli00_cldyn"]
+    monkeypatch.setattr(build, "_loaded", None)  # as if the model had loaded them itself
+    with pytest.raises(build.MechanismConflictError, match=r"lacks cli00_cldyn.*nrnivmodl"):
+        build.ensure_loaded()
+
+
+def test_a_global_changed_after_the_defaults_is_noted_once(tmp_path):
+    """NetPyNE's per-section ``ions`` also set the global (cli0_cl_ion) to the
+    last value applied, so sections without ``ions`` start there: honoured, as
+    NEURON would, but said once; apply() makes the defaults ionhomeo's again."""
+    out = _fresh_python("""
+        from neuron import h
+        from ionhomeo import defaults
+        defaults.apply()
+        h.cli0_cl_ion = 20
+        s, t = h.Section(name="s"), h.Section(name="t")
+        for sec in (s, t):
+            for m in ("nadyn", "cldyn", "naleak", "clleak"):
+                sec.insert(m)
+        t(0.5).cldyn.cli0 = 7
+        h.finitialize(-65)
+        h.finitialize(-65)
+        print("first", s(0.5).cli, t(0.5).cli)
+        defaults.apply()
+        h.finitialize(-65)
+        print("after apply", s(0.5).cli)
+    """, tmp_path)
+    d = defaults.Defaults()
+    # said once, naming the one segment on the changed global (t has its own)
+    assert out.count("ionhomeo: 1 segment(s) start at a global initial concentration changed") == 1
+    assert "s(0.5), cli;" in out  # hoc names a Python section _pysec.s
+    assert "first 20.0 7.0" in out
+    assert f"after apply {d.cli}" in out

@@ -59,13 +59,24 @@ def test_the_hoc_steady_state_line_is_the_tested_one():
 def test_the_python_examples_run_as_written(tmp_path):
     """Each python block of the README's usage sections, in a fresh interpreter."""
     blocks = (code_blocks(section("Cells, regions and recipes"), "python")
+              + code_blocks(section("With BluePyOpt and NetPyNE"), "python")
               + code_blocks(section("Using it from Python"), "python"))
-    assert len(blocks) == 2
+    assert len(blocks) == 3
+    outputs = []
     for code in blocks:
         proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                               text=True, timeout=600)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "was not loaded" not in proc.stdout
+        assert "celsius is 6.3" not in proc.stdout
+        outputs.append(proc.stdout)
+    # the NetPyNE network: the dendrite started at its per-section Cl (15 mM,
+    # not the 5 mM default); the dendrite rests below E_Cl at 15 mM (about
+    # -62 mV at 37 C), so its GABA-A inputs and leak carry Cl out
+    m = re.search(r"dend\(0\.9\) cli (\S+) -> (\S+) mM after 25 GABA-A inputs", outputs[1])
+    assert m, outputs[1]
+    start, end = map(float, m.groups())
+    assert start == 15.0 and 5 < end < start
     # the second prints the rest it held for 10 s
     m = re.search(r"soma (\S+) mV, dend\(0\.9\) cli (\S+) mM after 10 s at rest", proc.stdout)
     assert m, proc.stdout
