@@ -2,7 +2,7 @@
 
 Amounts are in attomoles (1 amol = 1e-18 mol = 1 mM * 1 um3), summed over
 segments, with the cylinder volumes that the mechanisms themselves use
-(``cadyn``, ``er``, ``mito``: volume of a segment = PI diam^2/4 * L/nseg;
+(``cadyn`` or ``cabuf``, ``er``, ``mito``: volume of a segment = PI diam^2/4 * L/nseg;
 the ER and matrix are the fractions ``fer`` and ``fmt`` of it).
 
 >>> from ionhomeo import calcium
@@ -19,6 +19,21 @@ import math
 
 #: cadyn states holding bound Ca (one Ca per state unit)
 BOUND_STATES = ("cab", "cacbh", "cacbm", "capv", "cadye")
+
+#: the states holding bound Ca of each cytosolic Ca owner
+BOUND_STATES_OF = {"cadyn": BOUND_STATES, "cabuf": ("cab",)}
+
+
+#: the cytosolic Ca owners (mod files): the full cadyn and the lean cabuf
+OWNERS = tuple(BOUND_STATES_OF)
+
+
+def owner(seg):
+    """The cytosolic Ca owner in ``seg`` (its cadyn or cabuf mechanism), or None."""
+    for name in OWNERS:
+        if seg.sec.has_membrane(name):
+            return getattr(seg, name)
+    return None
 
 
 def segment_volume_um3(seg) -> float:
@@ -41,9 +56,10 @@ def content(sections) -> dict:
     out = {"cytosol_free": 0.0, "cytosol_bound": 0.0, "er": 0.0, "mito": 0.0}
     for seg in _segments(sections):
         vol = segment_volume_um3(seg)
-        if seg.sec.has_membrane("cadyn"):
-            out["cytosol_free"] += seg.cai * vol
-            out["cytosol_bound"] += sum(getattr(seg, f"{s}_cadyn") for s in BOUND_STATES) * vol
+        for owner, bound in BOUND_STATES_OF.items():
+            if seg.sec.has_membrane(owner):
+                out["cytosol_free"] += seg.cai * vol
+                out["cytosol_bound"] += sum(getattr(seg, f"{s}_{owner}") for s in bound) * vol
         if seg.sec.has_membrane("er"):
             out["er"] += seg.er.fer * (seg.caeri + seg.er.caber) * vol
         if seg.sec.has_membrane("mito"):

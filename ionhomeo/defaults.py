@@ -138,20 +138,20 @@ def apply(defaults: Defaults | None = None, h=None) -> Defaults:
 
 #: the concentration owners of each ion (mod/*.mod): the mechanisms that WRITE
 #: its intracellular concentration (one per section), each with a RANGE initial
-#: value ``<ion>i0``
-OWNERS = {"na": ("nadyn",), "k": ("kdyn",), "cl": ("cldyn",), "ca": ("cadyn",),
+#: value ``<ion>i0``; Ca has the full cadyn and the lean cabuf (one buffer)
+OWNERS = {"na": ("nadyn",), "k": ("kdyn",), "cl": ("cldyn",), "ca": ("cadyn", "cabuf"),
           "caer": ("er",), "camt": ("mito",)}
 
 #: owners whose membrane flux uses NEURON's segment area through ``afac`` (the
 #: organelle pools er and mito convert with the cylinder area, as cadyn does for them)
-AREA_FACTOR_OWNERS = ("nadyn", "kdyn", "cldyn", "cadyn")
+AREA_FACTOR_OWNERS = ("nadyn", "kdyn", "cldyn", "cadyn", "cabuf")
 
 #: other mechanisms with ``afac`` (set by the same handler; kext also owns ko)
 AREA_FACTOR_ONLY = ("caentry",)
 
 HANDLER_INTRO = [
     "// At every finitialize, before the INITIAL blocks, this handler starts the",
-    "// concentrations that ionhomeo's owners write (nadyn, kdyn, cldyn, cadyn, er,",
+    "// concentrations that ionhomeo's owners write (nadyn, kdyn, cldyn, cadyn or cabuf, er,",
     "// mito; ko under kext) and gives the owners NEURON's segment geometry:",
     "//  - inside: the segment's own initial value (nai0_nadyn(x), ... ) where it is",
     "//    >= 0, else the global (nai0_na_ion, ...); a value set on the segment",
@@ -286,7 +286,7 @@ def hoc_text(defaults: Defaults | None = None) -> str:
         "    if (ionhomeo_adopted > 0) {",
         "        printf(\"ionhomeo: %d segment(s) start at concentrations set on them before their "
         "first finitialize, not at the globals (first: %s); kept as their initial values "
-        "(nai0_nadyn, ki0_kdyn, cli0_cldyn, cai0_cadyn; -1 restores the global)\\n\", "
+        "(nai0_nadyn, ki0_kdyn, cli0_cldyn, cai0_cadyn or cai0_cabuf; -1 restores the global)\\n\", "
         "ionhomeo_adopted, ionhomeo_first_adopted)",
         "    }",
         "    ionhomeo_note_changed_globals()",

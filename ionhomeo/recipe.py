@@ -446,6 +446,26 @@ class Recipe:
         """A copy with one more rule at the end (it overrides earlier ones)."""
         return self.replace(rules=self.rules + (Rule(region, mechanism, params, note),))
 
+    def swap_mechanism(self, old: str, new: str) -> "Recipe":
+        """A copy with mechanism ``old`` replaced by ``new`` in every rule and
+        in the globals, parameters kept (validated: ``new`` must have them).
+
+        For example ``recipe.swap_mechanism("cabuf", "cadyn")``: the full Ca
+        owner, with the lean one's parameters, gives the same cell and accepts
+        calbindin, parvalbumin or a dye (mod/cabuf.mod).
+        """
+        if old not in self.mechanisms() and old not in self.globals:
+            return self
+        label = f"recipe {self.name!r}: swapping {old} for {new}"
+        try:
+            mechanisms.get(new)
+        except mechanisms.UnknownMechanismError as e:
+            raise RecipeError(f"{label}: {e}") from None
+        rules = tuple(Rule(r.region, new, dict(r.params), r.note) if r.mechanism == old else r
+                      for r in self.rules)
+        globals_ = {(new if m == old else m): dict(ps) for m, ps in self.globals.items()}
+        return self.replace(rules=rules, globals=globals_)
+
     # -- dict and TOML --------------------------------------------------------
 
     def to_dict(self) -> dict:
@@ -587,16 +607,31 @@ class Recipe:
         for mech, values in self.global_values().items():
             mechanisms.set_globals(mech, **values)
         where = regions.sites(cell)
+        cat = mechanisms.catalog()
         summary = []
         for i, rule in enumerate(self.rules, 1):
             mask = rule.region.mask(where)
             n_sec = n_seg = partial = 0
             area = 0.0
+            # mechanisms that write a concentration this one writes (NEURON allows
+            # one; currents, i..., and reversal potentials, e..., add up or are set)
+            rivals = [m for m, mech in cat.items() if m != rule.mechanism
+                      and _concentrations(mech.writes) & _concentrations(cat[rule.mechanism].writes)]
             for sec, selected in where.by_section(mask):
                 if not selected.any():
                     continue
                 n_sec += 1
                 if not sec.has_membrane(rule.mechanism):
+                    there = [m for m in rivals if sec.has_membrane(m)]
+                    if there:
+                        both = sorted(_concentrations(cat[there[0]].writes)
+                                      & _concentrations(cat[rule.mechanism].writes))
+                        raise RecipeError(
+                            f"recipe {self.name!r}, rule {i}: {rule.mechanism} would go into "
+                            f"{sec.name()}, which already has {there[0]} from an earlier rule; "
+                            f"both write {', '.join(both)}, and a concentration can have one "
+                            f"owner. Place one of them per region (regions {str(rule.region)!r} "
+                            "and the earlier rule's overlap).")
                     sec.insert(rule.mechanism)
                     if not selected.all():
                         partial += 1
@@ -619,6 +654,11 @@ class Recipe:
                             "values": dict(rule.values), "sections": n_sec, "segments": n_seg,
                             "area_um2": area, "partial_sections": partial})
         return summary
+
+
+def _concentrations(names) -> set:
+    """The concentrations among the ion variables a mechanism writes."""
+    return {n for n in names if not n.startswith(("i", "e"))}
 
 
 # ----------------------------------------------------------------------------

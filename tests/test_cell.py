@@ -189,7 +189,7 @@ def test_ions_entering_a_tapered_bouton_equal_the_charge(h):
         factor = bouton.area() / (np.pi * bouton.diam * bouton.sec.L / bouton.sec.nseg)
         assert factor == pytest.approx(hi, rel=1e-12)
         assert bouton.caentry.afac == pytest.approx(factor, rel=1e-12)
-        assert bouton.cadyn.afac == pytest.approx(factor, rel=1e-12)
+        assert bouton.cabuf.afac == pytest.approx(factor, rel=1e-12)
         h.continuerun(3)
         # the charge NEURON moved: ica (mA/cm2) x its own area (um2 = 1e-8 cm2);
         # in fixed step the current recorded at step n is the one used in step n

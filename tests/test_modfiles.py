@@ -1,4 +1,4 @@
-"""Every mod file passes modlunit and follows the house style (DESIGN.md)."""
+"""Every mod file passes modlunit and follows the house style (a COMMENT block with the model, its sources, units and conventions)."""
 
 import re
 import shutil

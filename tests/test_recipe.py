@@ -288,7 +288,7 @@ def test_a_rule_that_selects_nothing_changes_nothing(cell):
 # presets
 # ----------------------------------------------------------------------------
 
-OWNERS = ("nadyn", "kdyn", "cldyn", "cadyn")
+OWNERS = ("nadyn", "kdyn", "cldyn", "cabuf")  # the presets use the lean Ca owner
 RESTING = ("nakpump", "naleak", "kleak", "clleak", "caleak", "pmca", "ncx")
 
 
@@ -312,8 +312,8 @@ def test_presets_apply_to_the_fake_cell(cell, name):
         for mech in OWNERS + RESTING + ("kcc2", "nkcc1", "nav", "kdr"):
             assert sec.has_membrane(mech), (sec.name(), mech)
     soma, trunk, bouton = cell.byname["soma"], cell.byname["apic0"], cell.byname["bouton1"]
-    assert soma(0.5).cadyn.kappab == 40.0 and bouton(0.5).cadyn.kappab == 250.0
-    assert trunk(0.5).cadyn.kappab == 0.0  # the default buffer (btot 1 mM) elsewhere
+    assert soma(0.5).cabuf.kappab == 40.0 and bouton(0.5).cabuf.kappab == 250.0
+    assert trunk(0.5).cabuf.kappab == 0.0  # the default buffer (btot 1 mM) elsewhere
     assert soma.has_membrane("sk") and not trunk.has_membrane("sk")
     assert bouton.has_membrane("cahva") and not trunk.has_membrane("cahva")
     # spike channels: full density in soma and axon, a tenth in dendrites
@@ -455,3 +455,29 @@ def test_apply_sets_ra_per_section_and_cm_per_segment(cell):
     rec = example().replace(passive=[{"region": "apical & distance > 100", "Ra": 300.0}])
     rec.apply_passive(cell)
     assert byname["apic0"].Ra == 300.0 and byname["soma"].Ra == 150.0
+
+
+def test_swap_mechanism_keeps_the_parameters_and_validates():
+    """The presets' lean Ca owner swapped for the full one (what added-buffer
+    does to load a dye): same regions, same parameters, same notes."""
+    lean = presets.load("mature")
+    full = lean.swap_mechanism("cabuf", "cadyn")
+    assert "cabuf" not in full.mechanisms() and "cadyn" in full.mechanisms()
+    pairs = [(a, b) for a, b in zip(lean.rules, full.rules) if a.mechanism == "cabuf"]
+    assert len(pairs) == 3
+    for a, b in pairs:
+        assert (b.mechanism, b.region, dict(b.params), b.note) == \
+            ("cadyn", a.region, dict(a.params), a.note)
+    assert lean.swap_mechanism("er", "mito") is lean  # nothing to swap
+    # cadyn has parameters cabuf lacks: the other way round is refused by name
+    with pytest.raises(RecipeError, match="cbtot"):
+        full.add("soma", "cadyn", cbtot=0.04).swap_mechanism("cadyn", "cabuf")
+
+
+def test_two_owners_of_one_concentration_are_refused(cell):
+    """cadyn and cabuf both write cai: a section can have only one of them."""
+    r = Recipe("two", rules=[{"region": "all", "mechanism": "cabuf"},
+                             {"region": "soma", "mechanism": "cadyn"}])
+    with pytest.raises(RecipeError, match=r"rule 2: cadyn would go into .*soma.*cabuf.*both "
+                                          r"write cai"):
+        r.apply(cell)

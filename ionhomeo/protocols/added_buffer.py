@@ -160,8 +160,12 @@ def endogenous_buffers(h, seg) -> list:
     its apparent K_D raised by Mg competition, as cadyn's ``totals()`` does.
     ``btot`` is read after initialisation (``kappab`` may have set it).
     """
-    c = seg.cadyn
+    from .. import calcium
+
+    c = calcium.owner(seg)
     out = [("generic", float(c.btot), float(c.kdb))]
+    if c.name() == "cabuf":  # the lean owner: the generic buffer only
+        return [b for b in out if b[1] > 0]
     if c.cbtot > 0:
         out.append(("calbindin high", 2 * float(c.cbtot), h.cbkoffh_cadyn / h.cbkonh_cadyn))
         out.append(("calbindin medium", 2 * float(c.cbtot), h.cbkoffm_cadyn / h.cbkonm_cadyn))
@@ -198,8 +202,11 @@ def extrusion_derivatives(h, seg, ca, v) -> dict:
     (ip, mp), (im, mm) = at(ca + DC_MM, v), at(ca - DC_MM, v)
     (ivp, _), (ivm, _) = at(ca, v + DV_MV), at(ca, v - DV_MV)
     at(ca, v)
-    # cadyn scales membrane flux by afac (3-D area over the cylinder's)
-    af = seg.cadyn.afac if hasattr(seg, "cadyn") else 1.0
+    # the Ca owner scales membrane flux by afac (3-D area over the cylinder's)
+    from .. import calcium
+
+    owner = calcium.owner(seg)
+    af = owner.afac if owner is not None else 1.0
     return {"dJ_dc": _flux((ip - im) / (2 * DC_MM), seg.diam, af),
             "dJ_dV": _flux((ivp - ivm) / (2 * DV_MV), seg.diam, af),
             "dIm_dc": (mp - mm) / (2 * DC_MM)}
@@ -464,7 +471,12 @@ def run(out_dir=None, morphology=None, recipe=None, dye_uM=DYE_UM,
         else:
             from ..cell import Cell
 
-            cell = Cell(morphology, recipe if recipe is not None else "mature")
+            from .. import recipe as recipe_mod
+
+            # the dye is cadyn's: a cell with the lean owner (cabuf, the
+            # presets') gets cadyn with the same parameters, the same physics
+            rec = recipe_mod.resolve(recipe, default="mature").swap_mechanism("cabuf", "cadyn")
+            cell = Cell(morphology, rec)
             cvode.active(0)
             cell.initialize()
             seg = cell.soma_center

@@ -66,8 +66,8 @@ first step after the sign change).
 
 What the model gives (default run): the reversals sit on 3 E_Na - 2 E_Ca
 to about 1e-3 mV, but the order check FAILS. The resting exchanger runs
-forward only 12.1 mV below its reversal (Vm -77.3, E_NCX -65.2 mV; the
-reference material has E_NCX about -65 mV at Nai 12 mM, Cai 100 nM).
+forward only 12.1 mV below its reversal (Vm -77.3, E_NCX -65.2 mV;
+3 E_Na - 2 E_Ca gives about -65 mV at Nai 12 mM, Cai 100 nM).
 Stopping the pumps removes their outward currents (Na/K pump 0.29, PMCA
 0.54 uA/cm2) and depolarises by 12.6 mV within 40 ms, while the Ca leak
 raises Cai and with it E_NCX: in the 20 um soma the depolarisation wins by
@@ -447,10 +447,14 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
                 state.finitialize()
 
             cell_meta = cell.to_dict()
-        for mech in ("nakpump", "nadyn", "cadyn", "ncx"):
+        for mech in ("nakpump", "nadyn", "ncx"):
             if not soma.sec.has_membrane(mech):
                 raise ParameterError(f"the cell has no {mech} at the soma: the energy-failure "
-                                     "protocol needs the Na/K pump, nadyn, cadyn and ncx")
+                                     "protocol needs the Na/K pump, nadyn, a Ca owner and ncx")
+        if calcium.owner(soma) is None:
+            raise ParameterError("the cell has no Ca owner (cadyn or cabuf) at the soma: the "
+                                 "energy-failure protocol needs the Na/K pump, nadyn, a Ca owner "
+                                 "and ncx")
         start()
         rest = {"v": soma.v, "nai": soma.nai, "ki": soma.ki, "cli": soma.cli, "cai": soma.cai,
                 "ko": soma.ko, "nao": soma.nao, "cao": soma.cao, "incx": soma.incx_ncx,

@@ -91,7 +91,7 @@ import time
 
 import numpy as np
 
-from .. import recipe as recipe_mod
+from .. import calcium, recipe as recipe_mod
 from .common import Result, check_number, compartment, finish, summary_dict, summary_table
 
 NAME = "homeostatic-plasticity"
@@ -196,9 +196,9 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 240.0,
         if morphology is None:
             sec, applied = compartment(h, "ionhomeo_homeostatic_plasticity_cell", DIAM_UM,
                                        DIAM_UM, MECHANISMS, rec)
-            if not sec.has_membrane("cadyn"):
-                raise ParameterError("the regulated compartment needs cadyn (the Ca the sensor "
-                                     "reads); add it to the recipe")
+            if calcium.owner(sec(0.5)) is None:
+                raise ParameterError("the regulated compartment needs a Ca owner (cadyn or "
+                                     "cabuf: the Ca the sensor reads); add one to the recipe")
             if not sec.has_membrane("casensor"):
                 mechanisms.insert(sec, "casensor")
             segments = [sec(0.5)]
@@ -209,14 +209,14 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 240.0,
             cell = Cell(morphology, rec if rec is not None else default_recipe())
             candidates = cell.segments(region)
             for s in {seg.sec for seg in candidates}:
-                if not s.has_membrane("casensor") and s.has_membrane("cadyn"):
+                if not s.has_membrane("casensor") and calcium.owner(s(0.5)) is not None:
                     mechanisms.insert(s, "casensor")
             segments = [seg for seg in candidates
-                        if all(seg.sec.has_membrane(m) for m in (*REGULATED, "cadyn",
-                                                                  "casensor"))]
+                        if calcium.owner(seg) is not None
+                        and all(seg.sec.has_membrane(m) for m in (*REGULATED, "casensor"))]
             if not segments:
                 raise ParameterError(
-                    f"no segment of region {region!r} carries cadyn and every regulated "
+                    f"no segment of region {region!r} carries a Ca owner and every regulated "
                     f"mechanism ({', '.join(REGULATED)}); add them to the recipe")
             soma = cell.soma_center
             cell_meta = cell.to_dict()

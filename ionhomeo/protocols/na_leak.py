@@ -48,8 +48,8 @@ check is meant for the isopotential compartment.
 Also reported: the full-model shift (concentrations re-equilibrated: more Na
 enters, Nai rises and E_Na falls, so the shift is smaller than the clamped
 one; in the default compartment, pNa/pK 0.04, it is about 10 mV at 2x and
-18 mV at 3x, not the 3-5 mV of the reference text, a known error listed in
-shared/reference/README.md); the K leak scaling (and, if one exists, the pump imax scaling) that
+18 mV at 3x, not the 3-5 mV that some textbook summaries state, which
+the GHK equation does not give); the K leak scaling (and, if one exists, the pump imax scaling) that
 restores the 1x resting potential at the largest multiple (root finding on
 the full-model steady state). A stronger pump cannot do it: at steady state
 the pump's net current must equal a third of the Na leak influx, so more

@@ -244,9 +244,9 @@ def run(out_dir=None, morphology=None, recipe=None, n_ions: float = N_IONS,
             first = [s for s in terminals if s.sec == terminals[0].sec]
             segs = {"terminal": first[len(first) // 2], "soma": cell.soma_center}
             for region, seg in segs.items():
-                if not seg.sec.has_membrane("cadyn"):
-                    raise ParameterError(f"terminal-vs-soma: the {region} has no cadyn; use a "
-                                         "recipe that inserts cadyn there")
+                if calcium.owner(seg) is None:
+                    raise ParameterError(f"terminal-vs-soma: the {region} has no Ca owner "
+                                         "(cadyn or cabuf); use a recipe that inserts one there")
             if not pmca_feedback:
                 for seg in cell.segments("all"):
                     if seg.sec.has_membrane("pmca"):
@@ -265,19 +265,21 @@ def run(out_dir=None, morphology=None, recipe=None, n_ions: float = N_IONS,
             vol = calcium.segment_volume_um3(seg)
             model[region] = {"cai_rest_mM": rest[region], "v_hold_mV": holds[region],
                              "kappa": kappa, "kappa_parts": parts,
-                             "kappa_cadyn": float(seg.cadyn.kappa),
+                             "kappa_cadyn": float(calcium.owner(seg).kappa),
                              "buffers": endogenous_buffers(h, seg),
                              "volume_fL": vol, "diam_um": float(seg.diam),
                              "area_um2": float(seg.area()),
                              # cadyn (and caentry) turn a current density into
                              # flux per volume with 4 afac/diam (afac: the 3-D
                              # area over the cylinder's, set by Cell)
-                             "S_over_V_per_um": 4.0 * float(seg.cadyn.afac) / float(seg.diam),
+                             "S_over_V_per_um": 4.0 * float(calcium.owner(seg).afac)
+                             / float(seg.diam),
                              "area_over_volume_per_um": float(seg.area()) / vol,
                              # of a point current (nA, divided by seg.area()),
                              # the fraction cadyn receives (1 with afac set)
                              "received_fraction": math.pi * float(seg.diam) * seg.sec.L
-                             / seg.sec.nseg * float(seg.cadyn.afac) / float(seg.area())}
+                             / seg.sec.nseg * float(calcium.owner(seg).afac)
+                             / float(seg.area())}
         for region, seg in segs.items():
             init()
             der = extrusion_derivatives(h, seg, rest[region], holds[region])
