@@ -525,6 +525,7 @@ def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
             state = _continuation(h, segments, ions, owned, (), ref_k, tol_v, tol_rel,
                                   max_iter, sparse, linalg)
     finally:
+        h.ionhomeo_init_skip = 0
         cvode.active(was_active)
     state = dataclasses.replace(state, nseg=tuple((sec, sec.nseg) for sec in sections))
     state.finitialize()
@@ -539,15 +540,38 @@ def _initialize_at(h, segments, ions, owned, v, conc):
     wherever their own handlers put them (-65 mV otherwise, never one of
     _continuation's marker values).
     """
-    def apply():
-        for j, seg in enumerate(segments):
-            seg.v = float(v[j])
-            for ion in ions:
-                if owned[ion][j]:
-                    setattr(seg, f"{ion}i", float(conc[ion][j]))
-    handler = h.FInitializeHandler(0, apply)
-    h.finitialize(-65.0)
-    del handler
+    _Initializer(h, segments, ions, owned)(v, conc)
+
+
+class _Initializer:
+    """:func:`_initialize_at` for one set of segments, repeated: the pointers
+    to the values it writes are looked up once (a pointer write costs a
+    fraction of a ``setattr`` on a segment)."""
+
+    def __init__(self, h, segments, ions, owned):
+        self.h = h
+        self.v_refs = [seg._ref_v for seg in segments]
+        self.c_refs = {ion: [(j, getattr(seg, f"_ref_{ion}i")) for j, seg in enumerate(segments)
+                             if owned[ion][j]] for ion in ions}
+        self.values = None
+
+    def _apply(self):
+        v, conc = self.values
+        for ref, value in zip(self.v_refs, v.tolist()):
+            ref[0] = value
+        for ion, refs in self.c_refs.items():
+            c = conc[ion]
+            for j, ref in refs:
+                ref[0] = float(c[j])
+
+    def __call__(self, v, conc):
+        self.values = (np.asarray(v, dtype=float), conc)
+        handler = self.h.FInitializeHandler(0, self._apply)
+        try:
+            self.h.finitialize(-65.0)
+        finally:
+            del handler
+            self.values = None
 
 
 def _local_rest(h, segments, ions, owned, fixed, v, conc, iterations: int = 30):
@@ -631,11 +655,14 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
             cols.append((kk, j))
     rows = cols
 
-    def set_state(vv, cc):
-        _initialize_at(h, segments, ions, owned, vv, cc)
+    set_state = _Initializer(h, segments, ions, owned)
 
     # start: the defaults, then the reference segment's local rest everywhere
     h.finitialize(-65.0)
+    # from here on every finitialize sets all the states the solve varies; the
+    # defaults' handler (most of finitialize's time on a large cell) has done its
+    # part and is skipped until solve_cell is done
+    h.ionhomeo_init_skip = 1
     v = np.array([seg.v for seg in segments])
     conc = {ion: np.array([getattr(seg, f"{ion}i") if owned[ion][j] else math.nan
                            for j, seg in enumerate(segments)]) for ion in ions}
@@ -687,22 +714,26 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
             x[i] = vv[j] if kk == 0 else math.log(cc[kinds[kk][1]][j])
         return x
 
+    # where each kind's unknowns sit in x, and in which segments (vectorised unpack)
+    places = [(kk, np.array([i for i, (k2, _) in enumerate(cols) if k2 == kk], dtype=int),
+               np.array([j for k2, j in cols if k2 == kk], dtype=int))
+              for kk in range(len(kinds))]
+
     def unpack(x):
         vv = v.copy()
         cc = {ion: c.copy() for ion, c in conc.items()}
-        for i, (kk, j) in enumerate(cols):
+        for kk, at, segs_at in places:
             if kk == 0:
-                vv[j] = x[i]
+                vv[segs_at] = x[at]
             else:
-                cc[kinds[kk][1]][j] = math.exp(x[i])
+                cc[kinds[kk][1]][segs_at] = np.exp(x[at])
         return vv, cc
 
-    yp = h.Vector()
+    yy, yp = h.Vector(), h.Vector()
 
     def rates(x):
         """All CVODE states and their time derivatives at unknowns x."""
         set_state(*unpack(x))
-        yy = h.Vector()
         cvode.states(yy)
         if len(yy) != n_states:
             raise SteadyStateError(
@@ -710,7 +741,7 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
                 f"-> {len(yy)}): sections or point processes were created or deleted meanwhile")
         yp.resize(len(yy))
         cvode.f(0.0, yy, yp)
-        return np.array(yy), np.array(yp)
+        return yy.as_numpy().copy(), yp.as_numpy().copy()
 
     def residual(x):
         yy, ydot = rates(x)
@@ -756,7 +787,7 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
     dt, dt_max = 1.0, 1e8  # ms
     eye = sparse.identity(len(cols), format="csc")
     steps = 0
-    J = None
+    J, fresh = None, False
     while size(r) > 1.0:
         if steps >= max_iter:
             rv = float(np.abs(r[~is_c]).max(initial=0.0))
@@ -767,7 +798,7 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
                 "that balance its channels, or that the cell is not spontaneously active.")
         steps += 1
         if J is None:
-            J = jacobian(x, r)
+            J, fresh = jacobian(x, r), True
         try:
             dx = linalg.spsolve(eye / dt - J, r)
         except RuntimeError:
@@ -781,6 +812,9 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
         else:
             rn = np.full(len(rows), np.nan)
         if not np.all(np.isfinite(rn)) or size(rn) > 10.0 * size(r):
+            if not fresh:  # a Jacobian from an earlier point: first retry with a new one
+                J = None
+                continue
             dt /= 4.0  # reject: a smaller pseudo-time step from the same point
             if dt < 1e-6:
                 raise SteadyStateError(
@@ -789,8 +823,12 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
             continue
         # switched evolution relaxation: dt grows as the rates fall
         dt = min(dt_max, dt * min(10.0, max(3.0, size(r) / size(rn))))
+        # the Jacobian (one residual per colour and kind: most of the cost) is
+        # kept while it still makes good progress, as in a chord method
+        if size(rn) > 0.5 * size(r):
+            J = None
+        fresh = False
         x, r = xn, rn
-        J = None
     vv, cc = unpack(x)
     # held ions: their dropped residual at the reference must vanish too;
     # it does if every membrane current is carried by an owned ion

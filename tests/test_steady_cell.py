@@ -163,3 +163,20 @@ def test_changing_nseg_invalidates_the_solved_state(h):
         state.finitialize()
     with pytest.raises(steady.SteadyStateError, match="nseg"):
         state.install()
+
+
+def test_the_defaults_handler_runs_again_after_a_solve_even_a_failed_one(h):
+    """solve_cell skips the defaults' handler while it solves (its own handler
+    sets every state it varies); afterwards, also after an error, finitialize
+    runs the handler again: a per-segment initial value set then is used."""
+    secs = _nonuniform_cell(h)
+    with pytest.raises(steady.SteadyStateError, match="no whole-cell steady state after 1 steps"):
+        steady.solve_cell(secs, reference=secs[0](0.5), max_iter=1)
+    assert h.ionhomeo_init_skip == 0
+    state = steady.solve_cell(secs, reference=secs[0](0.5))
+    assert h.ionhomeo_init_skip == 0
+    secs[1](0.5).cldyn.cli0 = 17.0
+    h.finitialize(-65)
+    assert secs[1](0.5).cli == 17.0  # the handler ran (no steady state installed)
+    assert secs[1](0.1).cli == pytest.approx(h.cli0_cl_ion)
+    del state
