@@ -82,7 +82,8 @@ MECHANISMS = ("nadyn", "kdyn", "cldyn", "nakpump", "naleak", "kleak", "clleak", 
               "cadyn", "pmca", "ncx", "caleak", "cahva")
 MECHANISM_PARAMS = {"cadyn": {"kappab": 40.0}}
 #: what the site must have
-REQUIRED = ("cadyn", "pmca", "ncx")
+#: besides a Ca owner (cadyn or cabuf)
+REQUIRED = ("pmca", "ncx")
 SOMA_L_UM = 20.0
 SOMA_DIAM_UM = 20.0
 MORPHOLOGY_SOURCE = ("single cylinder, L = diam = 20 um (a pyramidal soma, as in the spike-train "
@@ -162,11 +163,15 @@ def _own_compartment(h):
 def _check_site(seg, where):
     from ..recipe import RecipeError
 
+    from .. import calcium
+
     missing = [m for m in REQUIRED if not seg.sec.has_membrane(m)]
+    if calcium.owner(seg) is None:
+        missing.insert(0, "Ca owner (cadyn or cabuf)")
     if missing:
         raise RecipeError(f"{where} has no {', '.join(missing)}: the extrusion-division protocol "
-                         f"needs {', '.join(REQUIRED)} there (add them to the recipe, e.g. "
-                         f"recipe.add('soma', 'ncx'))")
+                         f"needs a Ca owner, {', '.join(REQUIRED)} there (add them to the recipe, "
+                         f"e.g. recipe.add('soma', 'ncx'))")
     if not hasattr(seg, "nai"):
         raise RecipeError(f"{where} has no Na ion: NCX needs Nai (insert the Na/K system)")
 
