@@ -31,6 +31,10 @@ quiet run
     ``--quiet-s`` seconds under CVODE from the default concentrations, not
     from rest, so the concentrations relax and CVODE has work to do; the
     baseline is the electrical model's CVODE run of the same length.
+two cells, one and two threads
+    two copies of the full model in one run, ``ParallelContext.nthread`` 1
+    and 2, fixed step: the ratio is of wall times (threads share the work,
+    not the CPU time).
 rxd-equivalent, ionhomeo and rxd
     the electrical model plus Na and Ca concentrations with axial diffusion,
     one immobile Ca buffer, a Ca leak and the PMCA; ionhomeo's owners (nadyn,
@@ -193,6 +197,27 @@ def _round(morphology, recipes, tstop_ms, quiet_s, amp_nA, rxd) -> dict:
             solver.use_cvode(False)
             cell.destroy()
 
+    # two cells in one run, one thread and then two (ParallelContext.nthread)
+    pc = h.ParallelContext()
+    cells = [Cell(morphology, recipes["full"]) for _ in range(2)]
+    stims = []
+    try:
+        for cell in cells:
+            stim = h.IClamp(cell.soma_center)
+            stim.delay, stim.dur, stim.amp = 0.1 * tstop_ms, 0.8 * tstop_ms, amp_nA
+            stims.append(stim)
+        solver.use_fixed_step(DT_MS, secondorder=2)
+        for threads in (1, 2):
+            pc.nthread(threads)
+            h.finitialize(-70.0)
+            cpu, wall, _ = _clock(lambda: h.continuerun(tstop_ms))
+            out[f"2 cells, {threads} thread{'s' if threads > 1 else ''}", "fixed"] = (cpu, wall, None)
+    finally:
+        pc.nthread(1)
+        del stims
+        for cell in cells:
+            cell.destroy()
+
     if rxd:
         info["rxd-equivalent"] = each("rxd-equivalent ionhomeo", recipes["rxd ionhomeo"], -70.0)
         child = _rxd_child(morphology, recipes["rxd"], tstop_ms, amp_nA)
@@ -262,7 +287,12 @@ ROWS = (
     (("rxd-equivalent ionhomeo", "cvode"), "cvode", "rxd-equivalent in ionhomeo",
      ("rxd-equivalent rxd", "cvode"), True),
     (("rxd set-up", "first finitialize"), "-", "rxd set-up (excluded above)", None, False),
+    (("2 cells, 1 thread", "fixed"), "fixed", "ionhomeo, 2 cells, 1 thread", None, False),
+    (("2 cells, 2 threads", "fixed"), "fixed", "ionhomeo, 2 cells, 2 threads (wall time)",
+     ("2 cells, 1 thread", "fixed"), False),
 )
+#: rows whose ratio is of wall times: threads share the CPU time, not the wall time
+WALL_RATIO = {("2 cells, 2 threads", "fixed")}
 
 
 def _rows(rounds, tstop_ms, quiet_s):
@@ -285,9 +315,11 @@ def _rows(rounds, tstop_ms, quiet_s):
                "baseline": None, "ratio_cpu_min": None, "ratio_cpu_median": None,
                "same_spikes": None}
         if base is not None:
-            b_min, b_med = stats(base, 0)
-            row.update(baseline=" ".join(base), ratio_cpu_min=cpu_min / b_min,
-                       ratio_cpu_median=cpu_med / b_med)
+            basis = 1 if key in WALL_RATIO else 0
+            b_min, b_med = stats(base, basis)
+            mine = (wall_min, wall_med) if basis else (cpu_min, cpu_med)
+            row.update(baseline=" ".join(base), ratio_basis="wall" if basis else "cpu",
+                       ratio_cpu_min=mine[0] / b_min, ratio_cpu_median=mine[1] / b_med)
             if compare:
                 row["same_spikes"] = all(r[key][2] == r[base][2] for r in rounds)
                 row["baseline_spikes"] = rounds[0][base][2]
