@@ -274,3 +274,27 @@ def test_a_global_changed_after_the_defaults_is_noted_once(tmp_path):
     assert "s(0.5), cli;" in out  # hoc names a Python section _pysec.s
     assert "first 20.0 7.0" in out
     assert f"after apply {d.cli}" in out
+
+
+def test_an_owner_inserted_after_the_first_finitialize_keeps_its_initial_values(h):
+    """The handler turns NEURON's reset of a written concentration (cinit) off
+    only where an owner is new (its afac still 0): an owner inserted later, or
+    removed and inserted again, which turns cinit back on, is handled too."""
+    sec = h.Section(name="late")
+    sec.nseg = 3
+    sec.insert("clleak")
+    h.finitialize(-65)
+    sec.insert("cldyn")  # NEURON now resets cli at finitialize (cinit) ...
+    assert int(h.ion_style("cl_ion", sec=sec)) // 4 % 2 == 1
+    for seg in sec:
+        seg.cldyn.cli0 = 9.0
+    h.finitialize(-65)   # ... unless the handler turns it off
+    assert [seg.cli for seg in sec] == [9.0] * 3
+    assert int(h.ion_style("cl_ion", sec=sec)) // 4 % 2 == 0
+    sec.uninsert("cldyn")
+    sec.insert("cldyn")  # a new instance, cinit on again; cli0 -1, but the
+    sec(0.5).cldyn.cli0 = 7.0  # segments still hold 9 mM, which is adopted
+    h.finitialize(-65)
+    assert [seg.cli for seg in sec] == [9.0, 7.0, 9.0]
+    assert int(h.ion_style("cl_ion", sec=sec)) // 4 % 2 == 0
+    del sec
