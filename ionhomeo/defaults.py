@@ -195,14 +195,11 @@ def _unowned_lines(ion: str, owners: tuple) -> list:
 def _owner_lines(ion: str, owner: str) -> list:
     """hoc lines of the initialisation handler for one owner (see HANDLER_INTRO)."""
     c, c0, glob = f"{ion}i", f"{ion}i0_{owner}", f"{ion}i0_{ion}_ion"
-    # NEURON sets an ion's cinit again only when a mechanism that writes its
-    # concentration is inserted: a new owner instance, whose afac is 0 until
-    # this handler first runs (the ion_style query is most of the handler's time)
-    keep = f"ionhomeo_keep_concentrations(\"{ion}_ion\")"
-    if owner in AREA_FACTOR_OWNERS:
-        keep = f"if (afac_{owner}(0.5) == 0) {{ {keep} }}"
+    # NEURON turns an ion's cinit back on whenever any mechanism using the ion
+    # is inserted where a concentration is written (a GabaA synapse on a segment
+    # with cldyn, say), so the style is checked at every finitialize
     lines = [f"        if (ismembrane(\"{owner}\")) {{",
-             f"            {keep}",
+             f"            ionhomeo_keep_concentrations(\"{ion}_ion\")",
              "            for (x, 0) {"]
     if owner in AREA_FACTOR_OWNERS:
         # afac is 0 until this handler first runs in the segment: its first finitialize

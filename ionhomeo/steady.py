@@ -675,7 +675,9 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
 
     # where each unknown lives in CVODE's state vector: write distinct marker
     # values, find each exactly once
-    marks_v = -1000.0 - np.arange(n)
+    # (potentials kept between -80 and -70 mV: a marker of -9000 mV made the
+    # mechanisms' exponentials overflow, with NEURON's warnings, on large cells)
+    marks_v = -70.0123456789 - 10.0 * (np.arange(n) + 1) / (n + 1)
     marks_c = {ion: 1000.0 + (n + 1000.0) * (1 + i) + np.arange(n) for i, ion in enumerate(ions)}
     # The layout must not change during the solve. NEURON objects of an
     # earlier model that are unreachable but not yet collected (held in a

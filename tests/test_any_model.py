@@ -298,3 +298,20 @@ def test_an_owner_inserted_after_the_first_finitialize_keeps_its_initial_values(
     assert [seg.cli for seg in sec] == [9.0, 7.0, 9.0]
     assert int(h.ion_style("cl_ion", sec=sec)) // 4 % 2 == 0
     del sec
+
+
+def test_a_synapse_added_after_the_first_finitialize_does_not_reset_cl(h):
+    """Inserting any mechanism that uses Cl (here a GabaA synapse, which only
+    reads cli) where cldyn writes it makes NEURON reset cli at finitialize
+    again (cinit); the handler turns that off at every finitialize."""
+    sec = h.Section(name="syn")
+    sec.insert("cldyn")
+    sec.insert("clleak")
+    sec(0.5).cldyn.cli0 = 9.0
+    h.finitialize(-65)
+    assert sec(0.5).cli == 9.0
+    syn = h.GabaA(sec(0.5))
+    assert int(h.ion_style("cl_ion", sec=sec)) // 4 % 2 == 1  # NEURON turned cinit on
+    h.finitialize(-65)
+    assert sec(0.5).cli == 9.0
+    del syn, sec

@@ -180,3 +180,25 @@ def test_the_defaults_handler_runs_again_after_a_solve_even_a_failed_one(h):
     assert secs[1](0.5).cli == 17.0  # the handler ran (no steady state installed)
     assert secs[1](0.1).cli == pytest.approx(h.cli0_cl_ion)
     del state
+
+
+@pytest.mark.slow  # the L5 pyramidal reconstruction at 8360 segments: about 40 s
+def test_a_cell_of_8000_segments_is_solved_without_overflowing_exponentials(h, capfd):
+    """Locating the unknowns in NEURON's state vector writes marker values;
+    potentials of -1000 - j mV made the mechanisms' exponentials overflow
+    (NEURON printed "exp(905) out of range") beyond about 8000 segments."""
+    from ionhomeo import presets
+    from ionhomeo.cell import Cell
+    from test_morphology import shared
+
+    cell = Cell(shared("l5pc_with_axon.swc"), presets.load("mature"), d_lambda=0.01)
+    try:
+        assert sum(sec.nseg for sec in cell.all) > 8000
+        capfd.readouterr()
+        state = cell.initialize()
+        out = capfd.readouterr()
+        assert "out of range" not in out.out + out.err
+        assert state.residual_v <= 1e-7
+        del state
+    finally:
+        cell.destroy()
