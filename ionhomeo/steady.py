@@ -528,8 +528,57 @@ def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
         h.ionhomeo_init_skip = 0
         cvode.active(was_active)
     state = dataclasses.replace(state, nseg=tuple((sec, sec.nseg) for sec in sections))
+    _check_physical(state)
     state.finitialize()
     return state
+
+
+def _bath_mM(seg) -> float:
+    """The bath's total ion concentration at ``seg`` (mM): the sum of every
+    extracellular concentration NEURON has there. No single cytosolic ion can
+    exceed it at rest: water follows solutes, and the cytosol is in osmotic
+    balance with the bath (these models keep volumes fixed, so they would not
+    show the swelling). About 300 mM in saline, 1000 mM in sea water."""
+    from .defaults import VALENCES
+
+    return sum(getattr(seg, f"{ion}o") for ion in VALENCES if hasattr(seg, f"{ion}o"))
+
+
+#: the resting potential a living cell can have (mV): between the most negative
+#: and most positive reversal potentials of the ions neurons use
+PHYSICAL_V_MV = (-150.0, 80.0)
+#: the transport that keeps each ion down, and the parameter that switches it off
+EXTRUDERS = {"na": (("nakpump", "imax"), ("ncx", "imax")), "ca": (("pmca", "imax"),
+             ("ncx", "imax")), "cl": (("kcc2", "imax"),), "k": (("kcc2", "imax"),)}
+
+
+def _check_physical(state) -> None:
+    """Refuse a solved state outside physical bounds, naming the likely cause."""
+    problems = []
+    bath = np.array([_bath_mM(seg) for seg in state.segments])
+    for ion, c in state.concentrations.items():
+        over = np.nan_to_num(c, nan=0.0) - bath
+        if not np.any(over > 0):
+            continue
+        k = int(np.argmax(over))
+        seg = state.segments[k]
+        have = [f"{mech} {param} {getattr(getattr(seg, mech), param):g}"
+                for mech, param in EXTRUDERS.get(ion, ()) if hasattr(seg, mech)]
+        missing = [mech for mech, _ in EXTRUDERS.get(ion, ()) if not hasattr(seg, mech)]
+        cause = "; ".join(filter(None, [", ".join(have) and f"there: {', '.join(have)}",
+                                        missing and f"no {', '.join(missing)}"]))
+        problems.append(f"{ion}i {c[k]:.4g} mM in {seg} (above the bath's {bath[k]:.4g} mM of "
+                        f"ions in all, which a cytosol in osmotic balance cannot exceed; "
+                        f"{cause or 'no extrusion'})")
+    lo, hi = PHYSICAL_V_MV
+    if state.v.min() < lo or state.v.max() > hi:
+        k = int(np.argmax(np.abs(state.v - (lo + hi) / 2)))
+        problems.append(f"v {state.v[k]:.4g} mV in {state.segments[k]} (outside {lo:g}..{hi:g} mV)")
+    if problems:
+        raise SteadyStateError(
+            "the only steady state is not physical: " + "; ".join(problems) + ". Its ions are "
+            "not extruded: check that the pumps and transporters that hold them down are "
+            "inserted with rates above zero (imax).")
 
 
 def _initialize_at(h, segments, ions, owned, v, conc):

@@ -1,5 +1,7 @@
 """Whole-cell steady state (steady.solve_cell) on non-uniform cells."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -202,3 +204,30 @@ def test_a_cell_of_8000_segments_is_solved_without_overflowing_exponentials(h, c
         del state
     finally:
         cell.destroy()
+
+
+def test_a_steady_state_outside_physical_bounds_is_refused_with_its_cause(h):
+    """Every pump and exchanger off: leaks alone bring each ion to its Nernst
+    equilibrium at the K-held potential, about 5 M of Na and 2.5 M of Ca:
+    converged, but impossible. It is refused, naming the ions and the
+    transport switched off there."""
+    soma = compartment(h, ("nadyn", "kdyn", "cldyn", "cabuf", "nakpump", "naleak", "kleak",
+                           "clleak", "pmca", "caleak", "ncx", "kcc2"),
+                       diam=20.0, L=20.0, name="soma")
+    for seg in soma:
+        seg.nakpump.imax = seg.pmca.imax = seg.kcc2.imax = seg.ncx.imax = 0.0
+    with pytest.raises(steady.SteadyStateError) as info:
+        steady.solve_cell([soma], reference=soma(0.5))
+    message = str(info.value)
+    assert re.search(r"nai \d{4} mM in soma\(0\.5\) .*there: nakpump imax 0, ncx imax 0", message)
+    assert re.search(r"cai \d{4} mM in soma\(0\.5\) .*there: pmca imax 0, ncx imax 0", message)
+    assert "not physical" in message and "imax" in message
+    # with the transport back at the mod files' defaults the same soma rests within bounds
+    from ionhomeo import mechanisms
+
+    for seg in soma:
+        for mech in ("nakpump", "pmca", "ncx", "kcc2"):
+            getattr(seg, mech).imax = mechanisms.get(mech).parameters["imax"].default
+    state = steady.solve_cell([soma], reference=soma(0.5))
+    assert state.concentrations["na"][0] < 50 and state.concentrations["ca"][0] < 1e-3
+    del state
