@@ -24,10 +24,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["Cell"]
+__all__ = ["Cell", "CellError"]
 
 #: NEURON's default specific capacitance (uF/cm2), where no passive rule sets cm
 DEFAULT_CM_UF_CM2 = 1.0
+
+
+class CellError(RuntimeError):
+    """A Cell used in a way it cannot answer (destroyed, or built without the defaults)."""
 
 
 class Cell:
@@ -38,6 +42,15 @@ class Cell:
         from . import build, morphology as morph_mod, recipe as recipe_mod
 
         build.load()
+        from neuron import h
+
+        if not hasattr(h, "ionhomeo_init_handler"):
+            raise CellError(
+                "ionhomeo's defaults are not loaded, so this cell would start at NEURON's "
+                "built-in concentrations (ki 54.4 mM, cli 1 mM) and 6.3 degC: call "
+                "ionhomeo.defaults.apply() once before building cells (in hoc: "
+                "load_file(\"ionhomeo_defaults.hoc\"))")
+        self._destroyed = False
         if isinstance(morphology, morph_mod.Morphology):
             morph = morphology
         else:
@@ -115,16 +128,23 @@ class Cell:
 
     # -- regions -------------------------------------------------------------
 
+    def _alive(self):
+        if getattr(self, "_destroyed", False):
+            raise CellError(f"{self!r} was destroyed (Cell.destroy): its sections are gone; "
+                            "build a new Cell")
+
     def segments(self, region="all") -> list:
         """The segments of a region (expression or Region object), in cell order."""
         from . import regions
 
+        self._alive()
         return regions.as_region(region).segments(self)
 
     def sections(self, region="all") -> list:
         """The sections holding at least one segment of the region."""
         from . import regions
 
+        self._alive()
         return regions.as_region(region).sections(self)
 
     # -- state ---------------------------------------------------------------
@@ -139,6 +159,7 @@ class Cell:
         """
         from . import steady
 
+        self._alive()
         self.state = steady.solve_cell(self.all, reference=self.soma_center, **solver_options)
         self._handler = self.state.install()
         from neuron import h
@@ -153,6 +174,7 @@ class Cell:
         reference the cell holds (Import3d's lists included). Segments or
         sections the caller still holds keep theirs alive.
         """
+        self._destroyed = True
         self._handler = None
         self.state = None
         self.applied = None
@@ -166,6 +188,7 @@ class Cell:
 
     def to_dict(self) -> dict:
         """What produced this cell: morphology file and hash, recipe, discretisation."""
+        self._alive()
         counts = {kind: len(secs) for kind, secs in self.sections_by_type.items()}
         return {
             "morphology": self.morphology.to_dict(),

@@ -200,3 +200,31 @@ def test_ions_entering_a_tapered_bouton_equal_the_charge(h):
         del inj, bouton
     finally:
         cell.destroy()
+
+
+def test_a_destroyed_cell_says_so_instead_of_answering_empty(h):
+    from ionhomeo.cell import CellError
+
+    cell = Cell("ball_and_stick", "mature")
+    assert cell.segments("soma")
+    cell.destroy()
+    for call in (lambda: cell.segments("all"), lambda: cell.sections("soma"), cell.to_dict,
+                 cell.initialize):
+        with pytest.raises(CellError, match=r"was destroyed .*build a new Cell"):
+            call()
+
+
+def test_a_cell_before_the_defaults_is_refused_with_the_fix(tmp_path):
+    """Built before defaults.apply(), a Cell would start at NEURON's built-in
+    concentrations and 6.3 degC: refused, naming the call that fixes it."""
+    import subprocess
+    import sys
+
+    code = ("from ionhomeo.cell import Cell, CellError\n"
+            "try:\n    Cell('ball_and_stick', 'mature')\n"
+            "except CellError as e:\n    print('REFUSED', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "REFUSED ionhomeo's defaults are not loaded" in out.stdout
+    assert "ionhomeo.defaults.apply()" in out.stdout
