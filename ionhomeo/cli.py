@@ -315,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     except build.BuildError as err:
         print(f"ionhomeo {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"ionhomeo {args.command}: interrupted (Ctrl-C)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

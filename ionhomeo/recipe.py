@@ -720,6 +720,13 @@ def load(path) -> Recipe:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RecipeError(f"recipe file {path} does not exist") from None
+    except IsADirectoryError:
+        raise RecipeError(f"recipe {path} is a directory, not a TOML file") from None
+    except UnicodeDecodeError as err:
+        raise RecipeError(f"recipe file {path} is not a text (UTF-8) TOML file: byte "
+                          f"{err.start} cannot be read; give a recipe written as TOML") from None
+    except PermissionError:
+        raise RecipeError(f"recipe file {path} cannot be read (permission denied)") from None
     return Recipe.from_toml(text, source=str(path))
 
 

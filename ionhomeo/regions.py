@@ -483,7 +483,12 @@ def parse(text: str) -> Region:
     """Parse a region expression (see the module docstring for the grammar)."""
     if not isinstance(text, str):
         raise RegionError(f"a region expression must be a string, got {type(text).__name__}")
-    return _Parser(text).parse()
+    try:
+        return _Parser(text).parse()
+    except RecursionError:
+        raise RegionError(f"region expression of {len(text)} characters is nested too deeply to "
+                          "read (hundreds of parentheses or '~'); write it with fewer levels, "
+                          "e.g. 'a | b | c' instead of '(a | (b | c))'") from None
 
 
 # ----------------------------------------------------------------------------

@@ -1,0 +1,78 @@
+"""Bad inputs and misuse, table-driven: each case asserts the exact kind of
+error and that its message names the problem and the fix (no raw traceback,
+no crash, no silent result)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ionhomeo import recipe, regions
+
+
+def _binary_recipe(tmp_path):
+    path = tmp_path / "picture.toml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe")
+    return lambda: recipe.load(path)
+
+
+def _directory_recipe(tmp_path):
+    return lambda: recipe.load(tmp_path)
+
+
+def _missing_recipe(tmp_path):
+    return lambda: recipe.load(tmp_path / "nowhere.toml")
+
+
+def _unreadable_recipe(tmp_path):
+    path = tmp_path / "secret.toml"
+    path.write_text('name = "x"\n')
+    path.chmod(0)
+    if os.access(path, os.R_OK):  # root reads anything: nothing to test here
+        pytest.skip("running as root: a file without permissions is still readable")
+    return lambda: recipe.load(path)
+
+
+#: (case, factory(tmp_path) -> callable, exception type, message pattern)
+CASES = [
+    ("binary recipe", _binary_recipe, recipe.RecipeError,
+     r"picture\.toml is not a text \(UTF-8\) TOML file: byte \d+"),
+    ("recipe is a directory", _directory_recipe, recipe.RecipeError,
+     r"is a directory, not a TOML file"),
+    ("recipe file missing", _missing_recipe, recipe.RecipeError, r"nowhere\.toml does not exist"),
+    ("recipe file unreadable", _unreadable_recipe, recipe.RecipeError, r"permission denied"),
+    ("region nested 5000 deep with ~", lambda _: lambda: regions.parse("~" * 5000 + "soma"),
+     regions.RegionError, r"nested too deeply .* fewer levels"),
+    ("region nested 5000 deep with ()",
+     lambda _: lambda: regions.parse("(" * 5000 + "soma" + ")" * 5000),
+     regions.RegionError, r"nested too deeply"),
+    ("region not a string", lambda _: lambda: regions.parse(3), regions.RegionError,
+     r"must be a string, got int"),
+    ("region empty", lambda _: lambda: regions.parse("  "), regions.RegionError,
+     r"expression is empty"),
+]
+
+
+@pytest.mark.parametrize("case, factory, kind, pattern", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_gets_a_clear_error(tmp_path, case, factory, kind, pattern):
+    call = factory(tmp_path)
+    with pytest.raises(kind, match=pattern):
+        call()
+
+
+def test_ctrl_c_ends_the_command_line_with_a_message_not_a_traceback(tmp_path):
+    """SIGINT during a run: exit status 130, one line, no Python traceback."""
+    # every protocol in turn takes minutes: interrupted well inside it
+    proc = subprocess.Popen([sys.executable, "-m", "ionhomeo", "run", "all", "--out",
+                             str(tmp_path / "out")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    time.sleep(8)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out, err)
+    assert "ionhomeo run: interrupted (Ctrl-C)" in err
+    assert "Traceback" not in err
