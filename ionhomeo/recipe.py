@@ -95,7 +95,7 @@ except ModuleNotFoundError:  # Python 3.10: the same parser, as the tomli packag
 
 from . import mechanisms, regions
 
-__all__ = ["RecipeError", "PartialSectionWarning", "Rule", "PassiveRule", "Recipe", "load",
+__all__ = ["RecipeError", "PartialSectionWarning", "EmptyRegionWarning", "Rule", "PassiveRule", "Recipe", "load",
            "save", "UNIT_FACTORS", "PASSIVE", "to_mod_units"]
 
 
@@ -105,6 +105,10 @@ class RecipeError(ValueError):
 
 class PartialSectionWarning(UserWarning):
     """A rule inserted a mechanism into sections it selects only partly."""
+
+
+class EmptyRegionWarning(UserWarning):
+    """A rule's region selects no segment of the cell: the rule did nothing."""
 
 
 #: units a value may be written in: family -> {unit: factor to the family's first unit}
@@ -650,6 +654,12 @@ class Recipe:
                     f"some segments; the other segments have {rule.mechanism}'s mod-file "
                     f"defaults. Place {rule.mechanism} on the whole sections first (e.g. with "
                     "zero density) if that is not intended.", PartialSectionWarning, stacklevel=2)
+            if n_seg == 0:
+                warnings.warn(
+                    f"recipe {self.name!r}, rule {i}: region {str(rule.region)!r} selects no "
+                    f"segment of this cell, so {rule.mechanism} was not placed there (a preset's "
+                    "rule for boutons on a cell without an axon, say); check the region if "
+                    "that is not intended", EmptyRegionWarning, stacklevel=2)
             summary.append({"rule": i, "region": str(rule.region), "mechanism": rule.mechanism,
                             "values": dict(rule.values), "sections": n_sec, "segments": n_seg,
                             "area_um2": area, "partial_sections": partial})

@@ -278,8 +278,13 @@ def test_zero_first_restricts_a_mechanism_to_part_of_a_section(cell):
 
 
 def test_a_rule_that_selects_nothing_changes_nothing(cell):
-    summary = Recipe(name="none", rules=[
-        {"region": "soma & distance > 1000", "mechanism": "kcc2"}]).apply(cell)
+    from ionhomeo.recipe import EmptyRegionWarning
+
+    with pytest.warns(EmptyRegionWarning, match=r"rule 1: region .soma & distance > 1000. "
+                                                r"selects no segment of this cell, so kcc2 was "
+                                                r"not placed"):
+        summary = Recipe(name="none", rules=[
+            {"region": "soma & distance > 1000", "mechanism": "kcc2"}]).apply(cell)
     assert summary[0]["sections"] == summary[0]["segments"] == 0
     assert not any(s.has_membrane("kcc2") for s in cell.all)
 
@@ -481,3 +486,4 @@ def test_two_owners_of_one_concentration_are_refused(cell):
     with pytest.raises(RecipeError, match=r"rule 2: cadyn would go into .*soma.*cabuf.*both "
                                           r"write cai"):
         r.apply(cell)
+
