@@ -304,7 +304,16 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    if not MIN_DURATION_S <= value <= MAX_DURATION_S:
+        raise argparse.ArgumentTypeError(
+            f"{text} s is outside {MIN_DURATION_S:g}..{MAX_DURATION_S:g} s: shorter than a "
+            "millisecond gives a protocol nothing to analyse, longer than 10^7 s (four "
+            "months of simulated time) is beyond what the protocols are built for")
     return value
+
+
+#: the --duration a protocol accepts (s)
+MIN_DURATION_S, MAX_DURATION_S = 1e-3, 1e7
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -225,6 +225,9 @@ class Recorder:
                 raise RecordingError(f"dt_ms must be a number > 0 (ms) or None (every step), "
                                      f"got {dt_ms!r}")
             dt_ms = float(dt_ms)
+            if not 1e-9 <= dt_ms <= 1e9:
+                raise RecordingError(f"dt_ms = {dt_ms:g} ms is outside the sampling intervals "
+                                     "NEURON records at (1e-9 to 1e9 ms)")
         build.ensure_loaded()
         self.cell = cell
         self.dt_ms = dt_ms

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ionhomeo import recipe, regions
+from ionhomeo import cli, recipe, recording, regions
 
 
 def _binary_recipe(tmp_path):
@@ -54,6 +54,26 @@ CASES = [
     ("region empty", lambda _: lambda: regions.parse("  "), regions.RegionError,
      r"expression is empty"),
 ]
+
+
+CASES += [
+    ("recording interval below NEURON's", lambda _: lambda: recording.Recorder(dt_ms=1e-12),
+     recording.RecordingError, r"outside the sampling intervals NEURON records at"),
+    ("recording interval above NEURON's", lambda _: lambda: recording.Recorder(dt_ms=5e12),
+     recording.RecordingError, r"\(1e-9 to 1e9 ms\)"),
+]
+
+
+@pytest.mark.parametrize("duration", ["1e-12", "1e12", "0", "-5", "nan", "ten"])
+def test_impossible_durations_are_refused_by_the_command_line(duration, capsys):
+    """NEURON's own "Arg out of range" from deep in a run became an argument error."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(["run", "rest", "--duration", duration, "--out", "unused"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --duration: " in err and "Traceback" not in err
+    assert ("outside 0.001..1e+07 s" in err or "positive number of seconds" in err
+            or "not a number" in err), err
 
 
 @pytest.mark.parametrize("case, factory, kind, pattern", CASES, ids=[c[0] for c in CASES])
