@@ -304,8 +304,17 @@ def compile_mechanisms(
 
     nrnivmodl = _find_nrnivmodl()
     cxx = _find_cxx()
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / f"{build_dir.name}.lock", "w") as lock:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock = open(root / f"{build_dir.name}.lock", "w")
+    except OSError as err:
+        source = ("$IONHOMEO_CACHE" if os.environ.get("IONHOMEO_CACHE") else
+                  "$XDG_CACHE_HOME" if os.environ.get("XDG_CACHE_HOME") else "your home directory")
+        raise BuildError(
+            f"the compile cache {root} (from {source}) cannot be created or written: "
+            f"{err.strerror or err}. Set IONHOMEO_CACHE to a writable directory "
+            "(export IONHOMEO_CACHE=/path/to/cache)") from None
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
         if not force and _is_complete(build_dir):
             return build_dir  # another process built it while we waited

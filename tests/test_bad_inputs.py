@@ -96,3 +96,15 @@ def test_ctrl_c_ends_the_command_line_with_a_message_not_a_traceback(tmp_path):
     assert proc.returncode == 130, (out, err)
     assert "ionhomeo run: interrupted (Ctrl-C)" in err
     assert "Traceback" not in err
+
+
+def test_an_unwritable_cache_names_the_variable_that_chose_it(tmp_path, monkeypatch):
+    from ionhomeo import build
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("IONHOMEO_CACHE", str(blocker / "cache"))
+    with pytest.raises(build.BuildError, match=r"compile cache .*a_file/cache \(from "
+                                               r"\$IONHOMEO_CACHE\) cannot be created or "
+                                               r"written: .*Set IONHOMEO_CACHE to a writable"):
+        build.compile_mechanisms()
