@@ -517,9 +517,17 @@ def load(path, type_map=None) -> Morphology:
         raise MorphologyError(path, [(None, f"unsupported file type {path.suffix!r}: ionhomeo reads "
                                             "SWC (.swc) and Neurolucida ASC (.asc); convert other "
                                             "formats (NeuroML2, .h5, .nml) to SWC first")])
+    if path.is_dir():
+        raise MorphologyError(path, [(None, f"a directory, not an {suffix[1:].upper()} file; "
+                                            "give the morphology file inside it")])
     if not path.is_file():
         raise MorphologyError(path, [(None, "no such file; check the path")])
     data = path.read_bytes()
+    if b"\x00" in data[:65536]:
+        # text formats never hold a NUL byte; images, archives and HDF5 do
+        raise MorphologyError(path, [(None, f"not an {suffix[1:].upper()} file: it holds binary "
+                                            "data (an image, archive or HDF5 file renamed?); "
+                                            "give the text morphology file")])
     full_map = _check_type_map(type_map, merge=True)
     fmt = FORMATS[suffix]
     text = _decode(data, path)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ionhomeo import cli, recipe, recording, regions
+from ionhomeo import cli, morphology, recipe, recording, regions
 
 
 def _binary_recipe(tmp_path):
@@ -56,7 +56,23 @@ CASES = [
 ]
 
 
+def _image_as_swc(tmp_path):
+    path = tmp_path / "neuron.swc"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    return lambda: morphology.load(path)
+
+
+def _directory_as_asc(tmp_path):
+    folder = tmp_path / "cells.asc"
+    folder.mkdir()
+    return lambda: morphology.load(folder)
+
+
 CASES += [
+    ("image renamed .swc", _image_as_swc, morphology.MorphologyError,
+     r"neuron\.swc: not an SWC file: it holds binary data"),
+    ("directory named .asc", _directory_as_asc, morphology.MorphologyError,
+     r"cells\.asc: a directory, not an ASC file"),
     ("recording interval below NEURON's", lambda _: lambda: recording.Recorder(dt_ms=1e-12),
      recording.RecordingError, r"outside the sampling intervals NEURON records at"),
     ("recording interval above NEURON's", lambda _: lambda: recording.Recorder(dt_ms=5e12),
