@@ -95,7 +95,8 @@ except ModuleNotFoundError:  # Python 3.10: the same parser, as the tomli packag
 
 from . import mechanisms, regions
 
-__all__ = ["RecipeError", "PartialSectionWarning", "EmptyRegionWarning", "Rule", "PassiveRule", "Recipe", "load",
+__all__ = ["RecipeError", "PartialSectionWarning", "EmptyRegionWarning", "Rule", "PassiveRule",
+           "Recipe", "load",
            "save", "UNIT_FACTORS", "PASSIVE", "to_mod_units"]
 
 
@@ -632,10 +633,10 @@ class Recipe:
                                       & _concentrations(cat[rule.mechanism].writes))
                         raise RecipeError(
                             f"recipe {self.name!r}, rule {i}: {rule.mechanism} would go into "
-                            f"{sec.name()}, which already has {there[0]} from an earlier rule; "
-                            f"both write {', '.join(both)}, and a concentration can have one "
-                            f"owner. Place one of them per region (regions {str(rule.region)!r} "
-                            "and the earlier rule's overlap).")
+                            f"{sec.name()}, which already has {there[0]}; both write "
+                            f"{', '.join(both)}, and a concentration can have one owner. Place "
+                            f"one of them per region (region {str(rule.region)!r} overlaps "
+                            f"where {there[0]} is).")
                     sec.insert(rule.mechanism)
                     if not selected.all():
                         partial += 1

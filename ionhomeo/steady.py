@@ -525,7 +525,8 @@ def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
             state = _continuation(h, segments, ions, owned, (), ref_k, tol_v, tol_rel,
                                   max_iter, sparse, linalg)
     finally:
-        h.ionhomeo_init_skip = 0
+        if hasattr(h, "ionhomeo_init_skip"):
+            h.ionhomeo_init_skip = 0
         cvode.active(was_active)
     state = dataclasses.replace(state, nseg=tuple((sec, sec.nseg) for sec in sections))
     _check_physical(state)
@@ -711,7 +712,8 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
     # from here on every finitialize sets all the states the solve varies; the
     # defaults' handler (most of finitialize's time on a large cell) has done its
     # part and is skipped until solve_cell is done
-    h.ionhomeo_init_skip = 1
+    if hasattr(h, "ionhomeo_init_skip"):  # a defaults file older than this switch has none
+        h.ionhomeo_init_skip = 1
     v = np.array([seg.v for seg in segments])
     conc = {ion: np.array([getattr(seg, f"{ion}i") if owned[ion][j] else math.nan
                            for j, seg in enumerate(segments)]) for ion in ions}
