@@ -333,10 +333,40 @@ def _parse_swc(text: str, path: Path, type_map: Mapping) -> list[_SwcPoint]:
         problems.append((roots[0].line, "no soma point: no point has a type mapped to 'soma' (SWC "
                                         "type 1); add the soma or map its code, e.g. "
                                         "type_map={5: 'soma'}"))
+    if not problems:
+        problems += _long_sections(points, type_map)
     problems.sort(key=lambda item: item[0])
     if problems:
         raise MorphologyError(path, problems)
     return points
+
+
+#: NEURON keeps a section's number of 3-D points in 16 bits (signed)
+MAX_POINTS_PER_SECTION = 32767
+
+
+def _long_sections(points: list[_SwcPoint], type_map: Mapping) -> list[tuple[int, str]]:
+    """Unbranched runs of more 3-D points than NEURON can hold in one section
+    (it silently collapses such a section or crashes in Import3d)."""
+    children: dict[int, int] = {}
+    for p in points:
+        children[p.parent] = children.get(p.parent, 0) + 1
+    by_id = {p.id: p for p in points}
+    run, start = {}, {}
+    out = []
+    for p in _tree_order(points):
+        parent = by_id.get(p.parent)
+        continues = (parent is not None and children.get(parent.id, 0) == 1
+                     and type_map[parent.type] == type_map[p.type]
+                     and type_map[p.type] != "soma")
+        # a new section starts with a copy of its parent point
+        run[p.id] = run[parent.id] + 1 if continues else 2
+        start[p.id] = start[parent.id] if continues else p.line
+        if run[p.id] == MAX_POINTS_PER_SECTION + 1:
+            out.append((start[p.id], f"the unbranched run of points starting here has more than "
+                                     f"{MAX_POINTS_PER_SECTION} points, the most NEURON can keep "
+                                     "in one section; resample it (fewer points) or split it"))
+    return out
 
 
 def _tree_order(points: list[_SwcPoint]) -> list[_SwcPoint]:
@@ -639,6 +669,15 @@ def instantiate(morph: Morphology, owner) -> dict[str, list]:
     result = {t: [] for t in SECTION_TYPES}
     for code in codes:
         result[morph.type_map[code]].extend(getattr(owner, _import3d_name(code), []))
+    bad = [f"{sec.name()} ({'n3d ' + str(int(sec.n3d())) if sec.n3d() < 0 else 'length 0'})"
+           for secs in result.values() for sec in secs if sec.n3d() < 0 or sec.L < 1e-6]
+    if bad:
+        for attr in set(vars(owner)) - before:
+            delattr(owner, attr)
+        raise MorphologyError(path, [(None, f"section(s) of zero length or with more 3-D points "
+                                            f"than NEURON keeps: {', '.join(bad[:5])}"
+                                            f"{' and more' if len(bad) > 5 else ''}; remove "
+                                            "repeated points or resample the file")])
     return result
 
 

@@ -124,3 +124,22 @@ def test_an_unwritable_cache_names_the_variable_that_chose_it(tmp_path, monkeypa
                                                r"\$IONHOMEO_CACHE\) cannot be created or "
                                                r"written: .*Set IONHOMEO_CACHE to a writable"):
         build.compile_mechanisms()
+
+
+def _unbranched_swc(path, n):
+    lines = ["1 1 0 0 0 5 -1"] + [f"{i + 2} 3 0 {5 + 0.1 * i:.3f} 0 0.5 {i + 1}" for i in range(n)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_section_longer_than_neuron_can_hold_is_refused_before_neuron_sees_it(tmp_path):
+    """NEURON keeps a section's 3-D point count in 16 bits: 40000 unbranched
+    points collapsed the section (n3d -32768, L 1e-9 um) or crashed Import3d."""
+    from ionhomeo import morphology
+
+    with pytest.raises(morphology.MorphologyError,
+                       match=r"long\.swc line 2: the unbranched run of points starting here has "
+                             r"more than 32767 points.*resample it"):
+        morphology.load(_unbranched_swc(tmp_path / "long.swc", 40000))
+    # just below the limit is a morphology like any other
+    assert morphology.load(_unbranched_swc(tmp_path / "ok.swc", 32000)).n_points == 32001
