@@ -201,6 +201,40 @@ def _is_complete(build_dir: Path) -> bool:
     return (build_dir / MARKER).is_file() and library_path(build_dir) is not None
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _damage(build_dir: Path) -> str | None:
+    """Why a complete-looking build cannot be trusted (its library is not the
+    one compiled: truncated, overwritten), or None. The marker records the
+    library's size and SHA-256 at build time; a marker without them (an older
+    build) is not trusted either."""
+    library = library_path(build_dir)
+    fields = dict(line.split(": ", 1) for line in
+                  (build_dir / MARKER).read_text().splitlines() if ": " in line)
+    if "library_sha256" not in fields or "library_size" not in fields:
+        return "it records no size and checksum of its library (an older build)"
+    size = library.stat().st_size
+    if size != int(fields["library_size"]):
+        return f"its library is {size} bytes, {fields['library_size']} when it was built"
+    if _sha256(library) != fields["library_sha256"]:
+        return "its library's checksum differs from the one recorded when it was built"
+    return None
+
+
+def _remove_leftovers(root: Path, name: str) -> None:
+    """Temporary and superseded folders of this build left by a killed compile
+    (called with the build's lock held, so no other process is using them)."""
+    for pattern in (f".tmp-{name}-*", f".old-{name}-*"):
+        for leftover in root.glob(pattern):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------
 # Tools
 # --------------------------------------------------------------------------
@@ -300,7 +334,12 @@ def compile_mechanisms(
     root = cache_root()
     build_dir = root / _hash_sources(sources)
     if not force and _is_complete(build_dir):
-        return build_dir
+        damage = _damage(build_dir)
+        if damage is None:
+            return build_dir
+        print(f"ionhomeo: the cached build {build_dir} cannot be trusted ({damage}); "
+              "compiling it again", file=sys.stderr)
+        force = True
 
     nrnivmodl = _find_nrnivmodl()
     cxx = _find_cxx()
@@ -316,8 +355,9 @@ def compile_mechanisms(
             "(export IONHOMEO_CACHE=/path/to/cache)") from None
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
-        if not force and _is_complete(build_dir):
+        if not force and _is_complete(build_dir) and _damage(build_dir) is None:
             return build_dir  # another process built it while we waited
+        _remove_leftovers(root, build_dir.name)
         _build(build_dir, source_dir, sources, nrnivmodl, cxx)
     return build_dir
 
@@ -356,6 +396,7 @@ def _build(build_dir: Path, source_dir: Path, sources: dict[str, bytes],
         (tmp / MARKER).write_text(  # written last: marks the build as complete
             f"sources: {source_dir}\nneuron: {_neuron_version()}\n"
             f"library: {library.relative_to(tmp)}\n"
+            f"library_size: {library.stat().st_size}\nlibrary_sha256: {_sha256(library)}\n"
         )
         if build_dir.exists():  # stale/incomplete or forced rebuild: move it aside
             old = root / f".old-{build_dir.name}-{uuid.uuid4().hex[:8]}"

@@ -257,3 +257,38 @@ def test_loading_a_different_build_later_raises(cache, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "CONFLICT:" in result.stdout and "Restart Python" in result.stdout
     assert result.stdout.split()[-1] == "-70.0"  # the first build is still the one in use
+
+
+def test_a_damaged_cached_library_is_rebuilt_with_a_message(tmp_path, monkeypatch, capsys):
+    """A truncated cached libnrnmech killed every run with 'Bus error' while the
+    marker said the build was complete: the marker now records the library's
+    size and checksum, a mismatch is said and compiled again, and the folders
+    a killed compile left behind are removed then."""
+    monkeypatch.setenv("IONHOMEO_CACHE", str(tmp_path / "cache"))
+    build_dir = build.compile_mechanisms(LEAK)
+    library = build.library_path(build_dir)
+    good = library.read_bytes()
+    marker = (build_dir / build.MARKER).read_text()
+    assert f"library_size: {len(good)}" in marker and "library_sha256: " in marker
+    leftovers = [build_dir.parent / f".tmp-{build_dir.name}-killed",
+                 build_dir.parent / f".old-{build_dir.name}-killed"]
+    for folder in leftovers:
+        folder.mkdir()
+    library.write_bytes(good[: len(good) // 2])          # truncated
+    capsys.readouterr()
+    assert build.compile_mechanisms(LEAK) == build_dir
+    err = capsys.readouterr().err
+    assert f"the cached build {build_dir} cannot be trusted (its library is {len(good) // 2} " \
+           f"bytes, {len(good)} when it was built); compiling it again" in err
+    assert build.library_path(build_dir).stat().st_size == len(good)
+    assert not any(folder.exists() for folder in leftovers)
+    # same size, different bytes: the checksum catches it
+    library = build.library_path(build_dir)
+    data = bytearray(library.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    library.write_bytes(bytes(data))
+    assert build.compile_mechanisms(LEAK) == build_dir
+    assert "checksum differs" in capsys.readouterr().err
+    # an intact build is a cache hit without a word
+    assert build.compile_mechanisms(LEAK) == build_dir
+    assert capsys.readouterr().err == ""
