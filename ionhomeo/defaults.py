@@ -16,6 +16,8 @@ import math
 import sys
 from pathlib import Path
 
+from . import calcium
+
 #: ions whose concentrations ionhomeo sets: name -> valence
 VALENCES = {"na": 1, "k": 1, "cl": -1, "hco3": -1, "ca": 2, "caer": 2, "camt": 2}
 
@@ -139,7 +141,7 @@ def apply(defaults: Defaults | None = None, h=None) -> Defaults:
 #: the concentration owners of each ion (mod/*.mod): the mechanisms that WRITE
 #: its intracellular concentration (one per section), each with a RANGE initial
 #: value ``<ion>i0``; Ca has the full cadyn and the lean cabuf (one buffer)
-OWNERS = {"na": ("nadyn",), "k": ("kdyn",), "cl": ("cldyn",), "ca": ("cadyn", "cabuf"),
+OWNERS = {"na": ("nadyn",), "k": ("kdyn",), "cl": ("cldyn",), "ca": calcium.OWNERS,
           "caer": ("er",), "camt": ("mito",)}
 
 #: owners whose membrane flux uses NEURON's segment area through ``afac`` (the

@@ -38,10 +38,8 @@ DEFAULT_START = {ion: getattr(Defaults(), f"{ion}i") for ion in VALENCE}
 DEFAULT_CELSIUS = Defaults().celsius
 
 
-def volume_um3(seg) -> float:
-    """The owners' volume of a segment: the cylinder of its diameter."""
-    sec = seg.sec
-    return math.pi * seg.diam ** 2 / 4 * sec.L / sec.nseg
+#: the owners' volume of a segment: the cylinder of its diameter
+volume_um3 = calcium.segment_volume_um3
 
 
 def area_factor(seg) -> float:
