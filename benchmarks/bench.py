@@ -266,31 +266,39 @@ def rxd_child_main(job_json: str) -> int:
 # --------------------------------------------------------------------------- table
 
 #: (row key, integrator, label, baseline key or None, compare spikes with the baseline)
-ROWS = (
-    (("electrical", "fixed"), "fixed", "electrical (nav, kdr, leaks)", None, False),
-    (("hh+pas", "fixed"), "fixed", "hh+pas", ("electrical", "fixed"), False),
-    (("ionhomeo", "fixed"), "fixed", "ionhomeo, full recipe", ("electrical", "fixed"), True),
-    (("ionhomeo", "fixed"), "fixed", "ionhomeo, full recipe / hh+pas", ("hh+pas", "fixed"), False),
-    (("electrical", "cvode"), "cvode", "electrical (nav, kdr, leaks)", None, False),
-    (("hh+pas", "cvode"), "cvode", "hh+pas", ("electrical", "cvode"), False),
-    (("ionhomeo", "cvode"), "cvode", "ionhomeo, full recipe", ("electrical", "cvode"), True),
-    (("ionhomeo", "cvode"), "cvode", "ionhomeo, full recipe / hh+pas", ("hh+pas", "cvode"), False),
+ROWS = tuple(
+    row for integ in ("fixed", "cvode") for row in (
+        (("electrical", integ), integ, "electrical (nav, kdr, leaks)", None, False),
+        (("hh+pas", integ), integ, "hh+pas", ("electrical", integ), False),
+        (("ionhomeo", integ), integ, "ionhomeo, full recipe", ("electrical", integ), True),
+        (("ionhomeo", integ), integ, "ionhomeo, full recipe / hh+pas", ("hh+pas", integ), False),
+    )
+) + (
     (("steady", "newton"), "newton", "ionhomeo, whole-cell steady state",
      ("electrical", "fixed"), False),
     (("quiet electrical", "cvode"), "cvode", "electrical, quiet run", None, False),
     (("quiet", "cvode"), "cvode", "ionhomeo, quiet run from the defaults",
      ("quiet electrical", "cvode"), False),
-    (("rxd-equivalent rxd", "fixed"), "fixed", "rxd-equivalent in rxd", None, False),
-    (("rxd-equivalent ionhomeo", "fixed"), "fixed", "rxd-equivalent in ionhomeo",
-     ("rxd-equivalent rxd", "fixed"), True),
-    (("rxd-equivalent rxd", "cvode"), "cvode", "rxd-equivalent in rxd", None, False),
-    (("rxd-equivalent ionhomeo", "cvode"), "cvode", "rxd-equivalent in ionhomeo",
-     ("rxd-equivalent rxd", "cvode"), True),
+) + tuple(
+    row for integ in ("fixed", "cvode") for row in (
+        (("rxd-equivalent rxd", integ), integ, "rxd-equivalent in rxd", None, False),
+        (("rxd-equivalent ionhomeo", integ), integ, "rxd-equivalent in ionhomeo",
+         ("rxd-equivalent rxd", integ), True),
+    )
+) + (
     (("rxd set-up", "first finitialize"), "-", "rxd set-up (excluded above)", None, False),
     (("2 cells, 1 thread", "fixed"), "fixed", "ionhomeo, 2 cells, 1 thread", None, False),
     (("2 cells, 2 threads", "fixed"), "fixed", "ionhomeo, 2 cells, 2 threads (wall time)",
      ("2 cells, 1 thread", "fixed"), False),
 )
+#: the speed targets (issue 12), by (row key, baseline key): ("ratio" or "cpu_s", at most)
+TARGETS = {
+    **{(("ionhomeo", i), ("electrical", i)): ("ratio", 2.5) for i in ("fixed", "cvode")},
+    **{(("ionhomeo", i), ("hh+pas", i)): ("ratio", 5.0) for i in ("fixed", "cvode")},
+    **{(("rxd-equivalent ionhomeo", i), ("rxd-equivalent rxd", i)): ("ratio", 1 / 3)
+       for i in ("fixed", "cvode")},
+    (("steady", "newton"), ("electrical", "fixed")): ("cpu_s", 5.0),
+}
 #: rows whose ratio is of wall times: threads share the CPU time, not the wall time
 WALL_RATIO = {("2 cells, 2 threads", "fixed")}
 
@@ -323,6 +331,11 @@ def _rows(rounds, tstop_ms, quiet_s):
             if compare:
                 row["same_spikes"] = all(r[key][2] == r[base][2] for r in rounds)
                 row["baseline_spikes"] = rounds[0][base][2]
+        target = TARGETS.get((key, base))
+        if target is not None:
+            what, limit = target
+            value = row["ratio_cpu_min"] if what == "ratio" else cpu_min
+            row["target"] = {"of": what, "at_most": limit, "met": bool(value <= limit)}
         rows.append(row)
     return rows
 
@@ -336,6 +349,14 @@ def format_table(rows) -> str:
         spikes = "" if r["spikes"] is None else str(r["spikes"])
         lines.append(f"{r['workload']:<42} {r['integrator']:>6} {r['cpu_min_s']:>8.3g} "
                      f"{r['cpu_median_s']:>8.3g} {r['wall_min_s']:>8.3g} {ratio:>17} {spikes:>7}")
+    for r in rows:
+        if "target" in r:
+            t = r["target"]
+            value = (f"{r['ratio_cpu_min']:.3g}x" if t["of"] == "ratio"
+                     else f"{r['cpu_min_s']:.3g} s CPU")
+            limit = f"{t['at_most']:.3g}x" if t["of"] == "ratio" else f"{t['at_most']:.3g} s CPU"
+            lines.append(f"target: {r['workload']} ({r['integrator']}) at most {limit}: {value}, "
+                         f"{'met' if t['met'] else 'NOT met'}")
     notes = [f"note: {r['workload']} ({r['integrator']}) fired {r['spikes']} spikes, its baseline "
              f"{r['baseline_spikes']}: the compared runs differ in firing"
              for r in rows if r.get("same_spikes") is False]

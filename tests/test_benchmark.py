@@ -54,6 +54,13 @@ def test_quick_benchmark_reports_every_workload(h, tmp_path, capsys):
     # ionhomeo's owners and rxd integrate the same equations: the same spikes
     for integrator in ("fixed", "cvode"):
         assert rows["rxd-equivalent in ionhomeo", integrator]["same_spikes"] is True
+    # issue 12's targets are printed with what this run measured
+    targets = [r for r in meta["rows"] if "target" in r]
+    assert len(targets) == len(bench.TARGETS) == 7
+    for r in targets:
+        assert f"target: {r['workload']} ({r['integrator']}) at most " in printed
+        value = r["ratio_cpu_min"] if r["target"]["of"] == "ratio" else r["cpu_min_s"]
+        assert r["target"]["met"] == (value <= r["target"]["at_most"])
     # the steady state against segment count
     scale = meta["steady_state_scaling"]
     assert [s["d_lambda"] for s in scale] == [0.3, 0.1]
