@@ -1,12 +1,14 @@
 """``ionhomeo run all``: every protocol into its folder, and an index with each
 figure and its check."""
 
+import hashlib
+import os
 import time
 
 import pandas as pd
 import pytest
 
-from ionhomeo import cli
+from ionhomeo import cli, results
 from ionhomeo.protocols import Protocol
 from ionhomeo.protocols.common import Result, summary_table, write_outputs
 
@@ -84,5 +86,13 @@ def test_finish_draws_the_figure_only_when_writing(tmp_path):
     assert {p.name for p in res.files} == {"demo.csv", "demo_extra.csv", "demo_summary.csv",
                                            "demo.json", "demo.png"}
     assert [p.name for p in res.figures] == ["demo.png"]
-    assert res.metadata["files"] == ["demo.csv", "demo_extra.csv", "demo_summary.csv",
-                                     "demo.json", "demo.png"]
+    # the JSON lists every other file of the set with its size and SHA-256
+    listed = res.metadata["files"]
+    assert [f["file"] for f in listed] == ["demo.csv", "demo_extra.csv", "demo_summary.csv",
+                                           "demo.png"]
+    for entry in listed:
+        data = (tmp_path / entry["file"]).read_bytes()
+        assert entry["bytes"] == len(data)
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    assert results.verify(tmp_path / "demo.json") == []
+    assert sorted(os.listdir(tmp_path)) == sorted(p.name for p in res.files)

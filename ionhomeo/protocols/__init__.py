@@ -35,6 +35,12 @@ class Protocol:
     description: str
 
     def __call__(self, *args, **kwargs):
+        out_dir = kwargs.get("out_dir", args[0] if args else None)
+        if out_dir is not None:
+            # a folder that cannot take the results is said before computing
+            from ..results import check_output_dir
+
+            check_output_dir(out_dir)
         try:
             return self.run(*args, **kwargs)
         finally:

@@ -6,7 +6,6 @@ import dataclasses
 import math
 import time
 import types
-from pathlib import Path
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -52,33 +51,46 @@ def summary_dict(summary) -> dict:
 def write_outputs(out_dir, name, summary, metadata, figure=None, tables=None,
                   start_clock=None) -> tuple:
     """Write NAME.csv (table with key ""), NAME_<key>.csv (others),
-    NAME_summary.csv, NAME.json and NAME.png, each atomically.
+    NAME_summary.csv, NAME.png and NAME.json to ``out_dir`` as one set.
 
-    Returns (files, figures).
-    Order: the metadata are converted to JSON first (a failure there writes
-    nothing), then the tables, then the JSON (which lists them), and the
-    figure last, so a failing figure leaves the data complete.
+    The files appear together or not at all (:func:`ionhomeo.results.result_set`),
+    and NAME.json lists every other file with its size and SHA-256 under
+    ``files``. ``figure``: a matplotlib figure, or a callable returning one; if
+    drawing or saving it fails, the data are still written, without the
+    figure, and the failure is recorded in the JSON's ``warnings`` (and
+    warned), so nothing computed is lost. Metadata that cannot be written as
+    JSON raise before anything is written. Returns (files, figures): the
+    paths in ``out_dir``.
     """
     import json
+    import warnings as _warnings
 
     from .. import results
 
-    out = Path(out_dir)
+    out = results.check_output_dir(out_dir)
     stems = [name if key == "" else f"{name}_{key}" for key in (tables or {})]
-    planned = [f"{stem}.csv" for stem in stems] + [f"{name}_summary.csv", f"{name}.json"]
-    if figure is not None:
-        planned.append(f"{name}.png")
-    metadata["files"] = planned
     if start_clock is not None:
         metadata["runtime_s"] = time.perf_counter() - start_clock
+    metadata["files"] = []
     json.dumps(results.jsonable(metadata), allow_nan=False)  # raises before writing
-    files, figures = [], []
-    for stem, table in zip(stems, (tables or {}).values()):
-        files.append(results.write_csv(table, out / f"{stem}.csv"))
-    files.append(results.write_csv(summary, out / f"{name}_summary.csv"))
-    files.append(results.write_json(metadata, out / f"{name}.json"))
-    if figure is not None:
-        figures.append(results.save_figure(figure, out / f"{name}.png"))
+    json_name = f"{name}.json"
+    written, figures = [], []
+    with results.result_set(out, json_name) as folder:
+        for stem, table in zip(stems, (tables or {}).values()):
+            written.append(results.write_csv(table, folder / f"{stem}.csv"))
+        written.append(results.write_csv(summary, folder / f"{name}_summary.csv"))
+        if figure is not None:
+            try:
+                fig = figure() if callable(figure) else figure
+                figures.append(results.save_figure(fig, folder / f"{name}.png"))
+            except Exception as err:  # noqa: BLE001 - the data are kept, the failure said
+                note = f"figure not written: {type(err).__name__}: {err}"
+                metadata.setdefault("warnings", []).append(note)
+                _warnings.warn(note, RuntimeWarning, stacklevel=2)
+        metadata["files"] = [results.file_entry(path) for path in written + figures]
+        results.write_json(metadata, folder / json_name)
+    files = [out / p.name for p in written] + [out / json_name]
+    figures = [out / p.name for p in figures]
     return tuple(files + figures), tuple(figures)
 
 
@@ -90,17 +102,23 @@ def finish(out_dir, name, summary, metadata, start_clock, timecourse, figure=Non
     figure: a callable returning the figure, called only when writing (a
     figure is not drawn for a run without an output directory); tables: as
     in :func:`write_outputs`, or a callable returning them (built only when
-    writing), by default ``{"": timecourse}``.
+    writing), by default ``{"": timecourse}``. If the files cannot be
+    written, the OutputError raised carries the Result as ``err.result``.
     """
+    from ..results import OutputError
+
     files = figures = ()
     if out_dir is not None:
         if tables is None:
             tables = {"": timecourse}
         elif callable(tables):
             tables = tables()
-        files, figures = write_outputs(
-            out_dir, name, summary, metadata, figure=None if figure is None else figure(),
-            tables=tables, start_clock=start_clock)
+        try:
+            files, figures = write_outputs(out_dir, name, summary, metadata, figure=figure,
+                                           tables=tables, start_clock=start_clock)
+        except OutputError as err:
+            err.result = Result(summary=summary, timecourse=timecourse, metadata=metadata)
+            raise
     else:
         metadata["runtime_s"] = time.perf_counter() - start_clock
     return Result(summary=summary, timecourse=timecourse, metadata=metadata, figures=figures,

@@ -29,12 +29,11 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 
 from .. import solver
-from .common import Result, summary_dict, summary_table as _summary_table
+from .common import Result, summary_dict, summary_table as _summary_table, write_outputs
 
 NAME = "spike-train"
 DESCRIPTION = ("resting steady state of a 20 um soma, then a spike train and the "
@@ -389,19 +388,12 @@ def run(out_dir=None, duration_s: float = 60.0, train_s: float = 1.0, train_hz: 
         simulation_runtime_s=sim_clock,
     )
 
-    files, figures = [], []
+    files, figures = (), ()
     if out_dir is not None:
-        out = Path(out_dir)
-        fig = _figure(t_s, data, state, values, fit, train, title)
-        figures.append(results.save_figure(fig, out / f"{NAME}.png"))
-        del fig
-        files.append(results.write_csv(timecourse, out / f"{NAME}.csv"))
-        files.append(results.write_csv(summary, out / f"{NAME}_summary.csv"))
-        files.append(out / f"{NAME}.json")
-        files += figures
-        metadata["files"] = [p.name for p in files]
-        metadata["runtime_s"] = time.perf_counter() - start_clock
-        results.write_json(metadata, out / f"{NAME}.json")
+        files, figures = write_outputs(
+            out_dir, NAME, summary, metadata,
+            figure=lambda: _figure(t_s, data, state, values, fit, train, title),
+            tables={"": timecourse}, start_clock=start_clock)
     else:
         metadata["runtime_s"] = time.perf_counter() - start_clock
     return Result(summary=summary, timecourse=timecourse, metadata=metadata,
