@@ -240,6 +240,22 @@ def _remove_leftovers(root: Path, name: str) -> None:
 # --------------------------------------------------------------------------
 
 
+def _tidy(root: Path, name: str) -> None:
+    """On a cache hit, remove what a killed compile of this build left, if no
+    process is compiling it now (the build's lock is free)."""
+    if not any(root.glob(f".tmp-{name}-*")) and not any(root.glob(f".old-{name}-*")):
+        return
+    try:
+        with open(root / f"{name}.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return  # a compile is under way: its folder is not a leftover
+            _remove_leftovers(root, name)
+    except OSError:
+        return  # a read-only cache: nothing to tidy
+
+
 def neuron_executable(name: str) -> str | None:
     """Path of a NEURON program (nrniv, nrnivmodl, modlunit), or None.
 
@@ -336,6 +352,7 @@ def compile_mechanisms(
     if not force and _is_complete(build_dir):
         damage = _damage(build_dir)
         if damage is None:
+            _tidy(root, build_dir.name)
             return build_dir
         print(f"ionhomeo: the cached build {build_dir} cannot be trusted ({damage}); "
               "compiling it again", file=sys.stderr)

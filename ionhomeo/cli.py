@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import os
 import re
 import sys
 from pathlib import Path
@@ -88,21 +87,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
         kwargs[key] = value
     if "progress" in accepted:
         kwargs["progress"] = True  # a progress line on stderr for long runs
-    # refuse an output directory that cannot be written before computing anything
-    existing = Path(out).resolve()
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK):
-        print(f"ionhomeo run {protocol.name}: error: cannot write results under {out} "
-              f"({existing} is not a writable directory); choose another --out", file=sys.stderr)
-        return 2
     from .morphology import MorphologyError
     from .recipe import RecipeError
+    from .results import OutputError, check_output_dir
     from .simulate import SimulationError
     from .steady import SteadyStateError
 
+    # an output folder that cannot take the results is refused before computing
+    try:
+        check_output_dir(out)
+    except OutputError as err:
+        print(f"ionhomeo run {protocol.name}: error: {err}", file=sys.stderr)
+        return 2
     try:
         result = protocol(**kwargs)
+    except OutputError as err:
+        if err.result is not None:  # computed, not written: show it rather than lose it
+            print(f"{protocol.name}: {protocol.description}\n")
+            print(format_summary(err.result.summary))
+        print(f"ionhomeo run {protocol.name}: error: {err}", file=sys.stderr)
+        return 2
     except (mechanisms.ParameterError, MorphologyError, RecipeError, SteadyStateError,
             SimulationError, OSError) as err:
         print(f"ionhomeo run {protocol.name}: error: {err}", file=sys.stderr)
@@ -139,6 +143,14 @@ def _run_all(args: argparse.Namespace) -> int:
         print("ionhomeo run all: error: --morphology, --recipe and --duration apply to one "
               "protocol at a time; run all uses each protocol's defaults", file=sys.stderr)
         return 2
+    from .results import OutputError, check_output_dir
+
+    for name in sorted(PROTOCOLS):  # every folder proven writable before any computing
+        try:
+            check_output_dir(out / name)
+        except OutputError as err:
+            print(f"ionhomeo run all: error: {err}", file=sys.stderr)
+            return 2
     rows = []
     for name in sorted(PROTOCOLS):
         protocol = PROTOCOLS[name]
@@ -318,10 +330,12 @@ MIN_DURATION_S, MAX_DURATION_S = 1e-3, 1e7
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 on build errors)."""
+    from ._guard import DamagedLibraryError
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except build.BuildError as err:
+    except (build.BuildError, DamagedLibraryError) as err:
         print(f"ionhomeo {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
