@@ -87,8 +87,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         kwargs[key] = value
     if "progress" in accepted:
         kwargs["progress"] = True  # a progress line on stderr for long runs
+    from .cell import CellError
     from .morphology import MorphologyError
     from .recipe import RecipeError
+    from .recording import RecordingError
+    from .regions import RegionError
     from .results import OutputError, check_output_dir
     from .simulate import SimulationError
     from .steady import SteadyStateError
@@ -107,8 +110,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(format_summary(err.result.summary))
         print(f"ionhomeo run {protocol.name}: error: {err}", file=sys.stderr)
         return 2
-    except (mechanisms.ParameterError, MorphologyError, RecipeError, SteadyStateError,
-            SimulationError, OSError) as err:
+    except (mechanisms.ParameterError, mechanisms.UnknownMechanismError,
+            mechanisms.UnknownVariableError, MorphologyError, RecipeError, RegionError,
+            RecordingError, CellError, SteadyStateError, SimulationError, OSError) as err:
         print(f"ionhomeo run {protocol.name}: error: {err}", file=sys.stderr)
         return 2
     print(f"{protocol.name}: {protocol.description}")

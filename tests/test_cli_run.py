@@ -215,3 +215,24 @@ def test_writers_are_atomic_and_create_directories(tmp_path):
 
     prov = results.provenance(extra_item=1)
     assert prov["extra_item"] == 1 and prov["ionhomeo_version"] == ionhomeo.__version__
+
+
+def test_rest_with_a_recipe_without_calcium_records_what_the_cell_has(tmp_path):
+    """A recipe without Ca made `run rest` end in a RecordingError traceback
+    after the whole-cell solve; now Cai is not recorded and the run says so."""
+    recipe = tmp_path / "no_ca.toml"
+    rules = [("all", m) for m in ("nadyn", "kdyn", "cldyn", "nakpump", "naleak", "kleak",
+                                  "clleak", "kcc2")]
+    recipe.write_text('name = "no_ca"\n' + "".join(
+        f'\n[[rules]]\nregion = "{r}"\nmechanism = "{m}"\n' for r, m in rules))
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "ionhomeo", "run", "rest", "--morphology",
+                           "ball_and_stick", "--recipe", str(recipe), "--duration", "1",
+                           "--out", str(out)], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "note: the recipe gives the soma no ca: Cai not recorded" in proc.stdout
+    table = pd.read_csv(out / "rest.csv")
+    assert set(table["variable"]) >= {"v", "nai", "ki", "cli"}
+    assert "cai" not in set(table["variable"])

@@ -77,13 +77,17 @@ def run(out_dir=None, duration_s: float = 10.0, morphology="pyramidal", recipe="
         state = cell.initialize()
         t_solve = time.perf_counter() - t_solve
         rec = recording.Recorder(cell, dt_ms=duration_s * 1e3 / 200)  # 200 samples
-        for var in ("v", "nai", "ki", "cli", "cai"):
+        # a recipe need not have every ion: what is not there is not recorded, and said
+        at_soma = [ion for ion in IONS if cell.soma_center.sec.has_membrane(f"{ion}_ion")]
+        missing = [ion for ion in IONS if ion not in at_soma]
+        for var in ["v"] + [f"{ion}i" for ion in at_soma]:
             rec.record(var, at=cell.soma_center)
         present = [r for r in REGIONS if cell.segments(r)]
         for region in present:
             if region != "soma":
                 rec.record("v", region=region)
-                rec.record("cli", region=region)
+                if all(s.sec.has_membrane("cl_ion") for s in cell.segments(region)):
+                    rec.record("cli", region=region)
         segs = state.segments
         v0 = np.array([s.v for s in segs])
         c0 = state.concentrations  # NaN where a segment does not own the ion
@@ -128,6 +132,9 @@ def run(out_dir=None, duration_s: float = 10.0, morphology="pyramidal", recipe="
     ]
     summary = summary_table([(q, float(v), u, desc) for q, v, u, desc in rows])
     warnings = []
+    if missing:
+        warnings.append(f"the recipe gives the soma no {', '.join(missing)}: "
+                        f"{', '.join(ion.capitalize() + 'i' for ion in missing)} not recorded")
     if dv >= 0.01 or max(dc.values()) >= 1e-3:
         warnings.append("drift above 0.01 mV or 0.1 %: the resting state did not hold")
     metadata = results.provenance(
