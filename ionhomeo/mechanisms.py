@@ -32,6 +32,10 @@ class ParameterError(ValueError):
     """An unknown parameter, or a value that is not a number or out of range."""
 
 
+class PlacementError(TypeError):
+    """A mechanism placed on something that is not a (live) NEURON section or segment."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Parameter:
     """One PARAMETER of a mechanism, as declared in its mod file."""
@@ -152,6 +156,10 @@ def catalog() -> dict:
 
 def get(name: str) -> Mechanism:
     """The catalogue entry for ``name``; a clear error for unknown names."""
+    if not isinstance(name, str):
+        raise UnknownMechanismError(
+            f"a mechanism name must be a string such as 'kcc2', got {type(name).__name__} "
+            f"{name!r}; `ionhomeo list` shows the mechanisms")
     cat = catalog()
     if name in cat:
         return cat[name]
@@ -175,15 +183,61 @@ def _require_range(mech: Mechanism, params: dict):
                 f"set it with ionhomeo.mechanisms.set_globals({mech.name!r}, {k}=...)")
 
 
+def _live_section(obj, where: str):
+    """``obj`` if it is a NEURON section that still exists; PlacementError otherwise."""
+    from neuron import nrn
+
+    # type(), not isinstance(): isinstance raises ReferenceError for a deleted section
+    if issubclass(type(obj), nrn.Segment):
+        raise PlacementError(
+            f"{where} needs a section, got the segment {obj}: pass the section "
+            f"(e.g. soma, not soma(0.5)); NEURON inserts a density mechanism into every "
+            f"segment of a section")
+    if not issubclass(type(obj), nrn.Section):
+        raise PlacementError(f"{where} needs a NEURON section such as h.Section(name='soma'), "
+                             f"got {type(obj).__name__} {obj!r}")
+    try:
+        obj.name()
+    except ReferenceError:
+        raise PlacementError(f"{where}: the section was deleted (h.delete_section or "
+                             "Cell.destroy); build it again") from None
+    return obj
+
+
+def _live_segment(obj, where: str):
+    """``obj`` if it is a segment of a NEURON section that still exists."""
+    from neuron import nrn
+
+    if issubclass(type(obj), nrn.Section):
+        try:
+            name = obj.name()
+        except ReferenceError:
+            raise PlacementError(f"{where} needs a segment such as soma(0.5), got a deleted "
+                                 "section") from None
+        raise PlacementError(f"{where} needs a segment, a place on a section such as "
+                             f"{name}(0.5), got the section {name} itself")
+    if not issubclass(type(obj), nrn.Segment):
+        raise PlacementError(f"{where} needs a segment such as soma(0.5), got "
+                             f"{type(obj).__name__} {obj!r}")
+    try:
+        obj.sec.name()
+    except ReferenceError:
+        raise PlacementError(f"{where}: the segment's section was deleted (h.delete_section "
+                             "or Cell.destroy); build it again") from None
+    return obj
+
+
 def insert(section, name: str, **params):
     """Insert density mechanism ``name`` into ``section`` and set range parameters.
 
     Raises UnknownMechanismError for an unknown name (or a point process name),
-    ParameterError for an unknown parameter or a value out of its range.
+    ParameterError for an unknown parameter or a value out of its range,
+    PlacementError if ``section`` is not a live NEURON section.
     """
     from . import build
 
     values = validate(name, params)
+    _live_section(section, f"insert(..., {name!r})")
     mech = get(name)
     if mech.kind != "density":
         raise UnknownMechanismError(
@@ -198,12 +252,17 @@ def insert(section, name: str, **params):
 
 
 def add_point(segment, name: str, **params):
-    """Create point process ``name`` at ``segment`` with validated parameters."""
+    """Create point process ``name`` at ``segment`` with validated parameters.
+
+    Raises PlacementError if ``segment`` is not a segment of a live section
+    (NEURON itself crashes on ``h.GabaA(None)``).
+    """
     from neuron import h
 
     from . import build
 
     values = validate(name, params)
+    _live_segment(segment, f"add_point(..., {name!r})")
     mech = get(name)
     if mech.kind != "point":
         raise UnknownMechanismError(
