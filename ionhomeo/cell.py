@@ -31,7 +31,8 @@ DEFAULT_CM_UF_CM2 = 1.0
 
 
 class CellError(RuntimeError):
-    """A Cell used in a way it cannot answer (destroyed, or built without the defaults)."""
+    """A Cell used in a way it cannot answer (destroyed, or built without the defaults,
+    or with discretisation arguments it cannot use)."""
 
 
 class Cell:
@@ -39,8 +40,16 @@ class Cell:
 
     def __init__(self, morphology, recipe=None, *, d_lambda: float = 0.1,
                  frequency_hz: float = 100.0):
+        import math
+
         from . import build, morphology as morph_mod, recipe as recipe_mod
 
+        for label, value, usual in (("d_lambda", d_lambda, "0.1, NEURON's default"),
+                                    ("frequency_hz", frequency_hz, "100 Hz, NEURON's default")):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not 0 < value < math.inf:
+                raise CellError(f"Cell({label}={value!r}): {label} must be a finite number > 0 "
+                                f"(usually {usual})")
         build.load()
         from neuron import h
 
@@ -54,10 +63,10 @@ class Cell:
         if isinstance(morphology, morph_mod.Morphology):
             morph = morphology
         else:
-            path = Path(morphology)
-            if not path.exists() and str(morphology) in morph_mod.BUNDLED:
-                path = morph_mod.bundled(str(morphology))
-            morph = morph_mod.load(path)
+            if isinstance(morphology, str) and morphology in morph_mod.BUNDLED \
+                    and not Path(morphology).exists():
+                morphology = morph_mod.bundled(morphology)
+            morph = morph_mod.load(morphology)  # names the problem for any other input
         rec = recipe_mod.resolve(recipe, default="mature")
         self.morphology = morph
         self.recipe = rec
@@ -72,7 +81,10 @@ class Cell:
         self.all = [sec for kind in ("soma", "dend", "apic", "axon")
                     for sec in self.sections_by_type.get(kind, [])]
         if not self.sections_by_type.get("soma"):
-            raise morph_mod.MorphologyError(f"{morph.path}: no soma after instantiation")
+            raise morph_mod.MorphologyError(morph.path, [(None, (
+                "no soma after instantiation: NEURON's Import3d removed the soma (a soma "
+                "of zero length, such as two soma points at the same place?); give the soma "
+                "as one point with its radius, or as points along its length"))])
         soma = self.sections_by_type["soma"][0]
         self.soma_center = soma(0.5)
         self.passive = self._discretize_with_passive(rec)
@@ -105,11 +117,11 @@ class Cell:
             for sec in self.all:
                 sec.cm = DEFAULT_CM_UF_CM2
             summary = rec.apply_passive(self)
-        raise morph_mod.MorphologyError(
-            f"{self.morphology.path}: the d_lambda discretisation did not settle in "
+        raise morph_mod.MorphologyError(self.morphology.path, [(None, (
+            f"the d_lambda discretisation did not settle in "
             f"{self.MAX_DISCRETISATION_ROUNDS} rounds with recipe {rec.name!r}'s passive rules "
             "(cm set per region changes nseg, which changes the regions' segments); set cm "
-            "for whole sections, or a larger d_lambda")
+            "for whole sections, or a larger d_lambda"))])
 
     def _area_factors(self) -> tuple:
         """(min, max) over the cell of NEURON's segment area / the cylinder's.

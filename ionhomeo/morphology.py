@@ -13,7 +13,8 @@ Formats
   NeuroMorpho.Org conventions): one point a line, ``id type x y z radius parent``
   with lengths in um.  :func:`load` checks every line *before* NEURON sees the
   file (malformed lines, non-numeric fields, duplicate ids, several roots,
-  missing parents, loops, zero or negative radii, unknown type codes) and
+  missing parents, loops, zero or negative radii, radii outside 1 nm..1 cm,
+  coordinates more than 10 m from the origin, unknown type codes) and
   every error names the file, the line and the fix.
 * **Neurolucida ASC** (``.asc``, MBF Bioscience text format): parsed by
   NEURON's ``Import3d_Neurolucida3``; its complaints become
@@ -70,6 +71,7 @@ import hashlib
 import inspect
 import io
 import math
+import os
 import re
 import tempfile
 import types
@@ -109,6 +111,15 @@ BUNDLED = ("ball_and_stick", "pyramidal")
 _MAX_LISTED = 20
 
 _SWC_FIELDS = "id type x y z radius parent"
+
+#: the largest |x|, |y|, |z| accepted (um): 10 m, beyond any cell (longer
+#: coordinates made NEURON's lengths and the d_lambda rule overflow to NaN)
+MAX_COORDINATE_UM = 1e7
+#: the radii accepted (um): from 1 nm (thinner than a membrane; NEURON keeps
+#: diameters in single precision, and 1e-300 became 0) to 1 cm
+MIN_RADIUS_UM, MAX_RADIUS_UM = 1e-3, 1e4
+#: NEURON's largest nseg
+MAX_NSEG = 32767
 
 
 class MorphologyError(ValueError):
@@ -284,6 +295,17 @@ def _parse_swc(text: str, path: Path, type_map: Mapping) -> list[_SwcPoint]:
             problems.append((n_lines, f"{kind} radius {tokens[5]} um at point {ident}; NEURON needs a "
                                       "positive diameter: put the traced radius there (or a small "
                                       "positive value such as 0.1 um)"))
+        elif not MIN_RADIUS_UM <= radius <= MAX_RADIUS_UM:
+            problems.append((n_lines, f"radius {tokens[5]} um at point {ident} is outside "
+                                      f"{MIN_RADIUS_UM:g}..{MAX_RADIUS_UM:g} um (1 nm to 1 cm), no "
+                                      "neurite's radius: give radii in um (is the file in another "
+                                      "unit?), or put the traced radius there"))
+        far = [(label, token) for label, token, value in zip("xyz", tokens[2:5], coords[:3])
+               if abs(value) > MAX_COORDINATE_UM]
+        if far:
+            problems.append((n_lines, f"{far[0][0]} {far[0][1]} um at point {ident} is more than "
+                                      f"{MAX_COORDINATE_UM:g} um (10 m) from the origin, beyond any "
+                                      "cell: give coordinates in um (is the file in another unit?)"))
         if ident < 0:
             problems.append((n_lines, f"id {ident} is negative; ids must be integers >= 0"))
         if parent < -1:
@@ -541,8 +563,17 @@ def load(path, type_map=None) -> Morphology:
     pure Python (NEURON is not touched); ASC files are parsed by NEURON's
     Import3d.  Raises :class:`MorphologyError` naming the file, line and fix.
     """
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise MorphologyError(None, [(None, f"a morphology is the path of an .swc or .asc file, "
+                                            f"got {type(path).__name__} {path!r}")])
     path = Path(path).expanduser().resolve()
     suffix = path.suffix.lower()
+    if not suffix and not path.exists():
+        close = difflib.get_close_matches(path.name, BUNDLED, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise MorphologyError(path, [(None, "no such file; give an .swc or .asc file, or the "
+                                            "name of a cell shipped with ionhomeo (Cell(name), "
+                                            f"bundled(name)): {', '.join(BUNDLED)}{hint}")])
     if suffix not in FORMATS:
         raise MorphologyError(path, [(None, f"unsupported file type {path.suffix!r}: ionhomeo reads "
                                             "SWC (.swc) and Neurolucida ASC (.asc); convert other "
@@ -721,13 +752,15 @@ def lambda_f_um(sec, frequency_hz: float = 100.0) -> float:
     Book, 2006, ch. 5, "The d_lambda rule").  ``cm`` is the section's largest
     segment value (the shorter lambda, hence the safer nseg).
     """
-    if not frequency_hz > 0:
-        raise ValueError(f"frequency_hz must be > 0 Hz, got {frequency_hz!r}")
+    if isinstance(frequency_hz, bool) or not isinstance(frequency_hz, (int, float)) \
+            or not 0 < frequency_hz < math.inf:
+        raise MorphologyError(None, [(None, f"frequency_hz must be a finite number > 0 Hz (100 Hz "
+                                            f"is NEURON's d_lambda default), got {frequency_hz!r}")])
     ra = sec.Ra
     cm = max(seg.cm for seg in sec)
     if not (ra > 0 and cm > 0):
-        raise ValueError(f"section {sec.name()}: Ra ({ra} ohm cm) and cm ({cm} uF/cm2) must be > 0 "
-                         "for the d_lambda rule")
+        raise MorphologyError(None, [(None, f"section {sec.name()}: Ra ({ra} ohm cm) and cm ({cm} "
+                                            "uF/cm2) must be > 0 for the d_lambda rule")])
     scale = 1e5 / math.sqrt(4 * math.pi * frequency_hz * ra * cm)  # lambda_f = scale * sqrt(d)
     n3d = int(sec.n3d())
     if n3d < 2:
@@ -738,7 +771,9 @@ def lambda_f_um(sec, frequency_hz: float = 100.0) -> float:
         mean_d = 0.5 * (sec.diam3d(i) + sec.diam3d(i - 1))
         if piece > 0:
             if mean_d <= 0:
-                raise ValueError(f"section {sec.name()}: 3-D point {i} has diameter <= 0 um")
+                raise MorphologyError(None, [(None, f"section {sec.name()}: 3-D point {i} has "
+                                                    "diameter <= 0 um; give it a positive "
+                                                    "diameter (pt3dchange)")])
             electrotonic += piece / (scale * math.sqrt(mean_d))
     if electrotonic == 0:
         return scale * math.sqrt(sec.diam)
@@ -761,16 +796,28 @@ def discretize(sections, d_lambda: float = 0.1, frequency_hz: float = 100.0) -> 
     after setting Ra and cm and before inserting position-dependent mechanism
     parameters (changing nseg re-samples them).
     """
-    if isinstance(d_lambda, bool) or not isinstance(d_lambda, (int, float)) or not d_lambda > 0:
-        raise ValueError(f"d_lambda must be a number > 0 (fraction of lambda_f), got {d_lambda!r}")
+    if isinstance(d_lambda, bool) or not isinstance(d_lambda, (int, float)) \
+            or not 0 < d_lambda < math.inf:
+        raise MorphologyError(None, [(None, f"d_lambda must be a finite number > 0 (fraction of "
+                                            f"lambda_f; 0.1 is NEURON's default), got {d_lambda!r}")])
     if isinstance(sections, Mapping):
         sections = [sec for secs in sections.values() for sec in secs]
-    total = 0
-    for sec in _as_sections(sections):
-        lam = lambda_f_um(sec, frequency_hz)
-        sec.nseg = int((sec.L / (d_lambda * lam) + 0.9) / 2) * 2 + 1
-        total += sec.nseg
-    return total
+    sections = _as_sections(sections)
+    wanted = []
+    for sec in sections:  # all checked before any nseg changes
+        per_lambda = sec.L / (d_lambda * lambda_f_um(sec, frequency_hz))
+        nseg = int((per_lambda + 0.9) / 2) * 2 + 1 if math.isfinite(per_lambda) else math.inf
+        if nseg > MAX_NSEG:
+            raise MorphologyError(None, [(None, (
+                f"section {sec.name()} (L {sec.L:.6g} um, diam {sec.diam:.6g} um) would need "
+                f"{per_lambda:.3g} segments by the d_lambda rule (d_lambda {d_lambda:g}, "
+                f"{frequency_hz:g} Hz), more than the {MAX_NSEG} NEURON allows in a section: use "
+                "a larger d_lambda (0.1 is NEURON's default), or check the section's length "
+                "and diameter"))])
+        wanted.append(nseg)
+    for sec, nseg in zip(sections, wanted):
+        sec.nseg = nseg
+    return sum(wanted)
 
 
 def _as_sections(sections: Iterable) -> list:
@@ -804,5 +851,6 @@ def bundled(name: str) -> Path:
     if name not in BUNDLED:
         close = difflib.get_close_matches(str(name), BUNDLED, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"no bundled morphology {name!r}: choose one of {BUNDLED}{hint}")
+        raise MorphologyError(None, [(None, f"no bundled morphology {name!r}: choose one of "
+                                            f"{BUNDLED}{hint}")])
     return bundled_dir() / f"{name}.swc"
