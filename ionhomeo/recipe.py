@@ -183,6 +183,10 @@ def _check_params(mechanism: str, params, scope: str, label: str) -> tuple[dict,
     mech = mechanisms.get(mechanism)
     written, values = {}, {}
     for name, value in params.items():
+        if not isinstance(name, str):
+            raise RecipeError(f"{label}: parameter names must be strings, got "
+                              f"{type(name).__name__} {name!r}. Parameters of {mechanism}: "
+                              f"{', '.join(mech.parameters) or '(none)'}")
         try:
             p = mech.parameter(name)
         except mechanisms.ParameterError as e:
@@ -396,7 +400,7 @@ class Recipe:
                 raise RecipeError(f"recipe {self.name!r}: celsius = {c!r} must be a temperature "
                                   "in degC between 0 and 50 (not kelvin)")
             object.__setattr__(self, "celsius", float(c))
-        if isinstance(self.rules, (str, dict)) or not self.rules:
+        if not isinstance(self.rules, (list, tuple)) or not self.rules:
             raise RecipeError(f"recipe {self.name!r}: rules must be a non-empty list of rules "
                               "(each: region, mechanism, params)")
         rules = []
@@ -445,6 +449,13 @@ class Recipe:
 
     def replace(self, **changes) -> "Recipe":
         """A modified, validated copy (``recipe.replace(name="mine")``)."""
+        fields = [f.name for f in dataclasses.fields(self) if f.init]
+        for key in changes:
+            if key not in fields:
+                close = difflib.get_close_matches(key, fields, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise RecipeError(f"recipe {self.name!r}: replace() got {key!r}, which is not a "
+                                  f"field of a recipe.{hint} Fields: {', '.join(fields)}")
         return dataclasses.replace(self, **changes)
 
     def add(self, region, mechanism: str, note: str = "", **params) -> "Recipe":
@@ -569,6 +580,7 @@ class Recipe:
         """
         if not self.passive:
             return []
+        _check_cell(cell, self.name)
         where = regions.sites(cell)
         summary = []
         for i, rule in enumerate(self.passive, 1):
@@ -605,6 +617,7 @@ class Recipe:
         from . import build
 
         build.load()
+        _check_cell(cell, self.name)
         if passive:
             self.apply_passive(cell)
         if self.celsius is not None:
@@ -665,6 +678,20 @@ class Recipe:
                             "values": dict(rule.values), "sections": n_sec, "segments": n_seg,
                             "area_um2": area, "partial_sections": partial})
         return summary
+
+
+def _check_cell(cell, name: str) -> None:
+    """RecipeError (or the cell's own CellError) for a cell the recipe cannot go into."""
+    alive = getattr(cell, "_alive", None)
+    if callable(alive):
+        alive()  # a destroyed ionhomeo Cell says so itself
+    if not hasattr(cell, "all") or not hasattr(cell, "sections_by_type"):
+        raise RecipeError(f"recipe {name!r} can be applied to a cell (an ionhomeo.cell.Cell, or "
+                          "an object with sections_by_type, all and soma_center), not to "
+                          f"{type(cell).__name__} {cell!r}")
+    if not list(cell.all):
+        raise RecipeError(f"recipe {name!r}: the cell has no sections (deleted?), so the "
+                          "recipe would place nothing; apply it to a cell that exists")
 
 
 def _concentrations(names) -> set:
@@ -753,8 +780,19 @@ def resolve(spec, default=None):
         return None if default is None else presets.load(default)
     if isinstance(spec, Recipe):
         return spec
+    if not isinstance(spec, (str, Path)):
+        raise RecipeError(f"a recipe is a Recipe, a preset name ({', '.join(presets.NAMES)}) or "
+                          f"a TOML file path; got {type(spec).__name__} {spec!r}")
     if str(spec) in presets.NAMES and not Path(str(spec)).exists():
         return presets.load(str(spec))
+    path = Path(spec)
+    if not path.exists() and not path.suffix and len(path.parts) == 1:
+        # a bare word: most likely a mistyped preset, not a file
+        close = difflib.get_close_matches(str(spec), presets.NAMES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise RecipeError(f"recipe {str(spec)!r} is neither a preset nor an existing file.{hint} "
+                          f"Presets: {', '.join(presets.NAMES)}; or give the path of a recipe "
+                          "TOML file")
     return load(spec)
 
 
@@ -762,7 +800,12 @@ def save(recipe: Recipe, path) -> Path:
     """Write ``recipe`` as TOML to ``path`` atomically (see :mod:`ionhomeo.results`)."""
     from .results import _atomic
 
+    if not isinstance(recipe, Recipe):
+        raise RecipeError(f"save() writes a Recipe, got {type(recipe).__name__} {recipe!r}")
     path = Path(path)
+    if path.is_dir():
+        raise RecipeError(f"cannot save recipe {recipe.name!r} to {path}: it is a directory; "
+                          f"give a file name, e.g. {path / (recipe.name + '.toml')}")
     with _atomic(path) as f:
         f.write(recipe.to_toml())
     return path

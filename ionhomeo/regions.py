@@ -32,6 +32,8 @@ Predicates, evaluated for each segment at its centre
 
 Each is compared with a number in um: ``distance > 100``, ``diameter <= 1``
 (operators ``<``, ``<=``, ``>``, ``>=``; the number may be followed by ``um``).
+A comparison no segment can pass (``distance < 0``, ``diameter <= 0``) is an
+error, not a region that silently selects nothing.
 
 Grammar (``~`` binds tightest, then ``&``, then ``|``, as in Python)::
 
@@ -195,6 +197,11 @@ class Compare(Region):
         if not math.isfinite(value) or value < 0:
             raise RegionError(f"{self.quantity} {self.op} {value!r}: the value must be a finite "
                               "number of um, >= 0")
+        if value == 0 and (self.op == "<" or (self.op == "<=" and self.quantity == "diameter")):
+            never = "below 0 um" if self.op == "<" else "0 um or less"
+            raise RegionError(f"{self.quantity} {self.op} 0 selects nothing: a {self.quantity} "
+                              f"is never {never}; give a positive bound (e.g. "
+                              f"'{self.quantity} {self.op} 10')")
         object.__setattr__(self, "value_um", float(value))
 
     def to_string(self) -> str:
