@@ -105,7 +105,8 @@ class Recording:
 def _is_segment(obj) -> bool:
     from neuron import nrn
 
-    return isinstance(obj, nrn.Segment)
+    # type(), not isinstance(): isinstance raises ReferenceError for a deleted section
+    return issubclass(type(obj), nrn.Segment)
 
 
 def _what_is_there(seg) -> tuple:
@@ -228,6 +229,11 @@ class Recorder:
             if not 1e-9 <= dt_ms <= 1e9:
                 raise RecordingError(f"dt_ms = {dt_ms:g} ms is outside the sampling intervals "
                                      "NEURON records at (1e-9 to 1e9 ms)")
+        if cell is not None and not callable(getattr(cell, "segments", None)):
+            raise RecordingError(
+                f"Recorder(cell) needs a cell with a segments(region) method (an "
+                f"ionhomeo.cell.Cell), or None to record single segments with at=; got "
+                f"{type(cell).__name__} {cell!r}")
         build.ensure_loaded()
         self.cell = cell
         self.dt_ms = dt_ms
@@ -262,9 +268,16 @@ class Recorder:
                 f"or region=<region expression> (e.g. 'apical')")
         if at is not None:
             if not _is_segment(at):
-                kind = "a section" if hasattr(at, "nseg") else type(at).__name__
+                kind = "a section" if type(at).__name__ == "Section" else type(at).__name__
                 raise RecordingError(
                     f"at= must be a segment such as soma(0.5), got {kind} {at!r}")
+            try:
+                at.sec.name()
+            except ReferenceError:
+                raise RecordingError(
+                    f"cannot record {variable!r} at {at}: its section was deleted "
+                    "(h.delete_section or Cell.destroy); record at a segment of a section "
+                    "that exists") from None
             segments, where = [at], str(at)
         else:
             if self.cell is None:
