@@ -159,6 +159,55 @@ def _require_defaults(h) -> None:
             "in hoc (it sets the temperature and the initial concentrations), before solving")
 
 
+def _section_list(sections, who: str) -> list:
+    """``sections`` as a list of live NEURON sections (one section is a list of
+    one); SteadyStateError naming what was given otherwise."""
+    if _is_section(sections):
+        sections = [sections]
+    else:
+        try:
+            sections = list(sections)
+        except TypeError:
+            raise SteadyStateError(
+                f"{who} takes NEURON sections (a list, a SectionList or one section); got "
+                f"{type(sections).__name__} {sections!r}") from None
+    for sec in sections:
+        if not _is_section(sec):
+            raise SteadyStateError(f"{who} takes NEURON sections; got {type(sec).__name__} "
+                                   f"{sec!r} among them")
+        try:
+            sec.name()
+        except ReferenceError:
+            raise SteadyStateError(f"{who}: a section given was deleted (h.delete_section or "
+                                   "Cell.destroy); pass sections that exist") from None
+    return sections
+
+
+def _fixed_ions(fixed) -> tuple:
+    """``fixed`` as a tuple of ion names; a single name is accepted for ``(name,)``."""
+    if isinstance(fixed, str):
+        return (fixed,)
+    try:
+        out = tuple(fixed)
+    except TypeError:
+        raise SteadyStateError(f"fixed must be ion names to hold, such as ('k',), or () for "
+                               f"none; got {fixed!r}") from None
+    for ion in out:
+        if not isinstance(ion, str):
+            raise SteadyStateError(f"fixed must be ion names to hold, such as ('k',), or () for "
+                                   f"none; got {fixed!r}")
+    return out
+
+
+def _positive(name: str, value, unit: str) -> float:
+    """``value`` as a float if it is a finite number > 0; SteadyStateError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not 0 < value < math.inf:
+        raise SteadyStateError(f"{name} must be a finite number > 0 ({unit}), got {value!r}: "
+                               "it is the largest rate accepted as rest")
+    return float(value)
+
+
 def _segment_of(seg):
     """The segment of ``seg.sec`` that contains location ``seg.x`` (as iterated)."""
     sec = seg.sec
@@ -189,7 +238,13 @@ def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) ->
 
     build.ensure_loaded()
     _require_defaults(h)
-    sections = list(sections)
+    sections = _section_list(sections, "solve()")
+    fixed = _fixed_ions(fixed)
+    if isinstance(v_guess, bool) or not isinstance(v_guess, (int, float)) \
+            or not -200.0 <= v_guess <= 200.0:
+        raise SteadyStateError(f"v_guess must be a membrane potential in mV between -200 and "
+                               f"200 (such as -70), got {v_guess!r}")
+    tol = _positive("tol", tol, "mA/cm2")
     if not sections:
         raise SteadyStateError("no sections given")
     segs = [seg for sec in sections for seg in sec]
@@ -479,7 +534,15 @@ def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
 
     build.ensure_loaded()
     _require_defaults(h)
-    sections = list(sections)
+    sections = _section_list(sections, "solve_cell()")
+    tol_v = _positive("tol_v", tol_v, "mV/ms")
+    tol_rel = _positive("tol_rel", tol_rel, "1/ms")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 0:
+        raise SteadyStateError(f"max_iter must be a whole number of steps >= 0 (default 200), "
+                               f"got {max_iter!r}")
+    if reference is not None and type(reference).__name__ != "Segment":
+        raise SteadyStateError(f"reference must be a segment such as soma(0.5), got "
+                               f"{type(reference).__name__} {reference!r}")
     segments = tuple(seg for sec in sections for seg in sec)
     if not segments:
         raise SteadyStateError("no sections given")
@@ -493,7 +556,7 @@ def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
     if not ions:
         raise SteadyStateError("no dynamic concentrations: insert concentration owners first")
     automatic = fixed is None
-    fixed = (("k",) if "k" in ions else ()) if automatic else tuple(fixed)
+    fixed = (("k",) if "k" in ions else ()) if automatic else _fixed_ions(fixed)
     unknown_fixed = set(fixed) - set(ions)
     if unknown_fixed:
         raise SteadyStateError(
@@ -548,6 +611,8 @@ def _bath_mM(seg) -> float:
 #: the resting potential a living cell can have (mV): between the most negative
 #: and most positive reversal potentials of the ions neurons use
 PHYSICAL_V_MV = (-150.0, 80.0)
+#: the leaks that balance the pump's current at rest, with their permeabilities
+LEAKS = (("naleak", "pna"), ("kleak", "pk"), ("clleak", "pcl"))
 #: the transport that keeps each ion down, and the parameter that switches it off
 EXTRUDERS = {"na": (("nakpump", "imax"), ("ncx", "imax")), "ca": (("pmca", "imax"),
              ("ncx", "imax")), "cl": (("kcc2", "imax"),), "k": (("kcc2", "imax"),)}
@@ -572,14 +637,32 @@ def _check_physical(state) -> None:
                         f"ions in all, which a cytosol in osmotic balance cannot exceed; "
                         f"{cause or 'no extrusion'})")
     lo, hi = PHYSICAL_V_MV
+    causes = []
+    if problems:
+        causes.append("Its ions are not extruded: check that the pumps and transporters that "
+                      "hold them down are inserted with rates above zero (imax).")
     if state.v.min() < lo or state.v.max() > hi:
         k = int(np.argmax(np.abs(state.v - (lo + hi) / 2)))
-        problems.append(f"v {state.v[k]:.4g} mV in {state.segments[k]} (outside {lo:g}..{hi:g} mV)")
+        seg = state.segments[k]
+        have = [f"{mech} {param} {getattr(getattr(seg, mech), param):g}"
+                for mech, param in LEAKS if hasattr(seg, mech)]
+        missing = [mech for mech, _ in LEAKS if not hasattr(seg, mech)]
+        there = "; ".join(filter(None, [", ".join(have) and f"there: {', '.join(have)}",
+                                        missing and f"no {', '.join(missing)}"]))
+        problems.append(f"v {state.v[k]:.4g} mV in {seg} (outside {lo:g}..{hi:g} mV; {there})")
+        causes.append(
+            "The membrane potential is set by the currents: this far below the range an "
+            "outward current (the Na/K pump moves 3 Na out per 2 K in) has no inward leak to "
+            "balance it. Check that the leaks (naleak, kleak, clleak) are inserted with "
+            "permeabilities above zero."
+            if state.v[k] < lo else
+            "The membrane potential is set by the currents: above the range an inward current "
+            "has nothing to balance it. Check that kleak is inserted with pk above zero and the "
+            "channels' conductances (gbar).")
     if problems:
         raise SteadyStateError(
-            "the only steady state is not physical: " + "; ".join(problems) + ". Its ions are "
-            "not extruded: check that the pumps and transporters that hold them down are "
-            "inserted with rates above zero (imax).")
+            "the only steady state is not physical: " + "; ".join(problems) + ". "
+            + " ".join(causes))
 
 
 def _initialize_at(h, segments, ions, owned, v, conc):
@@ -1057,6 +1140,10 @@ def _foreign_writers(sec, h) -> list[str]:
     return out
 
 
+#: the options :func:`start` passes on to :func:`solve_cell`
+START_OPTIONS = ("fixed", "reference", "tol_v", "tol_rel", "max_iter")
+
+
 def start(sections=None, **options) -> Rest:
     """Solve the resting state of any model and start every later finitialize there.
 
@@ -1128,18 +1215,13 @@ def start(sections=None, **options) -> Rest:
 
     build.ensure_loaded()
     _require_defaults(h)
-    if sections is None:
-        sections = list(h.allsec())
-    elif _is_section(sections):
-        sections = [sections]
-    else:
-        sections = list(sections)
+    unknown = sorted(set(options) - set(START_OPTIONS))
+    if unknown:
+        raise SteadyStateError(f"start() got unknown option(s) {', '.join(unknown)}; its options: "
+                               f"{', '.join(START_OPTIONS)} (see solve_cell)")
+    sections = list(h.allsec()) if sections is None else _section_list(sections, "start()")
     if not sections:
         raise SteadyStateError("no sections given (or, with sections=None, none exist)")
-    bad = [s for s in sections if not _is_section(s)]
-    if bad:
-        raise SteadyStateError(
-            f"start() takes sections; got {type(bad[0]).__name__} {bad[0]!r}")
     given = set(sections)
 
     # group into connected cells, in order of first appearance
@@ -1157,6 +1239,9 @@ def start(sections=None, **options) -> Rest:
         refs_given = [refs_given]
     refs_by_root = {}
     for ref in refs_given or ():
+        if type(ref).__name__ != "Segment":
+            raise SteadyStateError(f"reference must be a segment such as soma(0.5) (or one per "
+                                   f"cell), got {type(ref).__name__} {ref!r}")
         root = h.SectionRef(sec=ref.sec).root
         if root not in roots:
             raise SteadyStateError(f"the reference segment {ref} is not in any given cell")
