@@ -30,6 +30,21 @@ def sides(ion: str) -> tuple:
     """The concentrations ionhomeo sets for ``ion``: ("i", "o"), or ("i",) for a pool."""
     return ("i",) if ion in ORGANELLE_IONS else ("i", "o")
 
+class DefaultsError(ValueError):
+    """A default concentration or temperature that is not valid, or defaults
+    given as something that is not a :class:`Defaults`."""
+
+    __str__ = ValueError.__str__  # the message as written (KeyError would quote it)
+
+
+class DefaultsTypeError(DefaultsError, TypeError):
+    """A default that is not a number (also a TypeError, as before)."""
+
+
+class UnknownDefaultError(DefaultsError, KeyError):
+    """A default that does not exist (also a KeyError, as before)."""
+
+
 #: where each default comes from
 SOURCES = {
     "celsius": "body temperature",
@@ -75,23 +90,23 @@ class Defaults:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"Defaults.{f.name} must be a number, got {value!r}")
+                raise DefaultsTypeError(f"Defaults.{f.name} must be a number, got {value!r}")
             if not math.isfinite(value):
-                raise ValueError(f"Defaults.{f.name} must be finite, got {value!r}")
+                raise DefaultsError(f"Defaults.{f.name} must be finite, got {value!r}")
             if f.name == "celsius":
                 if not 0.0 <= value <= 50.0:
-                    raise ValueError(
+                    raise DefaultsError(
                         f"Defaults.celsius = {value} degC is outside 0..50 degC; "
                         "give the temperature in degrees Celsius (not kelvin)")
             elif value <= 0:
-                raise ValueError(
+                raise DefaultsError(
                     f"Defaults.{f.name} = {value} mM: concentrations must be > 0 mM "
                     "(a zero concentration makes the Nernst potential infinite)")
 
     def replace(self, **changes) -> "Defaults":
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
-            raise KeyError(
+            raise UnknownDefaultError(
                 f"unknown default(s) {sorted(unknown)}; known: "
                 f"{[f.name for f in dataclasses.fields(self)]}")
         return dataclasses.replace(self, **changes)
@@ -101,6 +116,9 @@ class Defaults:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Defaults":
+        if not isinstance(d, dict) or not all(isinstance(k, str) for k in d):
+            raise DefaultsError(f"Defaults.from_dict takes a dict {{name: value}} such as "
+                                f"{{'cli': 25.0}}, got {type(d).__name__} {d!r}")
         return cls().replace(**d)
 
     def concentrations(self) -> dict:
@@ -125,7 +143,12 @@ def apply(defaults: Defaults | None = None, h=None) -> Defaults:
     """
     from . import build
 
-    defaults = defaults or Defaults()
+    if defaults is None:
+        defaults = Defaults()
+    if not isinstance(defaults, Defaults):
+        raise DefaultsError(
+            f"apply() takes a Defaults instance, such as Defaults(cli=25.0), or None for the "
+            f"standard ones; got {type(defaults).__name__} {defaults!r}")
     build.ensure_loaded()
     if h is None:
         from neuron import h
