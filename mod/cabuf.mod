@@ -70,7 +70,7 @@ NEURON {
     USEION ca READ ica WRITE cai VALENCE 2
     USEION caer READ icaer VALENCE 2
     USEION camt READ icamt VALENCE 2
-    RANGE afac, cai0, jorg, btot, kdb, kappab, catot, kappa
+    RANGE afac, cai0, jorg, jmem, btot, kdb, kappab, catot, kappa
     GLOBAL D, konb, warndefaults, warncelsius
 }
 
@@ -105,6 +105,7 @@ ASSIGNED {
     catot (mM)   : total cytosolic Ca, free + bound
     kappa (1)    : equilibrium buffer capacity at the present cai
     jorg (mM um2/ms)  : net Ca release from organelles per unit length
+    jmem (mM um2/ms)  : net Ca entry across the plasma membrane per unit length
 }
 
 STATE {
@@ -151,9 +152,13 @@ KINETIC conc {
     vol = PI*diam*diam/4
     COMPARTMENT PI*diam*diam/4 {cai b cab}
     LONGITUDINAL_DIFFUSION D*PI*diam*diam/4 {cai}
-    : plasma-membrane and organelle fluxes per unit length (one ion current
-    : per flux term of a diffusing ion, as in cadyn)
-    ~ cai << (-ica*afac*PI*diam/(2*FARADAY))
+    : plasma-membrane and organelle fluxes per unit length, both through
+    : ASSIGNED variables as in cadyn: a current written in the flux of a
+    : diffusing ion gives CVODE a Jacobian guess that NEURON applies to cai
+    : alone, after this block's solve, and that drives cai and the buffer
+    : apart until CVODE fails (see cadyn.mod)
+    jmem = -ica*afac*PI*diam/(2*FARADAY)
+    ~ cai << (jmem)
     jorg = (icaer + icamt)*PI*diam/(2*FARADAY)
     ~ cai << (jorg)
     ~ cai + b <-> cab (konb*vol, konb*kdb*vol)

@@ -107,7 +107,7 @@ NEURON {
     USEION ca READ ica WRITE cai VALENCE 2
     USEION caer READ icaer VALENCE 2
     USEION camt READ icamt VALENCE 2
-    RANGE afac, cai0, jorg, btot, kdb, kappab, cbtot, pvtot, dyetot, catot, kappa
+    RANGE afac, cai0, jorg, jmem, btot, kdb, kappab, cbtot, pvtot, dyetot, catot, kappa
     GLOBAL D, konb, diffb, cbkonh, cbkoffh, cbkonm, cbkoffm, diffcb, warndefaults, warncelsius
     GLOBAL pvkonca, pvkoffca, pvkonmg, pvkoffmg, mgi, diffpv, dyekon, dyekd, diffdye
 }
@@ -161,6 +161,7 @@ ASSIGNED {
     catot (mM)   : total cytosolic Ca, free + bound
     kappa (1)    : equilibrium buffer capacity at the present cai
     jorg (mM um2/ms)  : net Ca release from organelles per unit length
+    jmem (mM um2/ms)  : net Ca entry across the plasma membrane per unit length
 }
 
 STATE {
@@ -232,10 +233,24 @@ KINETIC conc {
     LONGITUDINAL_DIFFUSION diffcb*PI*diam*diam/4 {cbh cacbh cbm cacbm}
     LONGITUDINAL_DIFFUSION diffpv*PI*diam*diam/4 {pv capv mgpv}
     LONGITUDINAL_DIFFUSION diffdye*PI*diam*diam/4 {dye cadye}
-    : plasma-membrane and organelle fluxes per unit length. nocmodl allows
-    : one ion current in the flux of a diffusing ion (it differentiates that
-    : flux through the current), so the organelle part comes through jorg
-    ~ cai << (-ica*afac*PI*diam/(2*FARADAY))
+    : plasma-membrane and organelle fluxes per unit length, both through
+    : ASSIGNED variables (jmem, jorg) rather than written with the currents
+    : in the flux. Written with ica, the flux of a diffusing ion makes nocmodl
+    : add a Jacobian guess for CVODE, dica/dv times the Nernst slope
+    : RT/(2F cai), that NEURON applies to cai alone in a solve after this
+    : block's own (ldifus.cpp, after the KINETIC matrix): each Newton update
+    : of cai is then shrunk by 1/(1 + gamma*that rate) while b and cab keep
+    : theirs, which throws the microsecond buffer equilibrium out by about
+    : the size of the update. Measured in a 20 um soma with pmca, ncx and the
+    : Na/K pump off (NCX dica/dv -1.9e-5 mA/cm2/mV at -89 mV: a rate of
+    : 0.008 /ms, so the shrinking dominates once CVODE's steps pass ~120
+    : ms): the free Ca left its buffer equilibrium by 8e-9 mM, 8 times its
+    : tolerance, and CVODE stopped with repeated error-test failures at
+    : 3950 s (rtol 1e-6: 140 s). The guess is poor for pumps and GHK leaks
+    : anyway (their dica/dcai is not dica/dv times the Nernst slope). The
+    : flux is the same number either way, so fixed steps are unchanged.
+    jmem = -ica*afac*PI*diam/(2*FARADAY)
+    ~ cai << (jmem)
     jorg = (icaer + icamt)*PI*diam/(2*FARADAY)
     ~ cai << (jorg)
     ~ cai + b <-> cab (konb*vol, konb*kdb*vol)
