@@ -17,6 +17,11 @@ step within dt/2 of its end; the steps taken are the same). Under CVODE each
 ``CVode.solve(t)`` stops exactly at ``t`` by interpolation and continues
 from its internal state, so the trajectory agrees with an unchunked run to
 CVODE's tolerance.
+
+A run that NEURON stops part-way (CVODE's "variable step integrator
+error") raises :class:`SimulationError` with the time reached, the settings,
+the worst states and what to try, and keeps what was recorded (see
+:func:`run`).
 """
 
 from __future__ import annotations
@@ -41,7 +46,23 @@ MIN_CHUNK_MS = 1000.0
 
 
 class SimulationError(ValueError):
-    """Invalid run arguments, or a simulation state that run() cannot continue."""
+    """Invalid run arguments, or a simulation state that run() cannot continue.
+
+    When NEURON stopped a run part-way (an integrator failure, see
+    :func:`run`) the error also carries what was done; otherwise these are None:
+
+    t_ms: the simulated time reached (ms): the last step NEURON completed.
+    info: the :class:`RunInfo` of the part that was integrated (its
+        ``t_end_ms`` is ``t_ms``).
+    partial: the samples recorded up to ``t_ms``, the tidy DataFrame of
+        the ``recorder`` given to :func:`run` (protocols attach their own).
+    """
+
+    def __init__(self, message: str, *, t_ms: float | None = None, info=None, partial=None):
+        super().__init__(message)
+        self.t_ms = t_ms
+        self.info = info
+        self.partial = partial
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,7 +166,7 @@ def _cvode_matches(cvode, rtol: float, atol: float) -> bool:
 
 def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=None,
         chunks: int | None = None, *, rtol: float = 0.0, atol: float = 1e-3,
-        secondorder: int = 2) -> RunInfo:
+        secondorder: int = 2, recorder=None) -> RunInfo:
     """Integrate from the current state and time ``h.t`` to ``tstop_ms`` (ms).
 
     method: "cvode" (variable step, :func:`ionhomeo.solver.use_cvode` with
@@ -164,12 +185,33 @@ def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=N
     rtol, atol: CVODE's tolerances (atol in mV; concentrations scaled).
     secondorder: fixed-step method (2: Crank-Nicolson, 0: backward Euler;
         see :func:`ionhomeo.solver.use_fixed_step`).
+    recorder: optional :class:`ionhomeo.recording.Recorder` (anything with
+        a ``dataframe()`` method) whose samples are attached to the error
+        of a failed run as ``err.partial``.
 
     The integration settings are those of these arguments, whatever was set
     before (initialise with the same settings to avoid a switch). The caller initialises (``h.finitialize``, ``cell.initialize()``) and
     sets up recordings before that. Returns a :class:`RunInfo` with the wall
     time and the number of steps. The chosen integration settings stay in
     effect afterwards.
+
+    Integrator failures: when NEURON stops the run part-way (CVODE's
+    "variable step integrator error": repeated error-test or corrector
+    failures with the step shrunk to nothing; or any other hoc error raised
+    while integrating) it raises a :class:`SimulationError` instead of
+    NEURON's bare RuntimeError. Its message names the time reached, the
+    integrator and its tolerances, the states with the largest local error
+    (or those that are not finite) and what to try; ``err.t_ms``,
+    ``err.info`` (a RunInfo up to the failure) and ``err.partial`` (the
+    ``recorder``'s table up to the failure) keep what was done. The
+    recordings themselves stop at the failure and are kept. Under CVODE
+    ``h.t`` is set to the time reached (NEURON leaves it at the start of the
+    failed ``CVode.solve``) and CVODE is re-initialised there. The states
+    are those of CVODE's last attempted step (NEURON keeps no others; after
+    repeated failures that step is tiny, its size is in the message), so
+    when they are finite a run with other settings (a step cap
+    ``h.CVode().maxstep(ms)``, tighter tolerances, ``method="fixed"``) can
+    continue from there.
     """
     from neuron import h
 
@@ -192,6 +234,9 @@ def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=N
     if progress is not None and progress is not True and not callable(progress):
         raise SimulationError(f"progress must be None, True or a callable(t_ms, tstop_ms), "
                               f"got {progress!r}")
+    if recorder is not None and not callable(getattr(recorder, "dataframe", None)):
+        raise SimulationError(f"recorder must be None or a Recorder (with a dataframe() "
+                              f"method), got {recorder!r}")
 
     build.ensure_loaded()
     h.load_file("stdrun.hoc")
@@ -228,6 +273,8 @@ def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=N
 
     reporter = _ProgressLine(t0, tstop_ms) if progress is True else progress
     saved_nstep = h.nstep_steprun
+    failure = None
+    done = 0
     start = time.perf_counter()
     try:
         if method == "fixed":
@@ -235,10 +282,15 @@ def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=N
             # stops at the first step within dt/2 of each chunk end
             h.nstep_steprun = 1
         for end in ends:
-            if method == "fixed":
-                h.continuerun(end)
-            else:
-                cvode.solve(end)
+            try:
+                if method == "fixed":
+                    h.continuerun(end)
+                else:
+                    cvode.solve(end)
+            except RuntimeError as err:  # NEURON's hoc error: the run stopped part-way
+                failure = err
+                break
+            done += 1
             if reporter is not None:
                 reporter(float(h.t), tstop_ms)
     finally:
@@ -247,15 +299,110 @@ def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=N
         if progress is True:
             reporter.close()
 
-    t_end = float(h.t)
+    if failure is not None:
+        # NEURON sets h.t only when CVode.solve succeeds: after a failure it
+        # still holds the time the call started from, while every recording
+        # stops at the last step completed, the thread's time (pc.t); the
+        # states are those of the last attempted step, pc.dt beyond it
+        t_end = float(h.ParallelContext().t(0)) if method == "cvode" else float(h.t)
+        last_step = float(h.ParallelContext().dt(0)) if method == "cvode" else float(h.dt)
+        diagnosis = _cvode_diagnosis(h, cvode) if method == "cvode" else ""
+    else:
+        t_end = float(h.t)
     if method == "fixed":
         steps = int(round((t_end - t0) / h.dt))
     else:
         after = _cvode_steps(cvode)
         steps = after - steps_before if after is not None and steps_before is not None else None
-    return RunInfo(method=method, t_start_ms=t0, t_end_ms=t_end,
+    if failure is not None and method == "cvode":
+        h.t = t_end
+        try:
+            cvode.re_init()  # a later run starts CVODE afresh from here
+        except RuntimeError:
+            pass
+    info = RunInfo(method=method, t_start_ms=t0, t_end_ms=t_end,
                    dt_ms=float(h.dt) if method == "fixed" else None, steps=steps,
-                   chunks=len(ends), wall_s=wall)
+                   chunks=done + (failure is not None), wall_s=wall)
+    if failure is not None:
+        partial, lost = None, ""
+        if recorder is not None:
+            try:
+                partial = recorder.dataframe()
+            except Exception as err:  # a recording problem must not hide the failure
+                lost = f" (the recorder's table could not be made: {err})"
+        raise SimulationError(
+            _failure_message(method, failure, t0, tstop_ms, t_end, last_step, diagnosis,
+                             rtol, atol, float(cvode.maxstep()), partial is not None) + lost,
+            t_ms=t_end, info=info, partial=partial) from failure
+    return info
+
+
+#: NEURON's text for a failed CVode.solve (netcvode.cpp)
+_INTEGRATOR_ERROR = "variable step integrator error"
+#: states named in a failure message
+_WORST_STATES = 3
+
+
+def _cvode_diagnosis(h, cvode) -> str:
+    """The states that are not finite, else those with the largest local
+    error relative to their tolerance (CVODE's last attempted step), as text."""
+    states, acor, weights = h.Vector(), h.Vector(), h.Vector()
+    try:
+        cvode.states(states)
+        cvode.acor(acor)
+        cvode.error_weights(weights)
+    except RuntimeError:
+        return ""
+    y = np.array(states, dtype=float)
+    name = h.ref("")
+
+    def label(i):
+        cvode.statename(int(i), name)
+        return name[0]
+
+    bad = np.flatnonzero(~np.isfinite(y))
+    if bad.size:
+        shown = ", ".join(f"{label(i)} = {y[i]:g}" for i in bad[:_WORST_STATES])
+        more = f" and {bad.size - _WORST_STATES} more" if bad.size > _WORST_STATES else ""
+        return f" Not finite at the last attempted step: {shown}{more}."
+    e, w = np.array(acor, dtype=float), np.array(weights, dtype=float)
+    if e.size != y.size or w.size != y.size or not y.size:
+        return ""
+    ratio = np.abs(e * w)  # local error / (rtol |y| + atol * atolscale)
+    if not np.any(np.isfinite(ratio)):
+        return " The local error estimates of the last step are not finite (a nan in the equations)."
+    order = np.argsort(-np.where(np.isfinite(ratio), ratio, np.inf))[:_WORST_STATES]
+    shown = ", ".join(f"{label(i)} = {y[i]:.6g} ({ratio[i]:.3g} x its tolerance {1 / w[i]:.3g})"
+                      for i in order if w[i] > 0)
+    return f" Largest local errors at the last attempted step: {shown}." if shown else ""
+
+
+def _failure_message(method, failure, t0, tstop, t_end, last_step, diagnosis, rtol, atol,
+                     maxstep, kept) -> str:
+    text = str(failure).strip()
+    where = (f"at t = {t_end / 1e3:.6g} s ({t_end:.6g} ms) of a run from {t0 / 1e3:.6g} to "
+             f"{tstop / 1e3:.6g} s")
+    state = ("h.t is set to that time and CVODE re-initialised there, with the states of its "
+             "last attempted step" if method == "cvode" else
+             "h.t and the states are those of the last step completed")
+    data = (f" The samples recorded up to t = {t_end / 1e3:.6g} s are kept "
+            f"({'err.partial; ' if kept else ''}Recorder.dataframe()); {state}.")
+    if method == "cvode" and _INTEGRATOR_ERROR in text:
+        uncapped = maxstep >= 1e8  # NEURON's default is 1e9 ms
+        cap = "none" if uncapped else f"{maxstep:g} ms"
+        suggest = 100.0 if uncapped else min(100.0, maxstep / 10)
+        return (f"CVODE failed {where}: NEURON's '{_INTEGRATOR_ERROR}', its step shrunk to "
+                f"{last_step:.3g} ms by repeated error-test or corrector failures. Settings: "
+                f"rtol {rtol:g}, atol {atol:g} (concentrations scaled by "
+                f"ionhomeo.solver.ATOL_SCALE), step cap {cap}.{diagnosis}{data} To get past "
+                f"it: cap CVODE's step (h.CVode().maxstep({suggest:g}) before run()), tighten "
+                f"the tolerances (rtol=1e-8, or a smaller atol) or use method='fixed'; a state "
+                f"that is not finite comes from the model (a parameter or a rate law), which "
+                f"no integrator setting fixes.")
+    integrator = (f"CVODE (rtol {rtol:g}, atol {atol:g})" if method == "cvode"
+                  else "the fixed-step integrator")
+    return (f"NEURON stopped the run {where} under {integrator} with an error: "
+            f"{text}.{diagnosis}{data} NEURON printed the details on stderr.")
 
 
 #: time (ms) of the hold point :func:`play` appends: past any run
