@@ -31,16 +31,19 @@ about 8 min and Vm reaches -40 mV after about an hour, so the default run
 covers 2 hours (about 5 s of CPU per scenario); a 1 um process runs down 20
 times faster.
 
-Integration: CVODE with ionhomeo's tolerances and its step capped at
-``maxstep_ms`` (100 ms). Without a cap CVODE's steps grow to seconds on the
-slow rundown and it then stops with repeated error-test failures (NEURON
-"variable step integrator error", err -6) in the fast buffer mode of cadyn
-(the free Ca / bound Ca pair, whose local error does not shrink with the
-step): seen after 100-4500 s of simulated time whenever cadyn and pmca are
-present and the pump is blocked, also with a 1 s cap in some scenarios. With
-caps of 30, 100 and 1000 ms the event times of the default run agree to
-0.01 s. A failing integration raises :class:`ionhomeo.simulate.SimulationError`
-asking for a smaller cap.
+Integration: CVODE with ionhomeo's tolerances (:func:`ionhomeo.simulate.run`)
+and its step capped at ``maxstep_ms`` (100 ms), so that every event is
+interpolated between recorded steps at most that far apart. The cap is not
+needed for the run to complete. It was until cadyn and cabuf stopped
+writing ica into their flux (cadyn.mod, KINETIC block): NEURON's Jacobian
+guess for that flux, applied to cai alone, pulled the free Ca off its
+buffer equilibrium once CVODE's steps passed about 100 ms, and CVODE
+stopped with repeated error-test failures after 100-4500 s of the rundown.
+With caps of 100 and 1000 ms and none the event times of the default run
+agree to 0.01 s. A failing integration raises
+:class:`ionhomeo.simulate.SimulationError` naming the time reached and the
+fix, with the steps recorded until then (every run so far, in the layout
+of the time course, at every integration step) as ``err.partial``.
 
 Events
 ------
@@ -220,7 +223,8 @@ def _simulate(h, start, segments, soma, t0_ms, tstop_ms, failure, dgatp_kj, maxs
     integration step.
     """
     from .. import calcium, solver
-    from ..simulate import play
+    from ..simulate import SimulationError, play
+    from ..simulate import run as integrate
 
     cvode = h.CVode()
     sec = soma.sec
@@ -248,24 +252,24 @@ def _simulate(h, start, segments, soma, t0_ms, tstop_ms, failure, dgatp_kj, maxs
             played += [play(getattr(mech, f"_ref_{p}"), times, factor * value)
                        for mech, p, value in falling]
         start()
-        cvode.solve(t0_ms)
-        if onset_ms <= 0:
-            for mech, p, _ in falling:
-                setattr(mech, p, 0.0)
-        if failure == "atp" and dgatp_kj is not None:
-            calcium.set_atp_free_energy(dgatp_kj)
-        cvode.re_init()
         try:
-            cvode.solve(tstop_ms)
-        except RuntimeError as err:
-            from ..simulate import SimulationError
-
+            # simulate.run finds CVODE on with these settings and continues
+            integrate(t0_ms)
+            if onset_ms <= 0:
+                for mech, p, _ in falling:
+                    setattr(mech, p, 0.0)
+            if failure == "atp" and dgatp_kj is not None:
+                calcium.set_atp_free_energy(dgatp_kj)
+            cvode.re_init()
+            integrate(tstop_ms)
+        except SimulationError as err:
+            if err.t_ms is None:
+                raise
             raise SimulationError(
-                f"CVODE failed at t = {h.t / 1e3:.4g} s ({failure} run): {err}. Cap its step "
-                f"further (maxstep_ms, now {maxstep_ms:g} ms)") from None
-        out = {k: np.array(v) for k, v in vectors.items()}
-        n = min(a.size for a in out.values())
-        out = {k: a[:n] for k, a in out.items()}
+                f"energy-failure, {failure} run: {err} (In this protocol the step cap is its "
+                f"maxstep_ms argument, now {maxstep_ms:g} ms.)", t_ms=err.t_ms, info=err.info,
+                partial=_steps_table({CONDITION[failure]: _arrays(vectors)})) from err
+        out = _arrays(vectors)
     finally:
         for _, values in played:
             values.play_remove()
@@ -279,10 +283,33 @@ def _simulate(h, start, segments, soma, t0_ms, tstop_ms, failure, dgatp_kj, maxs
         for vec in vectors.values():
             vec.play_remove()
         del vectors
+    return out
+
+
+#: the time-course condition of each failure scenario of _simulate
+CONDITION = {"atp": "energy_loss", "ouabain": "ouabain"}
+
+
+def _arrays(vectors):
+    """{name: numpy array} of the recorded Vectors, at every integration step."""
+    out = {k: np.array(v) for k, v in vectors.items()}
+    n = min(a.size for a in out.values())
+    out = {k: a[:n] for k, a in out.items()}
     # CVODE records the initialisation and the re-initialisation at t0 twice
-    keep = np.ones(out["t"].size, bool)
+    keep = np.ones(n, bool)
     keep[1:] = np.diff(out["t"]) > 0
     return {k: a[keep] for k, a in out.items()}
+
+
+def _steps_table(runs):
+    """Tidy table of runs ({condition: arrays}) at every integration step,
+    in the layout of the time course (condition, t_s, variable, value, unit)."""
+    import pandas as pd
+
+    frames = [pd.DataFrame({"condition": cond, "t_s": data["t"] / 1e3, "variable": name,
+                            "value": data[name], "unit": unit})
+              for cond, data in runs.items() for name, unit in _UNITS.items() if name in data]
+    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 def _events(data, rest, t0_ms, celsius):
@@ -405,6 +432,7 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
 
     from .. import build, calcium, defaults as _defaults, results, solver, steady, thermo
     from ..cell import Cell
+    from ..simulate import SimulationError
 
     build.load()
     h.load_file("stdrun.hoc")
@@ -465,12 +493,21 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 7200.0,
                                                   rest["cao"], h.celsius))
         celsius = float(h.celsius)
         rest["celsius"] = celsius
-        runs = {"energy_loss": _simulate(h, start, segments, soma, t0_s * 1e3,
-                                         duration_s * 1e3, "atp", dgatp_kj, maxstep_ms,
-                                         onset_s * 1e3)}
-        if compare_ouabain:
-            runs["ouabain"] = _simulate(h, start, segments, soma, t0_s * 1e3, duration_s * 1e3,
-                                        "ouabain", None, maxstep_ms, onset_s * 1e3)
+        runs = {}
+        try:
+            runs["energy_loss"] = _simulate(h, start, segments, soma, t0_s * 1e3,
+                                            duration_s * 1e3, "atp", dgatp_kj, maxstep_ms,
+                                            onset_s * 1e3)
+            if compare_ouabain:
+                runs["ouabain"] = _simulate(h, start, segments, soma, t0_s * 1e3,
+                                            duration_s * 1e3, "ouabain", None, maxstep_ms,
+                                            onset_s * 1e3)
+        except SimulationError as err:
+            if runs and err.partial is not None:  # keep the runs that completed too
+                import pandas as pd
+
+                err.partial = pd.concat([_steps_table(runs), err.partial], ignore_index=True)
+            raise
     finally:
         for m, value in saved_dgatp.items():
             setattr(h, f"dgatp_{m}", value)
