@@ -135,9 +135,14 @@ def cache_root() -> Path:
 def _read_sources(mod_directory: Path) -> dict[str, bytes]:
     """Return ``{file name: bytes}`` for the mechanism sources, sorted by name."""
     mod_directory = Path(mod_directory)
+    if not mod_directory.is_dir():
+        what = "is a file" if mod_directory.exists() else "does not exist"
+        raise BuildError(f"no *.mod files in {mod_directory}: it {what}; give the folder that "
+                         "holds the NMODL files (ionhomeo mod-path prints ionhomeo's own)")
     paths = {p for pattern in _SOURCE_PATTERNS for p in mod_directory.glob(pattern)}
     if not any(p.suffix == ".mod" for p in paths):
-        raise BuildError(f"no *.mod files in {mod_directory}")
+        raise BuildError(f"no *.mod files in {mod_directory}; give the folder that holds the "
+                         "NMODL files (ionhomeo mod-path prints ionhomeo's own)")
     return {p.name: p.read_bytes() for p in sorted(paths)}
 
 

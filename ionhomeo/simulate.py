@@ -151,6 +151,12 @@ class _ProgressLine:
             self.stream.flush()
 
 
+#: the fixed steps run() accepts (ms): 1e-9 ms is a trillion steps per second
+MIN_DT_MS, MAX_DT_MS = 1e-9, 1e9
+#: the latest end time run() accepts (ms): 1e7 s, as the command line
+MAX_TSTOP_MS = 1e10
+
+
 def _cvode_matches(cvode, rtol: float, atol: float) -> bool:
     """Is CVODE already active with exactly ionhomeo's settings for these tolerances?"""
     from . import solver
@@ -225,6 +231,14 @@ def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=N
     atol = _number("atol", atol)
     if rtol < 0:
         raise SimulationError(f"rtol must be >= 0, got {rtol!r}")
+    # beyond these a run cannot finish (a step of 1e-300 ms leaves t + dt == t,
+    # and runs for ever) or asks for an end time no model of ion homeostasis needs
+    if not MIN_DT_MS <= dt_ms <= MAX_DT_MS:
+        raise SimulationError(f"dt_ms = {dt_ms:g} ms is outside {MIN_DT_MS:g}..{MAX_DT_MS:g} ms: "
+                              "choose a step in that range (0.025 ms is NEURON's default)")
+    if tstop_ms > MAX_TSTOP_MS:
+        raise SimulationError(f"tstop_ms = {tstop_ms:g} ms is beyond {MAX_TSTOP_MS:g} ms "
+                              f"({MAX_TSTOP_MS / 3.6e6:g} h): run a shorter span, or in parts")
     if secondorder not in (0, 1, 2) or isinstance(secondorder, bool):
         raise SimulationError(f"secondorder must be 0, 1 or 2, got {secondorder!r}")
     if chunks is not None and (isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1):
@@ -258,6 +272,10 @@ def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=N
                               "h.CVode().use_local_dt(0)")
 
     span = tstop_ms - t0
+    if method == "fixed" and 0 < span < dt_ms:
+        raise SimulationError(f"dt_ms = {dt_ms:g} ms is longer than the run, {span:g} ms (from "
+                              f"t = {t0:g} to {tstop_ms:g} ms): a fixed step would end at "
+                              f"{t0 + dt_ms:g} ms; choose dt_ms <= {span:g} ms")
     if chunks is None:
         chunks = default_chunks(span) if progress is not None else 1
     ends = [t0 + span * k / chunks for k in range(1, chunks)] + [tstop_ms]

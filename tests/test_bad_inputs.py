@@ -554,6 +554,14 @@ CASES += [
      r"back; initialise again to start over"),
     ("run with dt 0", lambda _: lambda: simulate.run(10.0, method="fixed", dt_ms=0),
      simulate.SimulationError, r"dt_ms must be > 0, got 0"),
+    # fixed: these ran for ever (t + dt == t), ended at t = 0 or past the end, or never ended
+    ("run with dt 1e-300", lambda _: lambda: simulate.run(1.0, method="fixed", dt_ms=1e-300),
+     simulate.SimulationError, r"dt_ms = 1e-300 ms is outside 1e-09\.\.1e\+09 ms: choose a step"),
+    ("run with dt longer than the run", _run_from(0.0, 20.0, method="fixed", dt_ms=30.0),
+     simulate.SimulationError, r"dt_ms = 30 ms is longer than the run, 20 ms .*a fixed step "
+                               r"would end at 30 ms; choose dt_ms <= 20 ms"),
+    ("run to 1e300 ms", lambda _: lambda: simulate.run(1e300), simulate.SimulationError,
+     r"tstop_ms = 1e\+300 ms is beyond 1e\+10 ms .*run a shorter span"),
     ("run with an unknown method", lambda _: lambda: simulate.run(10.0, method="euler"),
      simulate.SimulationError, r"method must be one of 'cvode', 'fixed', got 'euler'"),
     ("played times and values unequal",
