@@ -253,7 +253,9 @@ def run(out_dir=None, morphology=None, recipe=None, duration_s: float = 240.0,
             h.CVode().re_init()
             ctl.run(duration_s * 1e3, progress=report)
         except RuntimeError as err:
-            raise SimulationError(f"the integration failed at t = {h.t / 1e3:.4g} s: {err}") \
+            # h.t still holds the start of the failed solve; thread 0's time is where it stopped
+            reached = float(h.ParallelContext().t(0))
+            raise SimulationError(f"the integration failed at t = {reached / 1e3:.4g} s: {err}") \
                 from None
         sim_clock = time.perf_counter() - sim_clock
         if report is not None:

@@ -335,7 +335,9 @@ def _simulate(h, start, segments, soma, pulses_ms, pulse_na, balance, block_ms, 
         except RuntimeError as err:
             from ..simulate import SimulationError
 
-            raise SimulationError(f"CVODE failed at t = {h.t / 1e3:.4g} s: {err}") from None
+            # h.t still holds the start of the failed solve; thread 0's time is where it stopped
+            reached = float(h.ParallelContext().t(0))
+            raise SimulationError(f"CVODE failed at t = {reached / 1e3:.4g} s: {err}") from None
         out = {k: np.array(v) for k, v in fast.items()}
         n = min(a.size for a in out.values())
         out = {k: a[:n] for k, a in out.items()}
