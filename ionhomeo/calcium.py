@@ -83,10 +83,18 @@ def entered(sections) -> float:
     return total
 
 
-#: mechanisms with their own GLOBAL ATP free energy (kJ/mol)
-ATP_MECHANISMS = ("nakpump", "serca", "pmca")
-#: mechanisms with their own RANGE mitochondrial membrane potential (mV)
-DPSI_MECHANISMS = ("mcu", "nclx")
+def _declaring(parameter: str) -> tuple:
+    from . import mechanisms
+
+    return mechanisms.with_parameter(parameter)
+
+
+#: mechanisms with their own GLOBAL ATP free energy (kJ/mol): every mod file
+#: declaring ``dgatp`` (nakpump, pmca, serca)
+ATP_MECHANISMS = _declaring("dgatp")
+#: mechanisms with their own RANGE mitochondrial membrane potential (mV): every
+#: mod file declaring ``dpsi`` (mcu, nclx)
+DPSI_MECHANISMS = _declaring("dpsi")
 
 
 def set_atp_free_energy(dg_atp: float) -> None:

@@ -167,12 +167,26 @@ def apply(defaults: Defaults | None = None, h=None) -> Defaults:
 OWNERS = {"na": ("nadyn",), "k": ("kdyn",), "cl": ("cldyn",), "ca": calcium.OWNERS,
           "caer": ("er",), "camt": ("mito",)}
 
-#: owners whose membrane flux uses NEURON's segment area through ``afac`` (the
-#: organelle pools er and mito convert with the cylinder area, as cadyn does for them)
-AREA_FACTOR_OWNERS = ("nadyn", "kdyn", "cldyn", "cadyn", "cabuf")
+def _area_factor(owners: bool) -> tuple:
+    """The mechanisms whose mod files declare ``afac``: the owners of OWNERS
+    among them (in OWNERS' order), or the others (kext, which owns ko, has
+    lines of its own in the handler)."""
+    from . import mechanisms
 
-#: other mechanisms with ``afac`` (set by the same handler; kext also owns ko)
-AREA_FACTOR_ONLY = ("caentry",)
+    declared = mechanisms.with_parameter("afac")
+    ordered = [m for ms in OWNERS.values() for m in ms]
+    if owners:
+        return tuple(m for m in ordered if m in declared)
+    return tuple(m for m in declared if m not in ordered and m != "kext")
+
+
+#: owners whose membrane flux uses NEURON's segment area through ``afac``
+#: (nadyn, kdyn, cldyn, cadyn, cabuf; the organelle pools er and mito convert
+#: with the cylinder area, as cadyn does for them)
+AREA_FACTOR_OWNERS = _area_factor(owners=True)
+
+#: other mechanisms with ``afac``, set by the same handler (caentry)
+AREA_FACTOR_ONLY = _area_factor(owners=False)
 
 HANDLER_INTRO = [
     "// At every finitialize, before the INITIAL blocks, this handler starts the",

@@ -154,6 +154,26 @@ def catalog() -> dict:
     return dict(_catalog_of(str(mod_dir())))
 
 
+#: the parameters that give a mechanism a role the rest of ionhomeo acts on:
+#: afac (NEURON's segment area, set by the defaults' handler at finitialize),
+#: dgatp (the ATP free energy an energy failure lowers), dpsi (the
+#: mitochondrial potential). A mod file is in a role by declaring the parameter.
+TRAITS = ("afac", "dgatp", "dpsi")
+
+
+def with_parameter(name: str, directory=None) -> tuple:
+    """Names of the mechanisms (sorted) whose mod files declare PARAMETER
+    ``name``, in ``directory`` (default: ionhomeo's mod directory). This is
+    how the roles of :data:`TRAITS` are found: no list to edit when a mod
+    file gains one."""
+    if directory is None:
+        from .build import mod_dir
+
+        directory = mod_dir()
+    return tuple(sorted(m.name for m in _catalog_of(str(directory)).values()
+                        if name in m.parameters))
+
+
 def get(name: str) -> Mechanism:
     """The catalogue entry for ``name``; a clear error for unknown names."""
     if not isinstance(name, str):
