@@ -127,11 +127,6 @@ UNIT_FACTORS = {
 _VALUE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*?)?\s*$")
 
 
-def _number_text(value: float) -> str:
-    text = repr(float(value))
-    return text[:-2] if text.endswith(".0") else text
-
-
 def _normalise_unit(unit: str) -> str:
     return unit.replace("\u00b5", "u").replace("\u03bc", "u").replace("^", "").replace(" ", "")
 
@@ -172,7 +167,7 @@ def _canonical_value(value):
     """The value as stored: a float, or 'number unit' with the number in shortest form."""
     if isinstance(value, str):
         m = _VALUE.match(value)
-        return f"{_number_text(float(m.group(1)))} {_normalise_unit(m.group(2))}"
+        return f"{regions._number_text(float(m.group(1)))} {_normalise_unit(m.group(2))}"
     return float(value)
 
 
@@ -798,7 +793,7 @@ def resolve(spec, default=None):
 
 def save(recipe: Recipe, path) -> Path:
     """Write ``recipe`` as TOML to ``path`` atomically (see :mod:`ionhomeo.results`)."""
-    from .results import _atomic
+    from .results import write_text
 
     if not isinstance(recipe, Recipe):
         raise RecipeError(f"save() writes a Recipe, got {type(recipe).__name__} {recipe!r}")
@@ -806,6 +801,4 @@ def save(recipe: Recipe, path) -> Path:
     if path.is_dir():
         raise RecipeError(f"cannot save recipe {recipe.name!r} to {path}: it is a directory; "
                           f"give a file name, e.g. {path / (recipe.name + '.toml')}")
-    with _atomic(path) as f:
-        f.write(recipe.to_toml())
-    return path
+    return write_text(recipe.to_toml(), path)

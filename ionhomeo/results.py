@@ -42,17 +42,12 @@ __all__ = ["provenance", "write_csv", "write_json", "save_figure", "jsonable", "
 
 
 def _neuron_version() -> str:
+    from .build import _neuron_version as version  # the one the compile cache records
+
     try:
-        from importlib import metadata
-
-        return metadata.version("neuron")
-    except Exception:  # NEURON built from source, or nightly wheels
-        try:
-            import neuron
-
-            return str(neuron.__version__)
-        except Exception:
-            return "unknown"
+        return str(version())
+    except Exception:  # noqa: BLE001 - a provenance field, never a reason to fail
+        return "unknown"
 
 
 def provenance(**extra) -> dict:
