@@ -236,3 +236,11 @@ def test_rest_with_a_recipe_without_calcium_records_what_the_cell_has(tmp_path):
     table = pd.read_csv(out / "rest.csv")
     assert set(table["variable"]) >= {"v", "nai", "ki", "cli"}
     assert "cai" not in set(table["variable"])
+
+
+def test_spike_train_numbers_are_the_stored_ones(rest_run):
+    """The shortened spike-train run's summary as stored before (tests/reference.py)."""
+    import reference
+
+    _, out = rest_run
+    reference.check("spike-train", pd.read_csv(out / "spike-train_summary.csv"))

@@ -10,6 +10,8 @@ import pytest
 from ionhomeo.mechanisms import ParameterError
 from ionhomeo.protocols import added_buffer
 
+import reference
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -91,3 +93,9 @@ def test_added_buffer_on_a_cell(h):
 def test_added_buffer_rejects_bad_dye_lists(dye):
     with pytest.raises(ParameterError, match="dye_uM"):
         added_buffer.run(dye_uM=dye)
+
+
+def test_the_numbers_are_the_stored_ones(default_run):
+    """Every summary number as stored before (tests/reference.py): a change
+    that moves one is a bug, or a fix named in its commit."""
+    reference.check("added-buffer", default_run[0].summary)

@@ -7,6 +7,8 @@ import pytest
 
 from ionhomeo.protocols import cl_accumulation
 
+import reference
+
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
@@ -50,3 +52,9 @@ def test_files(h, result):
         "cl-accumulation.png"}
     meta = json.loads((out / "cl-accumulation.json").read_text())
     assert meta["check"]["passed"] is True
+
+
+def test_the_numbers_are_the_stored_ones(result):
+    """Every summary number as stored before (tests/reference.py): a change
+    that moves one is a bug, or a fix named in its commit."""
+    reference.check("cl-accumulation", result[0].summary)

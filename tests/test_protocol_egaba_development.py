@@ -7,6 +7,8 @@ import pytest
 
 from ionhomeo.protocols import egaba_development
 
+import reference
+
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
@@ -58,3 +60,9 @@ def test_files_and_provenance(h, result):
                                   for d in ("control", "bumetanide", "VU0463271")}
     blocked = meta["cells"]["immature bumetanide"]["recipe"]["rules"][-1]
     assert blocked["mechanism"] == "nkcc1" and blocked["region"] == "all"
+
+
+def test_the_numbers_are_the_stored_ones(result):
+    """Every summary number as stored before (tests/reference.py): a change
+    that moves one is a bug, or a fix named in its commit."""
+    reference.check("egaba-development", result[0].summary)

@@ -10,6 +10,8 @@ import pytest
 from ionhomeo import mechanisms, thermo
 from ionhomeo.protocols import energy_failure
 
+import reference
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -326,3 +328,9 @@ def test_the_check_passes_where_the_physics_gives_the_order(h):
     w = _values(energy_failure.run(recipe=_ca_budget_recipe(0.05), onset_s=30.0,
                                    duration_s=1800.0, compare_ouabain=False))
     assert w["check_order"] == 0.0 and w["t_Ca_overload"] < w["t_NCX_reversal"]
+
+
+def test_the_numbers_are_the_stored_ones(default_run):
+    """Every summary number as stored before (tests/reference.py): a change
+    that moves one is a bug, or a fix named in its commit."""
+    reference.check("energy-failure", default_run[0].summary)

@@ -9,6 +9,8 @@ import pytest
 
 from ionhomeo.protocols import er_release
 
+import reference
+
 LOADS_UM = (20.0, 40.0, 50.0, 100.0)
 
 
@@ -155,3 +157,9 @@ def test_bad_arguments(h):
         er_release.run(duration_s=5.0)  # IP3 ends at 7 s
     with pytest.raises(ValueError, match="loads_uM"):
         er_release.run(loads_uM=(10.0, 0.0))
+
+
+def test_the_numbers_are_the_stored_ones(result):
+    """Every summary number as stored before (tests/reference.py): a change
+    that moves one is a bug, or a fix named in its commit."""
+    reference.check("er-release", result[0].summary)

@@ -11,6 +11,8 @@ import pytest
 from ionhomeo import thermo
 from ionhomeo.protocols import extrusion_division
 
+import reference
+
 CAI_UM = (0.1, 0.3, 1.0, 3.0, 10.0)
 
 
@@ -153,3 +155,9 @@ def test_bad_arguments(h):
         extrusion_division.run(cai_uM=(0.1, -1.0))
     with pytest.raises(ValueError, match="depol_ms"):
         extrusion_division.run(depol_ms=0.0)
+
+
+def test_the_numbers_are_the_stored_ones(result):
+    """Every summary number as stored before (tests/reference.py): a change
+    that moves one is a bug, or a fix named in its commit."""
+    reference.check("extrusion-division", result[0].summary)

@@ -12,6 +12,8 @@ import pytest
 from ionhomeo import mechanisms
 from ionhomeo.protocols import PROTOCOLS, homeostatic_plasticity as hp
 
+import reference
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -148,3 +150,9 @@ def test_a_protocol_call_leaves_nothing_for_a_later_garbage_collection(h):
     finally:
         gc.enable()
         gc.collect()
+
+
+def test_the_numbers_are_the_stored_ones(default_run):
+    """Every summary number as stored before (tests/reference.py): a change
+    that moves one is a bug, or a fix named in its commit."""
+    reference.check("homeostatic-plasticity", default_run[0].summary)

@@ -12,6 +12,8 @@ from ionhomeo import thermo
 from ionhomeo.mechanisms import ParameterError
 from ionhomeo.protocols import kcc2_phosphorylation as proto
 
+import reference
+
 FILES = {"kcc2-phosphorylation.csv", "kcc2-phosphorylation_summary.csv",
          "kcc2-phosphorylation.json", "kcc2-phosphorylation.png"}
 
@@ -129,3 +131,9 @@ def test_bad_arguments_raise_before_simulating(h):
         proto.run(duration_s=0)
     with pytest.raises(ParameterError, match="kwnk"):
         proto.run(kwnk_per_s=200.0, rate_speedup=10.0)
+
+
+def test_the_numbers_are_the_stored_ones(result):
+    """Every summary number as stored before (tests/reference.py): a change
+    that moves one is a bug, or a fix named in its commit."""
+    reference.check("kcc2-phosphorylation", result[0].summary)

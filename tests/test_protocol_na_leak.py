@@ -11,6 +11,8 @@ from ionhomeo import thermo
 from ionhomeo.mechanisms import ParameterError
 from ionhomeo.protocols import na_leak as proto
 
+import reference
+
 FILES = {"na-leak.csv", "na-leak_rest.csv", "na-leak_compensation.csv", "na-leak_summary.csv",
          "na-leak.json", "na-leak.png"}
 
@@ -107,3 +109,9 @@ def test_bad_arguments(h):
         proto.run(multiples=(2.0, 3.0))
     with pytest.raises(ParameterError, match="morphology"):
         proto.run(recipe="mature")
+
+
+def test_the_numbers_are_the_stored_ones(result):
+    """Every summary number as stored before (tests/reference.py): a change
+    that moves one is a bug, or a fix named in its commit."""
+    reference.check("na-leak", result[0].summary)

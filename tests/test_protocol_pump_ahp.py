@@ -11,6 +11,8 @@ import pytest
 from ionhomeo import mechanisms, steady
 from ionhomeo.protocols import pump_ahp
 
+import reference
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -157,3 +159,9 @@ def test_bad_arguments(h):
         pump_ahp.run(duration_s=5.0)
     with pytest.raises(mechanisms.ParameterError, match="diam_um"):
         pump_ahp.run(diam_um=0.0)
+
+
+def test_the_numbers_are_the_stored_ones(default_run):
+    """Every summary number as stored before (tests/reference.py): a change
+    that moves one is a bug, or a fix named in its commit."""
+    reference.check("pump-ahp", default_run[0].summary)

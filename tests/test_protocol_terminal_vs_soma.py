@@ -10,6 +10,8 @@ from ionhomeo import buffering
 from ionhomeo.mechanisms import ParameterError
 from ionhomeo.protocols import terminal_vs_soma
 
+import reference
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -104,3 +106,9 @@ def test_terminal_vs_soma_on_a_cell(h):
 def test_terminal_vs_soma_rejects_bad_arguments(kwargs):
     with pytest.raises(ParameterError):
         terminal_vs_soma.run(**kwargs)
+
+
+def test_the_numbers_are_the_stored_ones(default_run):
+    """Every summary number as stored before (tests/reference.py): a change
+    that moves one is a bug, or a fix named in its commit."""
+    reference.check("terminal-vs-soma", default_run[0].summary)

@@ -54,9 +54,15 @@ def measure(h, cell, hold_mv=HOLD_MV, weight_us=WEIGHT_US):
     The cell must have been initialised (cell.initialize()); every holding
     potential starts from that resting state.
     """
-    from .. import mechanisms, simulate, thermo
+    from .. import mechanisms, simulate, solver, thermo
 
     seg = cell.soma_center
+    # the fixed step is set before each finitialize, which depends on it (with
+    # Crank-Nicolson it starts the ionic currents differently), and put back
+    # after: the first run in a process started under secondorder 0 and left 2,
+    # so a second run differed from the first by 1e-7 (relative)
+    saved = solver.save()
+    solver.use_fixed_step(0.025, secondorder=2)
     # bath pharmacology of such recordings: TTX and Cd2+ block spikes and Ca
     # entry in the unclamped parts of the cell (their Cl is untouched)
     blocked = _block(cell, BLOCK)
@@ -97,6 +103,7 @@ def measure(h, cell, hold_mv=HOLD_MV, weight_us=WEIGHT_US):
         c = {"cli": float(np.mean(cli)), "clo": seg.clo, "hco3i": seg.hco3i, "hco3o": seg.hco3o}
         ratio = syn.pratio
     finally:
+        solver.restore(saved)
         nc = None
         clamp = None
         syn = None
