@@ -65,14 +65,21 @@ def elf_problem(path) -> str | None:
 def candidates(cwd=None) -> list:
     """The libraries ``import neuron`` would load by itself from ``cwd`` and
     ``NRN_NMODL_PATH``."""
-    folders = [Path(cwd) if cwd is not None else Path.cwd()]
+    try:
+        folders = [Path(cwd) if cwd is not None else Path.cwd()]
+    except OSError:  # the working directory was removed: nothing there to load
+        folders = []
     folders += [Path(p) for p in os.environ.get("NRN_NMODL_PATH", "").split(":") if p]
     found = []
     for folder in folders:
         for arch in dict.fromkeys(_ARCHES):
             for rel in (".libs/libnrnmech.so", "libnrnmech.so"):
                 path = folder / arch / rel
-                if path.is_file() and path not in found:
+                try:
+                    present = path.is_file()
+                except OSError:  # unreadable folder: NEURON will not load from it either
+                    present = False
+                if present and path not in found:
                     found.append(path)
     return found
 

@@ -351,3 +351,14 @@ def test_a_damaged_library_in_the_working_directory_is_said_not_crashed_on(tmp_p
     assert run.returncode == 0 and run.stdout.strip() == "DamagedLibraryError", run.stderr
     (arch / "libnrnmech.so").write_bytes(b"not a library")
     assert "not a shared library" in _guard.damaged_library(tmp_path)
+
+
+def test_the_check_does_not_fail_in_a_removed_working_directory(tmp_path):
+    """Path.cwd() raises there: the check must not turn that into a failed import."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    code = (f"import os; os.chdir({str(gone)!r}); os.rmdir({str(gone)!r})\n"
+            "import ionhomeo, neuron\nprint('imported')")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0 and run.stdout.strip().endswith("imported"), run.stderr
