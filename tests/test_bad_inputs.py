@@ -753,6 +753,14 @@ CASES += [
     ("cli run all with --duration", _cli("run", "all", "--duration", "5", *_OUT),
      CommandLineExit, r"^exit 2: ionhomeo run all: error: --morphology, --recipe and --duration "
                       r"apply to one protocol at a time"),
+    # these two ran their own compartments and silently ignored the recipe
+    ("cli added-buffer with a recipe and no morphology",
+     _cli("run", "added-buffer", "--recipe", "immature", *_OUT), CommandLineExit,
+     r"^exit 2: ionhomeo run added-buffer: error: added-buffer: a recipe needs a morphology"),
+    ("cli terminal-vs-soma with a recipe and no morphology",
+     _cli("run", "terminal-vs-soma", "--recipe", "immature", *_OUT), CommandLineExit,
+     r"^exit 2: ionhomeo run terminal-vs-soma: error: terminal-vs-soma: a recipe needs a "
+     r"morphology"),
     ("cli list of an unknown mechanism", _cli("list", "kcc3"), CommandLineExit,
      r"^exit 2: ionhomeo list: error: unknown mechanism 'kcc3'\. Did you mean 'kcc2'\?"),
     ("cli build of a folder without mod files", _cli("build", "--mod-dir", "{tmp}"),

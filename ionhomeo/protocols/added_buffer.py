@@ -425,7 +425,9 @@ def run(out_dir=None, morphology=None, recipe=None, dye_uM=DYE_UM,
     morphology : None for the protocol's compartment (see the module
         docstring), or a morphology (file, bundled name or Morphology) to
         record at the soma of a cell.
-    recipe : recipe of the cell (default "mature"); ignored without morphology.
+    recipe : recipe of the cell (default "mature"); only with a morphology (the
+        protocol's own compartments have a fixed mechanism set, and a recipe
+        without a morphology is refused rather than ignored).
     dye_uM : indicator totals (uM), at least two distinct values.
     diam_um : diameter = length of the compartment (um).
     pulse_nA : current pulse (1 ms) amplitude (nA); default: the smallest of
@@ -435,6 +437,10 @@ def run(out_dir=None, morphology=None, recipe=None, dye_uM=DYE_UM,
     start_clock = time.perf_counter()
     dyes = _check_dye(dye_uM)
     from ..mechanisms import ParameterError
+    if recipe is not None and morphology is None:
+        raise ParameterError("added-buffer: a recipe needs a morphology (e.g. morphology="
+                             "'ball_and_stick'); without one the protocol uses its own "
+                             "compartments with their fixed mechanisms")
 
     for name, value, allow_none in (("diam_um", diam_um, False), ("pulse_nA", pulse_nA, True)):
         if value is None and allow_none:

@@ -191,7 +191,9 @@ def run(out_dir=None, morphology=None, recipe=None, n_ions: float = N_IONS,
         terminal-vs-soma_summary.csv, terminal-vs-soma.json and terminal-vs-soma.png.
     morphology : None for the two reference compartments (module docstring),
         or a morphology whose soma and first terminal receive the ions.
-    recipe : recipe of the cell (default "mature"); ignored without morphology.
+    recipe : recipe of the cell (default "mature"); only with a morphology (the
+        protocol's own compartments have a fixed mechanism set, and a recipe
+        without a morphology is refused rather than ignored).
     n_ions : Ca ions entering each site (the table: 1.2e5). The table check
         applies only to the default compartments with the default n_ions.
     hold_mV : holding potential of the default compartments (mV).
@@ -200,6 +202,10 @@ def run(out_dir=None, morphology=None, recipe=None, n_ions: float = N_IONS,
     from ..mechanisms import ParameterError
 
     start_clock = time.perf_counter()
+    if recipe is not None and morphology is None:
+        raise ParameterError("terminal-vs-soma: a recipe needs a morphology (e.g. morphology="
+                             "'ball_and_stick'); without one the protocol uses its own "
+                             "compartments with their fixed mechanisms")
     for name, value in (("n_ions", n_ions), ("hold_mV", hold_mV)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
                 or not math.isfinite(value):
