@@ -72,9 +72,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"ionhomeo run: error: {err}\nknown protocols:\n{_protocol_list()}",
               file=sys.stderr)
         return 2
+    if args.options:
+        print(_options_text(protocol))
+        return 0
     out = args.out if args.out is not None else Path("results") / protocol.name
     kwargs = {"out_dir": out}
     accepted = inspect.signature(protocol.run).parameters
+    try:
+        kwargs.update(parse_settings(protocol, args.settings))
+    except SettingError as err:
+        print(f"ionhomeo run {protocol.name}: error: {err}", file=sys.stderr)
+        return 2
     for option, key, value in (("--duration", "duration_s", args.duration),
                                ("--morphology", "morphology", args.morphology),
                                ("--recipe", "recipe", args.recipe)):
@@ -130,6 +138,150 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+class SettingError(ValueError):
+    """A --set NAME=VALUE that the protocol cannot take."""
+
+
+#: options with a flag of their own, or not the user's to set
+_FLAGGED = {"out_dir": "--out", "duration_s": "--duration", "morphology": "--morphology",
+            "recipe": "--recipe", "progress": None, "defaults": None}
+
+#: unit -> (kind, factor to the kind's base unit); the unit of an option is the
+#: suffix of its name (onset_s: s, diam_um: um, hold_mV: mV, dye_uM: uM)
+_UNITS = {
+    "s": ("time", 1.0), "ms": ("time", 1e-3), "us": ("time", 1e-6), "min": ("time", 60.0),
+    "h": ("time", 3600.0),
+    "m": ("length", 1.0), "mm": ("length", 1e-3), "um": ("length", 1e-6), "nm": ("length", 1e-9),
+    "M": ("concentration", 1.0), "mM": ("concentration", 1e-3), "uM": ("concentration", 1e-6),
+    "nM": ("concentration", 1e-9),
+    "A": ("current", 1.0), "mA": ("current", 1e-3), "uA": ("current", 1e-6),
+    "nA": ("current", 1e-9), "pA": ("current", 1e-12),
+    "V": ("potential", 1.0), "mV": ("potential", 1e-3),
+    "Hz": ("rate", 1.0), "1/s": ("rate", 1.0), "kHz": ("rate", 1e3), "per_s": ("rate", 1.0),
+    "S": ("conductance", 1.0), "mS": ("conductance", 1e-3), "uS": ("conductance", 1e-6),
+    "nS": ("conductance", 1e-9),
+    "kj": ("energy", 1.0), "kJ/mol": ("energy", 1.0),
+}
+_SUFFIX_UNIT = {"hz": "Hz", "kj": "kJ/mol"}
+
+
+def _option_unit(name: str):
+    """The unit of option ``name`` from its suffix (None for a pure number)."""
+    for unit in sorted(_UNITS, key=len, reverse=True):
+        if unit in ("1/s", "us"):  # "_us" names a conductance as often as a time
+            continue
+        if name.endswith("_" + unit):
+            return _SUFFIX_UNIT.get(unit, unit)
+    lower = name.lower()
+    for suffix, unit in _SUFFIX_UNIT.items():
+        if lower.endswith("_" + suffix):
+            return unit
+    return None
+
+
+def _number(name: str, text: str) -> float:
+    """``text`` ("30", "500 ms") as a number in the unit of option ``name``."""
+    text = text.strip().replace("\u00b5", "u").replace("\u03bc", "u")
+    match = re.fullmatch(r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*)?", text)
+    if match is None:
+        raise SettingError(f"{name}={text!r} is not a number")
+    value, unit = match.group(1), (match.group(2) or "").strip()
+    target = _option_unit(name)
+    if not unit or unit == target:
+        return float(value)
+    if target is None:
+        raise SettingError(f"{name} is a pure number; {text!r} has a unit")
+    if unit not in _UNITS or _UNITS[unit][0] != _UNITS[target][0]:
+        raise SettingError(f"{name} is in {target}; {unit!r} is not a unit of that kind")
+    from decimal import Decimal  # exact decimal scaling: 0.1 mM is 100 uM, not 100.00000000000001
+
+    return float(Decimal(value) * Decimal(repr(_UNITS[unit][1])) / Decimal(repr(_UNITS[target][1])))
+
+
+def _option_kind(param) -> str:
+    annotation = str(param.annotation)
+    default = param.default
+    if isinstance(default, bool) or annotation == "bool":
+        return "bool"
+    if isinstance(default, (tuple, list)):
+        return "strings" if default and isinstance(default[0], str) else "numbers"
+    if isinstance(default, str) or annotation == "str":
+        return "string"
+    if isinstance(default, int) or annotation == "int":
+        return "integer"
+    return "number or none" if default is None or "None" in annotation else "number"
+
+
+def parse_settings(protocol, settings) -> dict:
+    """``--set NAME=VALUE`` items as keyword arguments of ``protocol.run``.
+
+    The protocol validates the values (ranges); here: a known option, a value
+    of its kind (a number, optionally with a unit of the option's kind, which
+    is converted; true/false; a comma-separated list; none where the default
+    is none). SettingError names the problem and the options.
+    """
+    params = inspect.signature(protocol.run).parameters
+    options = [n for n in params if n not in _FLAGGED]
+    out = {}
+    for item in settings:
+        name, sep, text = item.partition("=")
+        name, text = name.strip(), text.strip()
+        if not sep or not name:
+            raise SettingError(f"--set takes NAME=VALUE, got {item!r}")
+        if name in _FLAGGED:
+            flag = _FLAGGED[name]
+            raise SettingError(f"{name} is set with {flag}, not --set" if flag else
+                               f"{name} is not an option")
+        if name not in params:
+            import difflib
+
+            close = difflib.get_close_matches(name, options, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise SettingError(f"{protocol.name} has no option {name!r}.{hint} Its options: "
+                               f"{', '.join(options) or '(none)'}")
+        if name in out:
+            raise SettingError(f"{name} is set twice")
+        kind = _option_kind(params[name])
+        if kind == "bool":
+            lowered = text.lower()
+            if lowered not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                raise SettingError(f"{name} is true or false, got {text!r}")
+            out[name] = lowered in ("true", "1", "yes", "on")
+        elif kind == "strings":
+            out[name] = tuple(x.strip() for x in text.split(",") if x.strip())
+        elif kind == "numbers":
+            out[name] = tuple(_number(name, x) for x in text.split(",") if x.strip())
+        elif kind == "string":
+            out[name] = text
+        elif kind == "number or none" and text.lower() in ("none", "default", ""):
+            out[name] = None
+        elif kind == "integer":
+            try:
+                out[name] = int(text)
+            except ValueError:
+                raise SettingError(f"{name} is a whole number, got {text!r}") from None
+        else:
+            out[name] = _number(name, text)
+    return out
+
+
+def _options_text(protocol) -> str:
+    """The protocol's options for --set: name, unit, default."""
+    params = inspect.signature(protocol.run).parameters
+    def shown(value):
+        text = repr(value)
+        return text if len(text) <= 60 else text[:56] + " ..."
+
+    rows = [(n, _option_unit(n) or "", shown(p.default))
+            for n, p in params.items() if n not in _FLAGGED]
+    if not rows:
+        return f"{protocol.name} has no options beyond --duration, --morphology and --recipe"
+    width = max(len(r[0]) for r in rows)
+    lines = [f"{protocol.name}: options for --set NAME=VALUE (unit from the name; default)"]
+    lines += [f"  {n:<{width}}  {u:<6}  default {d}" for n, u, d in rows]
+    return "\n".join(lines)
+
+
 def _run_all(args: argparse.Namespace) -> int:
     """Run every protocol into OUT/<name>/ and write OUT/index.md with each
     figure and its check (pass, fail, or none for protocols without one).
@@ -143,9 +295,10 @@ def _run_all(args: argparse.Namespace) -> int:
     from .protocols import PROTOCOLS
 
     out = args.out if args.out is not None else Path("results") / "all"
-    if args.morphology or args.recipe or args.duration:
-        print("ionhomeo run all: error: --morphology, --recipe and --duration apply to one "
-              "protocol at a time; run all uses each protocol's defaults", file=sys.stderr)
+    if args.morphology or args.recipe or args.duration or args.settings or args.options:
+        print("ionhomeo run all: error: --morphology, --recipe, --duration, --set and "
+              "--options apply to one protocol at a time; run all uses each protocol's "
+              "defaults", file=sys.stderr)
         return 2
     from .results import OutputError, check_output_dir
 
@@ -297,6 +450,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recipe", default=None, metavar="FILE",
                    help="recipe TOML file or preset name (mature, immature); "
                         "default: the protocol's own")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   dest="settings",
+                   help="a protocol option, e.g. --set onset_s=30 or --set 'diam_um=5 um' "
+                        "(a unit converts within its kind: '500 ms' for a time in s); lists "
+                        "comma-separated (--set dye_uM=0,50,100); repeat for several; "
+                        "`ionhomeo run PROTOCOL --options` lists them")
+    p.add_argument("--options", action="store_true",
+                   help="list the protocol's options (for --set) with their defaults, and exit")
     p.set_defaults(func=_cmd_run)
 
     p = commands.add_parser(

@@ -751,8 +751,8 @@ CASES += [
      CommandLineExit, r"^exit 2: ionhomeo run rest: error: cannot write results to "
                       r"/proc/ionhomeo: .*choose another --out"),
     ("cli run all with --duration", _cli("run", "all", "--duration", "5", *_OUT),
-     CommandLineExit, r"^exit 2: ionhomeo run all: error: --morphology, --recipe and --duration "
-                      r"apply to one protocol at a time"),
+     CommandLineExit, r"^exit 2: ionhomeo run all: error: --morphology, --recipe, --duration, "
+                      r"--set and --options apply to one protocol at a time"),
     # these two ran their own compartments and silently ignored the recipe
     ("cli added-buffer with a recipe and no morphology",
      _cli("run", "added-buffer", "--recipe", "immature", *_OUT), CommandLineExit,

@@ -244,3 +244,12 @@ def test_spike_train_numbers_are_the_stored_ones(rest_run):
 
     _, out = rest_run
     reference.check("spike-train", pd.read_csv(out / "spike-train_summary.csv"))
+
+
+def test_set_changes_a_real_protocol_option_and_the_provenance_says_so(tmp_path):
+    out = tmp_path / "out"
+    proc = run_cli("run", "spike-train", "--out", str(out), "--duration", "20",
+                   "--set", "train_hz=10", "--set", "train_s=500 ms", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    parameters = json.loads((out / "spike-train.json").read_text())["parameters"]
+    assert parameters["train_hz"] == 10.0 and parameters["train_s"] == 0.5
