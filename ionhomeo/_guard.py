@@ -28,14 +28,15 @@ class DamagedLibraryError(ImportError):
 
 
 def elf_problem(path) -> str | None:
-    """Why the ELF shared library ``path`` cannot be loaded (not ELF, or
-    shorter than its own headers say), or None when it is complete."""
+    """Why the ELF shared library ``path`` would crash the process that loads
+    it (shorter than its own headers say), or None: complete, or not ELF at
+    all (which dlopen refuses with a message, without a crash)."""
     path = Path(path)
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(64)
         if len(head) < 52 or head[:4] != b"\x7fELF":
-            return "it is not a shared library (no ELF header)"
+            return None  # not ELF: dlopen refuses it with a message and NEURON goes on
         wide, order = head[4] == 2, "<" if head[5] == 1 else ">"
         if wide:
             if len(head) < 64:
@@ -63,24 +64,27 @@ def elf_problem(path) -> str | None:
 
 
 def candidates(cwd=None) -> list:
-    """The libraries ``import neuron`` would load by itself from ``cwd`` and
-    ``NRN_NMODL_PATH``."""
-    try:
-        folders = [Path(cwd) if cwd is not None else Path.cwd()]
-    except OSError:  # the working directory was removed: nothing there to load
-        folders = []
-    folders += [Path(p) for p in os.environ.get("NRN_NMODL_PATH", "").split(":") if p]
+    """The libraries ``import neuron`` loads by itself: ``<machine>/libnrnmech.so``
+    in the working directory (NEURON 9 looks for no other name there), and in
+    each ``NRN_NMODL_PATH`` folder the first ``<arch>/libnrnmech.so`` in
+    neuron.load_mechanisms' order of architectures."""
     found = []
-    for folder in folders:
-        for arch in dict.fromkeys(_ARCHES):
-            for rel in (".libs/libnrnmech.so", "libnrnmech.so"):
-                path = folder / arch / rel
-                try:
-                    present = path.is_file()
-                except OSError:  # unreadable folder: NEURON will not load from it either
-                    present = False
-                if present and path not in found:
-                    found.append(path)
+    try:
+        here = Path(cwd) if cwd is not None else Path.cwd()
+    except OSError:  # the working directory was removed: nothing there to load
+        here = None
+    try:
+        if here is not None and (here / platform.machine() / "libnrnmech.so").is_file():
+            found.append(here / platform.machine() / "libnrnmech.so")
+        for folder in [Path(p) for p in os.environ.get("NRN_NMODL_PATH", "").split(":") if p]:
+            for arch in _ARCHES:
+                path = folder / arch / "libnrnmech.so"
+                if path.is_file():
+                    if path not in found:
+                        found.append(path)
+                    break
+    except OSError:  # an unreadable folder: NEURON cannot load from it either
+        pass
     return found
 
 
@@ -93,8 +97,10 @@ def damaged_library(cwd=None) -> str | None:
             problem = elf_problem(path)
         except OSError as err:
             problem = f"it cannot be read ({err.strerror})"
+        except struct.error:
+            problem = "its ELF headers are malformed"
         if problem:
-            folder = path.parent.parent if path.parent.name == ".libs" else path.parent
+            folder = path.parent
             return (f"{path} is damaged: {problem}. `import neuron` loads every compiled "
                     "mechanism library in the working directory by itself and would crash "
                     f"on this one (\"Bus error\"). Remove its folder (rm -r {folder}), "
@@ -105,12 +111,15 @@ def damaged_library(cwd=None) -> str | None:
 class _Finder(importlib.abc.MetaPathFinder):
     """Checks the auto-loaded libraries when ``neuron`` is first imported."""
 
+    checked = False
+
     def find_spec(self, name, path=None, target=None):
-        if name == "neuron":
+        if name == "neuron" and not self.checked:
             problem = damaged_library()
             if problem:
                 raise DamagedLibraryError(problem)
-            uninstall()
+            # checked once; sys.meta_path is not changed while Python walks it
+            self.checked = True
         return None  # the regular finders import it
 
 
@@ -119,7 +128,7 @@ _finder = _Finder()
 
 def install() -> None:
     """Check before NEURON's first import (nothing to do once it is imported)."""
-    if "neuron" not in sys.modules and _finder not in sys.meta_path:
+    if "neuron" not in sys.modules and _finder not in sys.meta_path and not _finder.checked:
         sys.meta_path.insert(0, _finder)
 
 

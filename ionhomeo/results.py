@@ -32,6 +32,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -118,9 +119,7 @@ def _atomic(path, mode="w"):
             f.flush()
             os.fsync(f.fileno())
         # mkstemp makes the file private (0600); give it the usual permissions
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -267,6 +266,15 @@ class OutputError(OSError):
         return self.strerror if self.strerror else super().__str__()
 
 
+#: the lock file of commits into a folder's sub-folders (one, hidden, per parent
+#: folder; kept: removing a lock file others may wait on would break the lock)
+LOCK_NAME = ".ionhomeo-lock"
+
+#: the process's umask, read once (reading it means setting it, briefly, for
+#: every thread)
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 #: the hidden sibling folders a result set uses: ``.<folder><marker><pid>-<random>``
 _STAGING = ".ionhomeo-staging-"
 _OLD = ".ionhomeo-old-"
@@ -303,11 +311,19 @@ def check_output_dir(out_dir, create: bool = False) -> Path:
         if not target.is_dir():
             raise OutputError(errno.ENOTDIR, f"cannot write results to {target}: it is a file, "
                                              "not a folder; choose a folder (--out DIR)")
-        if target == Path.cwd().resolve():
+        try:
+            cwd = Path.cwd().resolve()
+        except OSError:  # the working directory was removed
+            cwd = None
+        if target == cwd:
             raise OutputError(errno.EINVAL, f"cannot write results to the working directory "
                                             f"{target}: a run's results replace their folder as "
                                             "a whole; choose a folder of their own (--out DIR)")
-        subfolders = sorted(e.name for e in os.scandir(target) if e.is_dir(follow_symlinks=False))
+        try:
+            subfolders = sorted(e.name for e in os.scandir(target)
+                                if e.is_dir(follow_symlinks=False))
+        except OSError as err:
+            raise _named(target, err, "reading the folder") from None
         if subfolders:
             shown = ", ".join(subfolders[:3]) + (", ..." if len(subfolders) > 3 else "")
             raise OutputError(errno.EISDIR, f"cannot write results to {target}: it holds "
@@ -432,17 +448,26 @@ def _commit(staging: Path, target: Path, json_name: str) -> None:
     plain files of ``target`` that are not the previous run of this set."""
     import fcntl
 
-    lock = os.open(target.parent, os.O_RDONLY)
+    # one commit at a time into this place: a POSIX lock on a small hidden file
+    # (flock on the folder itself fails on NFS; Lustre may have no locks at all,
+    # and then commits go on unlocked, as any writer there would)
+    lock = os.open(target.parent / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one commit at a time into this parent
+        try:
+            fcntl.lockf(lock, fcntl.LOCK_EX)
+        except OSError as err:
+            if err.errno not in (errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF,
+                                 errno.EINVAL):
+                raise
         _clean_leftovers(target)
         if target.exists():
             own = _own_files(target, json_name)
             staged = set(os.listdir(staging))
             for entry in os.scandir(target):
                 name = entry.name
+                temporary = re.fullmatch(r"\.(.+)\.[A-Za-z0-9_]{8}\.tmp", name)
                 if (name in staged or name in own
-                        or (name.startswith(".") and name.endswith(".tmp"))):
+                        or (temporary and temporary.group(1) in staged | own)):
                     continue  # replaced, the previous run's, or a killed writer's temporary
                 if entry.is_dir(follow_symlinks=False):
                     raise OutputError(errno.EISDIR, f"cannot replace {target}: a folder {name} "
@@ -461,12 +486,14 @@ def _commit(staging: Path, target: Path, json_name: str) -> None:
                                             prefix=f".{target.name}{_OLD}{os.getpid()}-"))
                 os.rmdir(old)
                 os.rename(target, old)      # a kill here: the next run puts it back
-                os.rename(staging, target)
+                try:
+                    os.rename(staging, target)
+                except BaseException:
+                    os.rename(old, target)  # an error or Ctrl-C: the previous set stays
+                    raise
                 shutil.rmtree(old, ignore_errors=True)
         else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(staging, 0o777 & ~umask)
+            os.chmod(staging, 0o777 & ~_UMASK)
             _fsync_dir(staging)
             os.rename(staging, target)
         _fsync_dir(target.parent)
@@ -500,6 +527,8 @@ def result_set(out_dir, json_name: str):
         except OutputError:
             raise
         except OSError as err:
+            if err.filename and not str(err.filename).startswith((str(staging), str(target))):
+                raise  # not the writing of the results: the caller's own error
             name = Path(err.filename).name if err.filename else "the results"
             raise _named(target, err, f"writing {name} (earlier results there are "
                                       "unchanged)") from err

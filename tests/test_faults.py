@@ -22,6 +22,12 @@ from ionhomeo.protocols.common import finish, summary_table
 DATA = Path(__file__).parent / "data"
 
 
+def _hidden(folder: Path) -> list:
+    """Hidden entries left in ``folder``, but for the commits' lock file (kept by design)."""
+    return sorted(p.name for p in folder.iterdir()
+                  if p.name.startswith(".") and p.name != results.LOCK_NAME)
+
+
 def _set(folder: Path) -> dict:
     """name -> bytes of every entry of a folder."""
     return {p.name: p.read_bytes() for p in folder.iterdir()}
@@ -51,7 +57,7 @@ def _assert_one_complete_set(out: Path, allowed: set):
     assert meta["run"] in allowed
     assert results.verify(out / "demo.json") == []
     names = {entry["file"] for entry in meta["files"]} | {"demo.json"}
-    assert {p.name for p in out.iterdir()} - {"notes.txt"} == names
+    assert {p.name for p in out.iterdir()} - {"notes.txt", ".draft.tmp"} == names
     for name in names - {"demo.png", "demo.json"}:
         assert meta["run"] in (out / name).read_text()
     return meta["run"]
@@ -65,14 +71,17 @@ def test_a_new_run_replaces_the_previous_set_as_a_whole_and_keeps_other_files(tm
     first = _write(out, "first")
     assert sorted(p.name for p in first.files) == sorted(os.listdir(out))
     (out / "notes.txt").write_text("mine")
+    (out / ".draft.tmp").write_text("mine too")  # a hidden temporary of the user's
     inode = (out / "notes.txt").stat().st_ino
     # the second run writes no figure and no extra table: the first run's do not survive
     second = _write(out, "second", figure=False, extra=False)
-    assert sorted(os.listdir(out)) == sorted([p.name for p in second.files] + ["notes.txt"])
+    assert sorted(os.listdir(out)) == sorted([p.name for p in second.files]
+                                             + ["notes.txt", ".draft.tmp"])
+    assert (out / ".draft.tmp").read_text() == "mine too"
     assert _assert_one_complete_set(out, {"second"}) == "second"
     assert (out / "notes.txt").read_text() == "mine"
     assert (out / "notes.txt").stat().st_ino == inode  # the same file, not a copy
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no hidden leftovers
+    assert not _hidden(tmp_path)  # no hidden leftovers
 
 
 def test_an_error_while_writing_changes_nothing_and_keeps_the_result(tmp_path, monkeypatch):
@@ -92,7 +101,7 @@ def test_an_error_while_writing_changes_nothing_and_keeps_the_result(tmp_path, m
     assert info.value.result is not None  # computed, not lost
     assert info.value.result.summary["description"].iloc[0] == "second"
     assert _set(out) == before
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert not _hidden(tmp_path)
 
 
 def test_a_figure_that_fails_leaves_the_data_written_and_says_so(tmp_path):
@@ -176,7 +185,7 @@ def test_leftovers_of_dead_runs_are_removed_and_a_set_left_aside_comes_back(tmp_
     alive.mkdir()
     _write(out, "second")
     assert _assert_one_complete_set(out, {"second"}) == "second"
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [alive.name]
+    assert _hidden(tmp_path) == [alive.name]
 
 
 def test_without_the_atomic_swap_the_two_renames_still_give_whole_sets(tmp_path, monkeypatch):
@@ -185,7 +194,27 @@ def test_without_the_atomic_swap_the_two_renames_still_give_whole_sets(tmp_path,
     _write(out, "first")
     _write(out, "second")
     assert _assert_one_complete_set(out, {"second"}) == "second"
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert not _hidden(tmp_path)
+
+
+def test_without_the_swap_an_error_between_the_renames_puts_the_previous_set_back(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(results, "_exchange", lambda a, b: False)
+    out = tmp_path / "out"
+    _write(out, "first")
+    before = _set(out)
+    real_rename = os.rename
+
+    def failing(src, dst):
+        if ".ionhomeo-staging-" in str(src) and Path(dst) == out.resolve():
+            raise KeyboardInterrupt  # Ctrl-C right between the two renames
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", failing)
+    with pytest.raises(KeyboardInterrupt):
+        _write(out, "second")
+    assert _set(out) == before
+    assert _hidden(tmp_path) == []
 
 
 def test_verify_finds_a_changed_or_missing_file(tmp_path):
@@ -265,7 +294,7 @@ def test_kill_9_at_every_step_of_writing_leaves_one_complete_set(tmp_path):
     assert outcomes == ["first"] * swap + [f"killed-after-{k}" for k in range(swap, len(steps))]
     assert left[0]  # the first kill left its hidden folder ...
     _write(out, "last")  # ... which the next run removes, with every other
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert not _hidden(tmp_path)
     assert _assert_one_complete_set(out, {"last"}) == "last"
 
 
@@ -349,8 +378,21 @@ def test_a_damaged_library_in_the_working_directory_is_said_not_crashed_on(tmp_p
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=tmp_path, timeout=300)
     assert run.returncode == 0 and run.stdout.strip() == "DamagedLibraryError", run.stderr
+    # what NEURON does not load, or refuses without crashing, is left to it:
+    # a file that is not ELF (dlopen says so), and a library under .libs
     (arch / "libnrnmech.so").write_bytes(b"not a library")
-    assert "not a shared library" in _guard.damaged_library(tmp_path)
+    assert _guard.damaged_library(tmp_path) is None
+    (arch / "libnrnmech.so").unlink()
+    (arch / ".libs").mkdir()
+    (arch / ".libs" / "libnrnmech.so").write_bytes(data[: len(data) // 3])
+    assert _guard.damaged_library(tmp_path) is None
+    # a header whose tables cannot be read is damage, not a struct.error
+    broken = bytearray(data[:4096])
+    broken[54:56] = (0).to_bytes(2, "little")  # e_phentsize 0
+    broken[56:58] = (9).to_bytes(2, "little")  # with 9 program headers
+    (arch / "libnrnmech.so").write_bytes(bytes(broken))
+    problem = _guard.damaged_library(tmp_path)
+    assert problem is not None and "its ELF headers are malformed" in problem
 
 
 def test_the_check_does_not_fail_in_a_removed_working_directory(tmp_path):

@@ -57,12 +57,6 @@ def measure(h, cell, hold_mv=HOLD_MV, weight_us=WEIGHT_US):
     from .. import mechanisms, simulate, solver, thermo
 
     seg = cell.soma_center
-    # the fixed step is set before each finitialize, which depends on it (with
-    # Crank-Nicolson it starts the ionic currents differently), and put back
-    # after: the first run in a process started under secondorder 0 and left 2,
-    # so a second run differed from the first by 1e-7 (relative)
-    saved = solver.save()
-    solver.use_fixed_step(0.025, secondorder=2)
     # bath pharmacology of such recordings: TTX and Cd2+ block spikes and Ca
     # entry in the unclamped parts of the cell (their Cl is untouched)
     blocked = _block(cell, BLOCK)
@@ -79,6 +73,12 @@ def measure(h, cell, hold_mv=HOLD_MV, weight_us=WEIGHT_US):
     vm = h.Vector().record(seg._ref_v)
     t_peak = SETTLE_MS + float(_tpeak_ms(syn.tau1, syn.tau2))
     currents, cli, v_soma = [], [], []
+    # the fixed step is set before each finitialize, which depends on it (with
+    # Crank-Nicolson it starts the ionic currents differently), and put back
+    # after: the first run in a process started under secondorder 0 and left 2,
+    # so a second run differed from the first by 1e-7 (relative)
+    saved = solver.save()
+    solver.use_fixed_step(0.025, secondorder=2)
     try:
         for v in hold_mv:
             clamp.amp1 = float(v)
