@@ -37,7 +37,14 @@ def _no_sections_left_behind(request):
     # counted in "before" and vanish during the test at a random collection
     gc.collect()
     before = len(list(h.allsec()))
+    saved = _mechanism_globals(h)
     yield
+    # GLOBAL parameters a test (or a recipe it applied) changed are put back:
+    # a later protocol runs with whatever globals it finds, as a user's would
+    # (kcc2's kmcl and cldyn's D left by a recipe test moved na-leak's Vm by 3e-5 mV)
+    for name, value in saved.items():
+        if getattr(h, name) != value:
+            setattr(h, name, value)
     # stdrun's cvode_active, not CVode().active alone: it also resets stdrun's
     # using_cvode_ flag (BluePyOpt sets it), which would otherwise make a later
     # fixed-step continuerun take one step too many
@@ -47,6 +54,15 @@ def _no_sections_left_behind(request):
     defaults.apply()
     gc.collect()
     assert len(list(h.allsec())) == before, "test left NEURON sections behind"
+
+
+def _mechanism_globals(h) -> dict:
+    """{hoc name: value} of every GLOBAL parameter of ionhomeo's mechanisms."""
+    from ionhomeo import mechanisms
+
+    return {f"{par.name}_{mech.name}": getattr(h, f"{par.name}_{mech.name}")
+            for mech in mechanisms.catalog().values()
+            for par in mech.parameters.values() if par.scope == "global"}
 
 
 def pytest_configure(config):
