@@ -311,6 +311,17 @@ def check_output_dir(out_dir, create: bool = False) -> Path:
         if not target.is_dir():
             raise OutputError(errno.ENOTDIR, f"cannot write results to {target}: it is a file, "
                                              "not a folder; choose a folder (--out DIR)")
+        if os.path.ismount(target):
+            raise OutputError(errno.EBUSY, f"cannot write results to {target}: it is a mount "
+                                           "point, and a run's results replace their folder as "
+                                           "a whole; choose a folder inside it (--out "
+                                           f"{target / 'results'})")
+        owner = os.stat(target).st_uid
+        if owner != os.geteuid():
+            raise OutputError(errno.EPERM, f"cannot write results to {target}: it belongs to "
+                                           f"another user (uid {owner}), and a run's results "
+                                           "replace their folder with one of yours; choose a "
+                                           "folder of your own (--out DIR)")
         try:
             cwd = Path.cwd().resolve()
         except OSError:  # the working directory was removed
@@ -556,7 +567,11 @@ def verify(json_path) -> list:
     for item in entries:
         if not isinstance(item, dict) or "sha256" not in item:
             continue
-        path = json_path.parent / item["file"]
+        name = item.get("file")
+        if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+            problems.append(f"{name!r}: not a file name of this folder")
+            continue
+        path = json_path.parent / name
         if not path.is_file():
             problems.append(f"{item['file']}: missing")
         elif "bytes" in item and path.stat().st_size != item["bytes"]:

@@ -136,6 +136,27 @@ def test_an_output_folder_that_cannot_take_a_set_is_refused_before_computing(
         results.check_output_dir(target)
 
 
+def test_a_mount_point_or_another_users_folder_is_refused_before_computing(tmp_path,
+                                                                           monkeypatch):
+    """Replacing a mount point fails at the rename (EBUSY); replacing another
+    user's folder would hand it to whoever ran ionhomeo."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    monkeypatch.setattr(os.path, "ismount", lambda path: Path(path) == mine)
+    with pytest.raises(results.OutputError, match=r"it is a mount point.*choose a folder "
+                                                  r"inside it \(--out .*mine/results\)"):
+        results.check_output_dir(mine)
+    monkeypatch.undo()
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    if os.geteuid() == 0:
+        os.chown(theirs, 12345, -1)
+    elif os.stat(theirs).st_uid == os.geteuid():
+        pytest.skip("not root: cannot make a folder that belongs to another user")
+    with pytest.raises(results.OutputError, match=r"it belongs to another user \(uid 12345\)"):
+        results.check_output_dir(theirs)
+
+
 def test_a_read_only_file_system_is_found_by_creating_a_file(tmp_path, monkeypatch):
     """Permission bits do not stop root; a real file is created to prove the
     folder writable (here its creation fails as on a read-only mount)."""
@@ -225,6 +246,12 @@ def test_verify_finds_a_changed_or_missing_file(tmp_path):
     assert "demo.png: missing" in problems
     assert any(p.startswith("demo_extra.csv: ") for p in problems)
     assert len(problems) == 2
+    # a listing that points outside the folder is a problem, not a file read
+    meta = json.loads((tmp_path / "out" / "demo.json").read_text())
+    meta["files"].append({"file": "../../etc/passwd", "sha256": "0" * 64})
+    (tmp_path / "out" / "demo.json").write_text(json.dumps(meta))
+    assert "'../../etc/passwd': not a file name of this folder" in \
+        results.verify(tmp_path / "out" / "demo.json")
 
 
 # -- kill -9 while writing --------------------------------------------------------
