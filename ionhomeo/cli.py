@@ -181,11 +181,12 @@ def _option_unit(name: str):
 
 def _number(name: str, text: str) -> float:
     """``text`` ("30", "500 ms") as a number in the unit of option ``name``."""
-    text = text.strip().replace("\u00b5", "u").replace("\u03bc", "u")
-    match = re.fullmatch(r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*)?", text)
+    from .recipe import _VALUE, _normalise_unit  # recipes read "value unit" the same way
+
+    match = _VALUE.match(text)
     if match is None:
-        raise SettingError(f"{name}={text!r} is not a number")
-    value, unit = match.group(1), (match.group(2) or "").strip()
+        raise SettingError(f"{name}={text.strip()!r} is not a number")
+    value, unit = match.group(1), _normalise_unit(match.group(2) or "")
     target = _option_unit(name)
     if not unit or unit == target:
         return float(value)

@@ -37,6 +37,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .build import _sha256  # one file checksum for the compile cache and result sets
+
 __all__ = ["provenance", "write_csv", "write_json", "save_figure", "jsonable", "save_run", "write_text",
            "write_parquet", "RUN_FORMATS", "OutputError", "check_output_dir", "result_set",
            "file_entry", "verify"]
@@ -188,16 +190,6 @@ def write_parquet(df, path) -> Path:
     with _atomic(path, "wb") as f:
         df.to_parquet(f, index=False, engine=engine)
     return path
-
-
-def _sha256(path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_run(out_dir, name: str, dataframe, metadata=None, format: str = "csv") -> tuple:
