@@ -57,6 +57,13 @@ def test_egaba_current_signs_and_files(egaba_run):
     assert (out / "egaba.png").read_bytes()[:8] == PNG_SIGNATURE
 
 
+def test_egaba_numbers_are_the_stored_ones(egaba_run):
+    import reference
+
+    _, out, _ = egaba_run
+    reference.check("egaba", pd.read_csv(out / "egaba_summary.csv"))
+
+
 def test_cli_rest_on_a_bundled_cell_with_a_preset(tmp_path):
     out = tmp_path / "out"
     proc = run_cli("run", "rest", "--morphology", "ball_and_stick", "--recipe", "immature",
@@ -77,6 +84,9 @@ def test_cli_rest_on_a_bundled_cell_with_a_preset(tmp_path):
     profile = pd.read_csv(out / "rest_profile.csv")
     assert set(profile["region"]) >= {"soma", "basal", "axon", "terminal"}
     assert profile["segment"].nunique() == 17
+    import reference
+
+    reference.check("rest", pd.read_csv(out / "rest_summary.csv"))
 
 
 def test_cli_run_help_lists_the_cell_protocols(tmp_path):
