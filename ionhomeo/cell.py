@@ -60,6 +60,11 @@ class Cell:
                 "ionhomeo.defaults.apply() once before building cells (in hoc: "
                 "load_file(\"ionhomeo_defaults.hoc\"))")
         self._destroyed = False
+        from . import geometry as geometry_mod
+
+        if isinstance(morphology, geometry_mod.Geometry):
+            self._init_geometry(morphology, recipe_mod.resolve(recipe, default="mature"))
+            return
         if isinstance(morphology, morph_mod.Morphology):
             morph = morphology
         else:
@@ -88,6 +93,23 @@ class Cell:
         soma = self.sections_by_type["soma"][0]
         self.soma_center = soma(0.5)
         self.passive = self._discretize_with_passive(rec)
+        self.applied = rec.apply(self, passive=False)
+        self.area_factors = self._area_factors()
+
+    def _init_geometry(self, geometry, rec):
+        """A cell of simple cylinders (:mod:`ionhomeo.geometry`): their nseg, no d_lambda."""
+        from . import geometry as geometry_mod
+
+        self.morphology, self.recipe = geometry, rec
+        self.d_lambda = self.frequency_hz = None
+        self._handler, self.state, self.pieces = None, None, {}
+        self.name = f"{geometry.name}_{id(self):x}"
+        self.sections_by_type = geometry_mod.instantiate(geometry, self)
+        self.all = [sec for kind in ("soma", "dend", "apic", "axon")
+                    for sec in self.sections_by_type.get(kind, [])]
+        self.soma_center = self.sections_by_type["soma"][0](0.5)
+        self.nseg = geometry.nseg
+        self.passive = rec.apply_passive(self)
         self.applied = rec.apply(self, passive=False)
         self.area_factors = self._area_factors()
 
@@ -161,23 +183,54 @@ class Cell:
 
     # -- state ---------------------------------------------------------------
 
-    def initialize(self, **solver_options):
-        """Solve the whole-cell resting state and start every later finitialize there.
+    def initialize(self, *, uniform: bool | None = None, **solver_options):
+        """Solve the resting state and start every later finitialize there.
 
-        Uses :func:`ionhomeo.steady.solve_cell` (Newton's method on NEURON's
-        own rates; V and every concentration in every segment such that all
-        net fluxes vanish). Returns the :class:`CellSteadyState`; NEURON is
-        left initialised at t = 0 in it.
+        A cell of one segment (a :mod:`ionhomeo.geometry` cylinder), or any
+        cell with ``uniform=True``, is solved as one uniform compartment by
+        :func:`ionhomeo.steady.solve` (options ``fixed``, ``v_guess``,
+        ``tol``); any other by :func:`ionhomeo.steady.solve_cell` (Newton's
+        method on NEURON's own rates; V and every concentration in every
+        segment such that all net fluxes vanish). Returns the state (a
+        :class:`~ionhomeo.steady.SteadyState` or
+        :class:`~ionhomeo.steady.CellSteadyState`); NEURON is left
+        initialised at t = 0 in it, and :meth:`start` starts a run there again.
         """
+        from neuron import h
+
         from . import steady
 
         self._alive()
+        if uniform is None:
+            uniform = self.nseg == 1
+        if uniform:
+            self.state = steady.solve(self.all, **solver_options)
+            self._handler = self.state.install(self.all)
+            return self.state
         self.state = steady.solve_cell(self.all, reference=self.soma_center, **solver_options)
         self._handler = self.state.install()
-        from neuron import h
-
         h.finitialize(float(self.state.v[0]))
         return self.state
+
+    def start(self, v_shift_mV: float = 0.0):
+        """``finitialize`` into the solved resting state (:meth:`initialize` first);
+        ``v_shift_mV`` starts the membrane that far from it (a uniform state only)."""
+        import dataclasses
+
+        from . import steady
+
+        self._alive()
+        if self.state is None:
+            raise CellError(f"{self!r} has no resting state yet: call cell.initialize() first")
+        if isinstance(self.state, steady.SteadyState):
+            state = self.state
+            if v_shift_mV:
+                state = dataclasses.replace(state, v=state.v + v_shift_mV)
+            state.finitialize(self.all)
+        elif v_shift_mV:
+            raise CellError("v_shift_mV needs a uniform resting state (initialize(uniform=True))")
+        else:
+            self.state.finitialize()
 
     def destroy(self):
         """Delete this cell's sections (and its initialisation handler).
@@ -192,6 +245,7 @@ class Cell:
         self.applied = None
         self.soma_center = None
         self.sections_by_type = {}
+        self.pieces = {}
         for name, value in list(vars(self).items()):
             if _holds_sections(value):
                 setattr(self, name, [])
@@ -202,6 +256,11 @@ class Cell:
         """What produced this cell: morphology file and hash, recipe, discretisation."""
         self._alive()
         counts = {kind: len(secs) for kind, secs in self.sections_by_type.items()}
+        if not hasattr(self.morphology, "path"):  # a geometry of cylinders
+            return {"geometry": self.morphology.to_dict(), "recipe": self.recipe.to_dict(),
+                    "sections": counts, "nseg": self.nseg,
+                    "Ra_ohm_cm_range": _value_range(sec.Ra for sec in self.all),
+                    "cm_uF_cm2_range": _value_range(seg.cm for sec in self.all for seg in sec)}
         return {
             "morphology": self.morphology.to_dict(),
             "recipe": self.recipe.to_dict(),
@@ -220,7 +279,9 @@ class Cell:
         return self.name
 
     def __repr__(self) -> str:
-        return (f"Cell({self.morphology.path.name!r}, recipe={self.recipe.name!r}, "
+        where = getattr(self.morphology, "path", None)
+        where = where.name if where is not None else self.morphology.name
+        return (f"Cell({where!r}, recipe={self.recipe.name!r}, "
                 f"{len(getattr(self, 'all', []))} sections, "
                 f"{getattr(self, 'nseg', 0)} segments)")
 

@@ -126,6 +126,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"{protocol.name}: {protocol.description}")
     print()
     print(format_summary(result.summary))
+    if result.checks:
+        print()
+        for check in result.checks:
+            print(check.line())
     for warning in result.metadata.get("warnings", []):
         print(f"note: {warning}")
     print()
@@ -321,12 +325,11 @@ def _run_all(args: argparse.Namespace) -> int:
                          None))
             print(f"   error: {err}", file=sys.stderr)
             continue
-        check = result.summary.loc[result.summary["quantity"] == "check"]
-        if check.empty:
+        if result.passed is None:
             status, text = "no check", ""
         else:
-            passed = float(check["value"].iloc[0]) == 1.0
-            status, text = ("pass" if passed else "FAIL"), str(check["description"].iloc[0])
+            status = "PASS" if result.passed else "FAIL"
+            text = "\n".join(c.line() for c in result.checks)
         png = next((p for p in result.files if str(p).endswith(".png")), None)
         rows.append((name, protocol.description, status, text,
                      None if png is None else Path(png).relative_to(out)))
@@ -339,18 +342,19 @@ def _run_all(args: argparse.Namespace) -> int:
              "",
              "| protocol | check | criterion |",
              "|---|---|---|"]
-    lines += [f"| [{n}]({n}/) | {st} | {txt.replace('|', '/')} |" for n, _, st, txt, _ in rows]
+    lines += [f"| [{n}]({n}/) | {st} | {txt.replace('|', '/').replace(chr(10), '<br>')} |"
+              for n, _, st, txt, _ in rows]
     for name, desc, status, text, png in rows:
         lines += ["", f"## {name}: {status}", "", desc, ""]
         if text:
-            lines += [f"Check: {text}", ""]
+            lines += ["Checks:", ""] + [f"- {line}" for line in text.split("\n")] + [""]
         if png is not None:
             lines += [f"![{name}]({png.as_posix()})", ""]
     from .results import write_text
 
     index = write_text("\n".join(lines) + "\n", out / "index.md")
     print(f"wrote: {index}")
-    return 0 if all(st in ("pass", "no check") for _, _, st, _, _ in rows) else 1
+    return 0 if all(st in ("PASS", "no check") for _, _, st, _, _ in rows) else 1
 
 
 _NAME = r"[A-Z][A-Za-z'\-]+"

@@ -763,30 +763,53 @@ def load(path) -> Recipe:
     return Recipe.from_toml(text, source=str(path))
 
 
+#: the folder of the bundled presets (ionhomeo/presets/*.toml)
+PRESET_DIR = Path(__file__).with_name("presets")
+
+
+def preset_names() -> tuple:
+    """Names of the bundled presets: the TOML files in :data:`PRESET_DIR`."""
+    return tuple(sorted(p.stem for p in PRESET_DIR.glob("*.toml")))
+
+
+def preset_path(name: str) -> Path:
+    """The TOML file of preset ``name`` (RecipeError with the closest name if unknown)."""
+    names = preset_names()
+    if name not in names:
+        close = difflib.get_close_matches(str(name), names, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise RecipeError(f"unknown preset {name!r}.{hint} Presets: {', '.join(names)}")
+    return PRESET_DIR / f"{name}.toml"
+
+
+def preset(name: str) -> Recipe:
+    """The recipe of the bundled preset ``name``."""
+    return load(preset_path(name))
+
+
 def resolve(spec, default=None):
     """A Recipe from a Recipe, a preset name or a TOML file path.
 
     ``spec`` None gives the preset ``default`` (or None without one). A name
     that is both a preset and an existing file is read as the file.
     """
-    from . import presets
-
+    names = preset_names()
     if spec is None:
-        return None if default is None else presets.load(default)
+        return None if default is None else preset(default)
     if isinstance(spec, Recipe):
         return spec
     if not isinstance(spec, (str, Path)):
-        raise RecipeError(f"a recipe is a Recipe, a preset name ({', '.join(presets.NAMES)}) or "
+        raise RecipeError(f"a recipe is a Recipe, a preset name ({', '.join(names)}) or "
                           f"a TOML file path; got {type(spec).__name__} {spec!r}")
-    if str(spec) in presets.NAMES and not Path(str(spec)).exists():
-        return presets.load(str(spec))
+    if str(spec) in names and not Path(str(spec)).exists():
+        return preset(str(spec))
     path = Path(spec)
     if not path.exists() and not path.suffix and len(path.parts) == 1:
         # a bare word: most likely a mistyped preset, not a file
-        close = difflib.get_close_matches(str(spec), presets.NAMES, n=1)
+        close = difflib.get_close_matches(str(spec), names, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise RecipeError(f"recipe {str(spec)!r} is neither a preset nor an existing file.{hint} "
-                          f"Presets: {', '.join(presets.NAMES)}; or give the path of a recipe "
+                          f"Presets: {', '.join(names)}; or give the path of a recipe "
                           "TOML file")
     return load(spec)
 

@@ -41,7 +41,7 @@ def test_egaba_measured_matches_ghk_within_1_mV(egaba_run):
 def test_egaba_current_signs_and_files(egaba_run):
     _, out, value = egaba_run
     assert {p.name for p in out.iterdir()} == {
-        "egaba.csv", "egaba_summary.csv", "egaba.json", "egaba.png"}
+        "egaba.csv", "egaba_summary.csv", "egaba_checks.csv", "egaba.json", "egaba.png"}
     iv = pd.read_csv(out / "egaba.csv")
     assert list(iv.columns) == ["recipe", "hold_mV", "v_soma_mV", "I_syn_nA"]
     for label in ("mature", "immature"):

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import pytest
 
-from ionhomeo import cli, results
+from ionhomeo import checks, cli, results
 from ionhomeo.protocols import Protocol
 from ionhomeo.protocols.common import Result, summary_table, write_outputs
 
@@ -18,15 +18,17 @@ def _fake(name, check_value, fail=False):
     def run(out_dir=None):
         if fail:
             raise RuntimeError("deliberate failure")
-        summary = summary_table([("x", 1.0, "1", "a number"),
-                                 ("check", check_value, "1", f"criterion of {name}")])
+        summary = summary_table([("x", 1.0, "1", "a number")])
+        found = (checks.at_most(f"x of {name}", 1.0, 1.0 if check_value else 0.5, "1",
+                                "protocol: a stand-in", "none"),)
         from matplotlib.figure import Figure
 
         fig = Figure()
         fig.subplots().plot([0, 1], [0, 1])
         files, figures = write_outputs(out_dir, name, summary, {"protocol": name}, figure=fig,
                                        tables={"": pd.DataFrame({"a": [1]})})
-        return Result(summary=summary, timecourse=None, metadata={}, figures=figures, files=files)
+        return Result(summary=summary, timecourse=None, metadata={}, figures=figures, files=files,
+                      checks=found)
     return Protocol(name=name, run=run, description=f"{name} description")
 
 
@@ -42,8 +44,10 @@ def test_run_all_writes_an_index_with_figures_and_checks(tmp_path, fake_protocol
     status = cli.main(["run", "all", "--out", str(tmp_path)])
     assert status == 1  # beta fails its check and gamma raises
     index = (tmp_path / "index.md").read_text()
-    assert "| [alpha](alpha/) | pass | criterion of alpha |" in index
-    assert "| [beta](beta/) | FAIL | criterion of beta |" in index
+    assert ("| [alpha](alpha/) | PASS | PASS  x of alpha: 1, expected <= 1 (protocol: a "
+            "stand-in) |") in index
+    assert ("| [beta](beta/) | FAIL | FAIL  x of beta: 1, expected <= 0.5 (protocol: a "
+            "stand-in) |") in index
     assert "| [gamma](gamma/) | error | RuntimeError: deliberate failure |" in index
     assert "![alpha](alpha/alpha.png)" in index and (tmp_path / "alpha" / "alpha.png").exists()
     assert (tmp_path / "beta" / "beta.json").exists()  # a failed check still writes its files

@@ -18,24 +18,9 @@ chloride transporters. The files are ordinary recipes
 
 from __future__ import annotations
 
-import difflib
-from pathlib import Path
+from ..recipe import preset as load, preset_names, preset_path as path
 
-from ..recipe import Recipe, RecipeError, load as _load_file
+#: names of the bundled presets (the TOML files of this folder)
+NAMES = preset_names()
 
-#: names of the bundled presets
-NAMES = ("mature", "immature")
-
-
-def path(name: str) -> Path:
-    """The TOML file of preset ``name``."""
-    if name not in NAMES:
-        close = difflib.get_close_matches(str(name), NAMES, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise RecipeError(f"unknown preset {name!r}.{hint} Presets: {', '.join(NAMES)}")
-    return Path(__file__).with_name(f"{name}.toml")
-
-
-def load(name: str) -> Recipe:
-    """The recipe of preset ``name`` (one of :data:`NAMES`)."""
-    return _load_file(path(name))
+__all__ = ["NAMES", "load", "path"]

@@ -25,6 +25,19 @@ class Result:
     metadata: dict
     figures: tuple = ()
     files: tuple = ()
+    checks: tuple = ()
+
+    @property
+    def passed(self):
+        """True if every check passed, False if one failed, None without checks."""
+        return all(c.passed for c in self.checks) if self.checks else None
+
+    def check(self, name: str):
+        """The :class:`ionhomeo.checks.Check` called ``name``."""
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise KeyError(f"no check {name!r}; have: {', '.join(c.name for c in self.checks)}")
 
     def value(self, quantity: str) -> float:
         """The summary value of ``quantity`` (e.g. ``"Vm"``)."""
@@ -82,7 +95,8 @@ def write_outputs(out_dir, name, summary, metadata, figure=None, tables=None,
         if figure is not None:
             try:
                 fig = figure() if callable(figure) else figure
-                figures.append(results.save_figure(fig, folder / f"{name}.png"))
+                if fig is not None:
+                    figures.append(results.save_figure(fig, folder / f"{name}.png"))
             except Exception as err:  # noqa: BLE001 - the data are kept, the failure said
                 note = f"figure not written: {type(err).__name__}: {err}"
                 metadata.setdefault("warnings", []).append(note)
@@ -95,7 +109,7 @@ def write_outputs(out_dir, name, summary, metadata, figure=None, tables=None,
 
 
 def finish(out_dir, name, summary, metadata, start_clock, timecourse, figure=None,
-           tables=None) -> "Result":
+           tables=None, checks=()) -> "Result":
     """The end of every protocol: write the outputs to ``out_dir`` (if given)
     and return the Result.
 
@@ -117,12 +131,13 @@ def finish(out_dir, name, summary, metadata, start_clock, timecourse, figure=Non
             files, figures = write_outputs(out_dir, name, summary, metadata, figure=figure,
                                            tables=tables, start_clock=start_clock)
         except OutputError as err:
-            err.result = Result(summary=summary, timecourse=timecourse, metadata=metadata)
+            err.result = Result(summary=summary, timecourse=timecourse, metadata=metadata,
+                                checks=tuple(checks))
             raise
     else:
         metadata["runtime_s"] = time.perf_counter() - start_clock
     return Result(summary=summary, timecourse=timecourse, metadata=metadata, figures=figures,
-                  files=files)
+                  files=files, checks=tuple(checks))
 
 
 def check_number(name, value, low=None, high=None) -> float:

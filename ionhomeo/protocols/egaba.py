@@ -25,22 +25,32 @@ itself is GHK, so the I-V is slightly curved).
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import time
 
 import numpy as np
 
-from .common import finish, summary_dict, summary_table
-
-NAME = "egaba"
-DESCRIPTION = ("E_GABA of the mature and immature presets from a simulated voltage-clamp "
-               "(perforated-patch) measurement, against the GHK prediction")
+from .. import checks
+from ..analysis import zero_crossing
+from ..experiment import Protocol, Report, Spec, param
 
 HOLD_MV = tuple(range(-100, -19, 10))
 SETTLE_MS = 30.0       # the clamped soma settles within a few ms (Rs 1 MOhm)
 AFTER_MS = 5.0         # the conductance peaks 1.5 ms after the event
 WEIGHT_US = 0.002      # synaptic peak conductance (uS)
 RS_MOHM = 1.0          # series resistance of the clamp
+DT_MS = 0.025
+#: mechanism -> parameter set to 0 during the measurement (TTX, Cd2+)
+BLOCK = {"nav": "gbar", "cahva": "pbar"}
+
+
+@dataclasses.dataclass(frozen=True)
+class EgabaSpec(Spec):
+    morphology: object = param("pyramidal", doc="the cell (a bundled name or a file)")
+    recipe: object = param(None, doc="measure this recipe only, instead of `recipes`")
+    recipes: tuple = param(("mature", "immature"), doc="the recipes measured, one cell each")
+    hold_mV: tuple = param(HOLD_MV, "mV", "somatic holding potentials", -200.0, 100.0)
+    weight_uS: float = param(WEIGHT_US, "uS", "peak synaptic conductance", 0.0, 1.0)
 
 
 def _tpeak_ms(tau1, tau2):
@@ -54,189 +64,160 @@ def measure(h, cell, hold_mv=HOLD_MV, weight_us=WEIGHT_US):
     The cell must have been initialised (cell.initialize()); every holding
     potential starts from that resting state.
     """
-    from .. import mechanisms, simulate, solver, thermo
+    from .. import mechanisms, solver, thermo
 
     seg = cell.soma_center
     # bath pharmacology of such recordings: TTX and Cd2+ block spikes and Ca
     # entry in the unclamped parts of the cell (their Cl is untouched)
-    blocked = _block(cell, BLOCK)
+    blocked = block(cell, BLOCK)
     syn = mechanisms.add_point(seg, "GabaA")
     stim = h.NetStim()
     stim.number, stim.start, stim.noise = 1, SETTLE_MS, 0
     nc = h.NetCon(stim, syn)
-    nc.weight[0] = weight_us
     nc.delay = 0
     clamp = h.SEClamp(seg)
     clamp.dur1, clamp.rs = 1e9, RS_MOHM
-    t = h.Vector().record(h._ref_t)
-    i = h.Vector().record(clamp._ref_i)
-    vm = h.Vector().record(seg._ref_v)
+    vectors = [h.Vector().record(ref) for ref in (h._ref_t, clamp._ref_i, seg._ref_v)]
     t_peak = SETTLE_MS + float(_tpeak_ms(syn.tau1, syn.tau2))
-    currents, cli, v_soma = [], [], []
     # the fixed step is set before each finitialize, which depends on it (with
     # Crank-Nicolson it starts the ionic currents differently), and put back
-    # after: the first run in a process started under secondorder 0 and left 2,
-    # so a second run differed from the first by 1e-7 (relative)
+    # after: a second run in a process otherwise differed from the first by 1e-7
     saved = solver.save()
-    solver.use_fixed_step(0.025, secondorder=2)
+    solver.use_fixed_step(DT_MS, secondorder=2)
     try:
-        for v in hold_mv:
-            clamp.amp1 = float(v)
-            sweeps = []
-            # a sweep with the synaptic event and a control sweep without: their
-            # difference is the synaptic current alone, free of the slow
-            # voltage-dependent currents of the (imperfectly clamped) cell
-            for weight in (weight_us, 0.0):
-                nc.weight[0] = weight
-                h.finitialize()
-                simulate.run(SETTLE_MS + AFTER_MS, method="fixed", dt_ms=0.025)
-                sweeps.append(float(np.interp(t_peak, np.asarray(t), np.asarray(i))))
-                if weight:
-                    cli.append(seg.cli)
-                    # the soma's potential at the peak: the command minus the
-                    # drop across the series resistance (steady currents of
-                    # several nA at depolarised holds)
-                    v_soma.append(float(np.interp(t_peak, np.asarray(t), np.asarray(vm))))
-            # the clamp injects (positive: into the cell) what the membrane
-            # loses: an outward synaptic current needs as much injected current
-            currents.append(sweeps[0] - sweeps[1])
-        c = {"cli": float(np.mean(cli)), "clo": seg.clo, "hco3i": seg.hco3i, "hco3o": seg.hco3o}
+        sweeps = [_sweep(h, clamp, nc, v, weight_us, vectors, t_peak, seg) for v in hold_mv]
         ratio = syn.pratio
     finally:
         solver.restore(saved)
-        nc = None
-        clamp = None
-        syn = None
-        stim = None
-        for (sec_seg, mech, param), value in blocked.items():
-            setattr(getattr(sec_seg, mech), param, value)
-        blocked = None
-    currents = np.array(currents)  # nA, outward positive
-    e_meas = _zero_crossing(np.array(v_soma), currents)
-    e_command = _zero_crossing(np.array(hold_mv, float), currents)
-    from neuron import h as _h
-
+        nc = clamp = syn = stim = None
+        for (sec_seg, mech, name), value in blocked.items():
+            setattr(getattr(sec_seg, mech), name, value)
+    currents = np.array([s[0] for s in sweeps])  # nA, outward positive
+    v_soma = [s[1] for s in sweeps]
+    c = {"cli": float(np.mean([s[2] for s in sweeps])), "clo": seg.clo, "hco3i": seg.hco3i,
+         "hco3o": seg.hco3o}
     e_ghk = float(thermo.egaba(c["cli"], c["clo"], c["hco3i"], c["hco3o"], p_ratio=ratio,
-                               celsius=_h.celsius))
+                               celsius=h.celsius))
     return {"hold_mV": list(map(float, hold_mv)), "I_nA": currents.tolist(),
-            "v_soma_mV": v_soma, "E_measured": e_meas, "E_command": e_command, "E_ghk": e_ghk,
+            "v_soma_mV": v_soma, "E_measured": zero_crossing(np.array(v_soma), currents),
+            "E_command": zero_crossing(np.array(hold_mv, float), currents), "E_ghk": e_ghk,
             **c, "pratio": ratio}
 
 
-#: mechanism -> parameter set to 0 during the measurement (TTX, Cd2+)
-BLOCK = {"nav": "gbar", "cahva": "pbar"}
+def _sweep(h, clamp, nc, v, weight_us, vectors, t_peak, seg):
+    """One holding potential: (synaptic current, somatic V at the peak, cli)."""
+    from .. import simulate
+
+    clamp.amp1 = float(v)
+    t, i, vm = vectors
+    peaks = []
+    # a sweep with the synaptic event and a control sweep without: their
+    # difference is the synaptic current alone, free of the slow
+    # voltage-dependent currents of the (imperfectly clamped) cell
+    for weight in (weight_us, 0.0):
+        nc.weight[0] = weight
+        h.finitialize()
+        simulate.run(SETTLE_MS + AFTER_MS, method="fixed", dt_ms=DT_MS)
+        peaks.append(float(np.interp(t_peak, np.asarray(t), np.asarray(i))))
+        if weight:
+            cli = seg.cli
+            # the soma's potential at the peak: the command minus the drop
+            # across the series resistance (several nA at depolarised holds)
+            v_soma = float(np.interp(t_peak, np.asarray(t), np.asarray(vm)))
+    # the clamp injects (positive: into the cell) what the membrane loses
+    return peaks[0] - peaks[1], v_soma, cli
 
 
-def _block(cell, block):
+def block(cell, blocked):
     """Set each blocked density to 0; returns {(segment, mech, param): old value}."""
     saved = {}
     for seg in cell.segments("all"):
-        for mech, param in block.items():
+        for mech, name in blocked.items():
             if hasattr(seg, mech):
-                saved[(seg, mech, param)] = getattr(getattr(seg, mech), param)
-                setattr(getattr(seg, mech), param, 0.0)
+                saved[(seg, mech, name)] = getattr(getattr(seg, mech), name)
+                setattr(getattr(seg, mech), name, 0.0)
     return saved
 
 
-def _zero_crossing(v, i):
-    """The potential where I(V) changes sign (linear interpolation), or nan."""
-    s = np.sign(i)
-    idx = np.flatnonzero(s[:-1] * s[1:] < 0)
-    if idx.size == 0:
-        return float("nan")
-    k = int(idx[0])
-    return float(v[k] - i[k] * (v[k + 1] - v[k]) / (i[k + 1] - i[k]))
+class Egaba(Protocol):
+    name = "egaba"
+    description = ("E_GABA of the mature and immature presets from a simulated voltage-clamp "
+                   "(perforated-patch) measurement, against the GHK prediction")
+    Spec = EgabaSpec
 
+    def measure(self, spec, session):
+        from ..steady import SteadyStateError
 
-def run(out_dir=None, morphology="pyramidal", recipe=None, recipes=("mature", "immature")):
-    """Measure E_GABA in each recipe (``recipe`` alone if given) and compare with GHK."""
-    start_clock = time.perf_counter()
-    from neuron import h
-
-    from .. import build, defaults as _defaults, results
-    from ..cell import Cell
-
-    build.load()
-    h.load_file("stdrun.hoc")
-    d = _defaults.apply()
-    if recipe is not None:
-        recipes = (recipe,)
-    measurements, cells_meta, failures = {}, {}, []
-    from ..steady import SteadyStateError
-
-    for rec in recipes:
-        cell = Cell(morphology, rec)
-        try:
-            cell.initialize()
+        out = {"measurements": {}, "cells": {}, "failures": []}
+        for rec in (spec.recipe,) if spec.recipe is not None else spec.recipes:
+            cell = session.cell(morphology=spec.morphology, recipe=rec)
+            try:
+                cell.initialize()
+            except SteadyStateError as err:  # keep the other recipes; say what failed
+                out["failures"].append(f"{rec}: {err}")
+                continue
             label = cell.recipe.name
             rest_mv = float(cell.soma_center.v)  # initialize left NEURON at rest
-            measurements[label] = measure(h, cell)
-            measurements[label]["rest_mV"] = rest_mv
-            cells_meta[label] = cell.to_dict()
-        except SteadyStateError as err:
-            # keep the other recipes' measurements; say what failed
-            failures.append(f"{rec}: {err}")
-        finally:
-            cell.destroy()
-            cell = None
-    if not measurements:
-        raise SteadyStateError("; ".join(failures))
-    rows, iv_rows = [], []
-    for label, m in measurements.items():
-        rows += [
-            (f"E_GABA {label}", m["E_measured"], "mV", "measured: zero current of the somatic I-V"),
-            (f"E_GABA_uncorrected {label}", m["E_command"], "mV",
-             "zero current against the command potential (no Rs correction)"),
-            (f"E_GABA_GHK {label}", m["E_ghk"], "mV", "GHK prediction from the simulated Cl/HCO3"),
-            (f"error {label}", m["E_measured"] - m["E_ghk"], "mV", "check: measured - GHK (|.| < 1)"),
-            (f"Cli {label}", m["cli"], "mM", "somatic Cl during the measurement"),
-            (f"Vrest {label}", m["rest_mV"], "mV", "somatic resting potential"),
-            (f"driving force {label}", m["E_measured"] - m["rest_mV"], "mV",
-             "E_GABA - Vrest (> 0: depolarising GABA)"),
-        ]
-        for v, vs, i in zip(m["hold_mV"], m["v_soma_mV"], m["I_nA"]):
-            iv_rows.append((label, v, vs, i))
-    import pandas as pd
+            out["measurements"][label] = measure(session.h, cell, spec.hold_mV, spec.weight_uS)
+            out["measurements"][label]["rest_mV"] = rest_mv
+            out["cells"][label] = cell.to_dict()
+        if not out["measurements"]:
+            raise SteadyStateError("; ".join(out["failures"]))
+        return out
 
-    summary = summary_table([(q, float(v), u, desc) for q, v, u, desc in rows])
-    iv = pd.DataFrame(iv_rows, columns=["recipe", "hold_mV", "v_soma_mV", "I_syn_nA"])
-    warnings = list(failures)
-    for label, m in measurements.items():
-        if math.isnan(m["E_measured"]):
-            warnings.append(f"{label}: the current does not change sign between {HOLD_MV[0]} "
-                            f"and {HOLD_MV[-1]} mV: E_GABA lies outside the holding range")
-        elif not abs(m["E_measured"] - m["E_ghk"]) < 1.0:
-            warnings.append(f"{label}: |measured - GHK| = "
-                            f"{abs(m['E_measured'] - m['E_ghk']):.2f} mV > 1 mV")
-    metadata = results.provenance(
-        protocol=NAME, description=DESCRIPTION, cells=cells_meta, defaults=d.to_dict(),
-        parameters={"hold_mV": list(HOLD_MV), "settle_ms": SETTLE_MS, "weight_uS": WEIGHT_US,
-                    "blocked": {m: f"{p} = 0 (TTX, Cd2+)" for m, p in BLOCK.items()},
-                    "rs_MOhm": RS_MOHM, "dt_ms": 0.025, "secondorder": 2},
-        measurements=measurements,
-        summary=summary_dict(summary),
-        warnings=warnings,
-    )
-    return finish(out_dir, NAME, summary, metadata, start_clock, iv,
-                  figure=lambda: _figure(measurements))
+    def report(self, spec, data):
+        import pandas as pd
+
+        rows, iv_rows, found = [], [], []
+        for label, m in data["measurements"].items():
+            rows += [
+                (f"E_GABA {label}", m["E_measured"], "mV",
+                 "measured: zero current of the somatic I-V"),
+                (f"E_GABA_uncorrected {label}", m["E_command"], "mV",
+                 "zero current against the command potential (no Rs correction)"),
+                (f"E_GABA_GHK {label}", m["E_ghk"], "mV",
+                 "GHK prediction from the simulated Cl/HCO3"),
+                (f"error {label}", m["E_measured"] - m["E_ghk"], "mV", "measured - GHK"),
+                (f"Cli {label}", m["cli"], "mM", "somatic Cl during the measurement"),
+                (f"Vrest {label}", m["rest_mV"], "mV", "somatic resting potential"),
+                (f"driving force {label}", m["E_measured"] - m["rest_mV"], "mV",
+                 "E_GABA - Vrest (> 0: depolarising GABA)"),
+            ]
+            iv_rows += [(label, v, vs, i) for v, vs, i in zip(m["hold_mV"], m["v_soma_mV"],
+                                                              m["I_nA"])]
+            found.append(checks.within(
+                f"E_GABA {label}", m["E_measured"], m["E_ghk"], 1.0, "mV",
+                "physics: GHK voltage equation for the simulated Cl and HCO3 (thermo.egaba)",
+                "linear interpolation of a slightly curved GHK I-V over 10 mV steps: "
+                "hundredths of a mV; nan if E_GABA lies outside the holding range"))
+        iv = pd.DataFrame(iv_rows, columns=["recipe", "hold_mV", "v_soma_mV", "I_syn_nA"])
+        return Report(rows, iv, checks=found, warnings=list(data["failures"]),
+                      metadata={"cells": data["cells"], "measurements": data["measurements"],
+                                "parameters": {"settle_ms": SETTLE_MS, "rs_MOhm": RS_MOHM,
+                                               "dt_ms": DT_MS, "secondorder": 2,
+                                               "blocked": {m: f"{p} = 0 (TTX, Cd2+)"
+                                                           for m, p in BLOCK.items()}}})
+
+    def figure(self, spec, data, report):
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(7.5, 5))
+        ax = fig.subplots()
+        colours = ["tab:blue", "tab:red", "tab:green", "tab:purple"]
+        for (label, m), colour in zip(data["measurements"].items(), colours):
+            ax.plot(m["v_soma_mV"], np.array(m["I_nA"]) * 1e3, "o-", color=colour,
+                    label=f"{label}: E_GABA {m['E_measured']:.1f} mV (GHK {m['E_ghk']:.1f})")
+            ax.axvline(m["E_ghk"], color=colour, ls=":", lw=1)
+            ax.axvline(m["rest_mV"], color=colour, ls="--", lw=0.8, alpha=0.6)
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xlabel("somatic potential (mV, Rs-corrected)")
+        ax.set_ylabel("GABA$_A$ current at the peak (pA, outward > 0)")
+        ax.set_title("E_GABA by somatic voltage clamp (dotted: GHK; dashed: rest)", fontsize=10)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        return fig
 
 
-def _figure(measurements):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7.5, 5))
-    ax = fig.subplots()
-    colours = ["tab:blue", "tab:red", "tab:green", "tab:purple"]
-    for (label, m), colour in zip(measurements.items(), colours):
-        ax.plot(m["v_soma_mV"], np.array(m["I_nA"]) * 1e3, "o-", color=colour,
-                label=f"{label}: E_GABA {m['E_measured']:.1f} mV (GHK {m['E_ghk']:.1f})")
-        ax.axvline(m["E_ghk"], color=colour, ls=":", lw=1)
-        ax.axvline(m["rest_mV"], color=colour, ls="--", lw=0.8, alpha=0.6)
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set_xlabel("somatic potential (mV, Rs-corrected)")
-    ax.set_ylabel("GABA$_A$ current at the peak (pA, outward > 0)")
-    ax.set_title("E_GABA by somatic voltage clamp (dotted: GHK; dashed: rest)", fontsize=10)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+PROTOCOL = Egaba()
+NAME, DESCRIPTION, run = PROTOCOL.name, PROTOCOL.description, PROTOCOL
