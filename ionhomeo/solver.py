@@ -99,12 +99,13 @@ def use_fixed_step(dt: float = 0.025, secondorder: int = 2):
 
 
 def save() -> dict:
-    """The current integration settings (CVODE on/off, tolerances, atolscales, dt)."""
+    """The current integration settings (CVODE on/off, tolerances, atolscales,
+    the largest CVODE step, dt, the fixed-step method)."""
     from neuron import h
 
     cv = h.CVode()
     return {"active": cv.active(), "rtol": cv.rtol(), "atol": cv.atol(), "dt": h.dt,
-            "secondorder": h.secondorder,
+            "secondorder": h.secondorder, "maxstep": cv.maxstep(),
             "atolscale": {s: cv.atolscale(s) for s in ATOL_SCALE}}
 
 
@@ -117,6 +118,8 @@ def restore(saved: dict) -> None:
         cv.atolscale(state, scale)
     cv.rtol(saved["rtol"])
     cv.atol(saved["atol"])
+    if "maxstep" in saved:
+        cv.maxstep(saved["maxstep"])
     cv.active(saved["active"])
     h.dt = saved["dt"]
     h.secondorder = saved["secondorder"]

@@ -48,3 +48,22 @@ def test_cvode_fires_the_spikes_fine_fixed_steps_fire(h):
     assert fine.size == 4 and np.all(fine[2:] > 400.0)
     assert cvode.size == fine.size
     assert np.max(np.abs(cvode - fine)) < 1.0
+
+
+def test_save_and_restore_keep_every_setting_including_maxstep(h):
+    from ionhomeo import solver
+
+    cv = h.CVode()
+    before = solver.save()
+    try:
+        solver.use_cvode(rtol=1e-5, atol=1e-4)
+        cv.maxstep(7.5)
+        h.secondorder = 0
+        changed = solver.save()
+        assert changed["maxstep"] == 7.5 and changed["active"] == 1
+        solver.restore(before)
+        assert solver.save() == before
+        solver.restore(changed)
+        assert cv.maxstep() == 7.5 and cv.rtol() == 1e-5 and h.secondorder == 0
+    finally:
+        solver.restore(before)
