@@ -12,8 +12,9 @@ import math
 
 import numpy as np
 
-__all__ = ["ExpFit", "fit_exp", "loglinear_guess", "trapezoid", "zero_crossing",
-           "crossing_time", "count_between", "first_time"]
+__all__ = ["ExpFit", "fit_exp", "loglinear_guess", "DecayFit", "fit_decay", "trapezoid",
+           "zero_crossing", "sign_changes", "bracket_crossing", "first_time", "count_between",
+           "bisect_threshold"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,21 +100,6 @@ def zero_crossing(x, y) -> float:
     return float(x[k] - y[k] * (x[k + 1] - x[k]) / (y[k + 1] - y[k]))
 
 
-def crossing_time(t, y, level: float, rising: bool = True) -> float:
-    """The first time y reaches ``level`` (from below if ``rising``, else from
-    above), interpolated linearly between samples; nan if it never does; t[0]
-    if it starts there."""
-    t, y = np.asarray(t, float), np.asarray(y, float)
-    hit = y >= level if rising else y <= level
-    idx = np.flatnonzero(hit)
-    if idx.size == 0:
-        return math.nan
-    k = int(idx[0])
-    if k == 0:
-        return float(t[0])
-    return float(t[k - 1] + (level - y[k - 1]) * (t[k] - t[k - 1]) / (y[k] - y[k - 1]))
-
-
 def first_time(t, mask) -> float:
     """The first t where ``mask`` holds, or nan."""
     idx = np.flatnonzero(np.asarray(mask))
@@ -124,3 +110,95 @@ def count_between(times, t0: float, t1: float) -> int:
     """How many event times fall in [t0, t1)."""
     times = np.asarray(times, float)
     return int(np.count_nonzero((times >= t0) & (times < t1)))
+
+
+def sign_changes(x, y):
+    """Every x where y changes sign (linear interpolation between the two
+    samples that bracket it, as :func:`zero_crossing`) and the sign y takes
+    there (+1 or -1): two arrays, empty if y never changes sign."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    s = np.sign(y)
+    k = np.flatnonzero(s[:-1] * s[1:] < 0)
+    return x[k] - y[k] * (x[k + 1] - x[k]) / (y[k + 1] - y[k]), np.sign(y[k + 1])
+
+
+def bracket_crossing(y, level: float, rising: bool = True, mask=None):
+    """The first crossing of ``level`` between two samples: (i, f) with y[i]
+    < level <= y[i + 1] (rising; y[i] > level >= y[i + 1] falling), only
+    where ``mask`` (per sample) holds at sample i + 1, and f the fraction of
+    the way from sample i to i + 1 where linear interpolation reaches the
+    level (interpolate any trace as a[i] + f (a[i + 1] - a[i])). None if
+    there is no such pair; a trace that starts beyond the level must come
+    back and cross it."""
+    y = np.asarray(y, float)
+    yy, lv = (y, level) if rising else (-y, -level)
+    ok = np.ones(y.size, bool) if mask is None else np.asarray(mask, bool)
+    k = np.flatnonzero(ok[1:] & (yy[:-1] < lv) & (yy[1:] >= lv))
+    if k.size == 0:
+        return None
+    i = int(k[0])
+    return i, float((lv - yy[i]) / (yy[i + 1] - yy[i]))
+
+
+@dataclasses.dataclass(frozen=True)
+class DecayFit:
+    """An exponential decay towards 0 fitted over a window (:func:`fit_decay`).
+
+    fit: the :class:`ExpFit` (no baseline) of y against t - t_start, None
+    when there was nothing to fit (no sample from t_start on, or y not > 0
+    there); t_start: the window's first sample time (the last sample's when
+    there is none); t_end: its last (nan without a fit); n: samples in it;
+    complete: whether y fell to exp(-span) of its start within the data.
+    """
+
+    fit: ExpFit | None
+    t_start: float
+    t_end: float
+    n: int
+    complete: bool
+
+    def to_dict(self, unit: str = "") -> dict:
+        """tau, its standard error, a, the window and the largest residual
+        over a (``max_rel_residual``); time keys end in ``_<unit>``."""
+        s = f"_{unit}" if unit else ""
+        f = self.fit
+        nan = math.nan
+        return {f"t_start{s}": self.t_start, "model": "y = a exp(-(t - t0)/tau)",
+                f"tau{s}": f.tau if f else nan, f"tau_se{s}": f.se_tau if f else nan,
+                "a": f.a if f else nan, f"t_end{s}": self.t_end, "n": self.n,
+                "max_rel_residual": f.max_residual / f.a if f else nan,
+                "complete": self.complete}
+
+
+def fit_decay(t, y, t_start: float, span: float = 3.0) -> DecayFit:
+    """Fit y = a exp(-(t - t0)/tau) to a decay towards 0, from the first
+    sample at or after ``t_start`` (t0) until y has fallen to y(t0) exp(-span)
+    (or to the last sample), by :func:`fit_exp` started from
+    :func:`loglinear_guess` (tau guess: the window's length if that slope is
+    not negative). scipy's errors propagate when the fit fails."""
+    t, y = np.asarray(t, float), np.asarray(y, float)
+    i0 = int(np.searchsorted(t, t_start))
+    t0 = float(t[min(i0, t.size - 1)])
+    if i0 >= t.size or not y[i0] > 0:
+        return DecayFit(None, t0, math.nan, 0, False)
+    below = np.flatnonzero(y[i0:] <= y[i0] * math.exp(-span))
+    i1 = i0 + (int(below[0]) if below.size else y.size - i0 - 1)
+    x, yy = t[i0:i1 + 1] - t[i0], y[i0:i1 + 1]
+    slope, icpt = loglinear_guess(x, yy)
+    fit = fit_exp(x, yy, (math.exp(icpt), -1.0 / slope if slope < 0 else x[-1]))
+    return DecayFit(fit, t0, float(t[i1]), int(x.size), bool(below.size > 0))
+
+
+def bisect_threshold(triggers, lo: float, hi: float, rtol: float) -> tuple:
+    """Geometric bisection of an all-or-none threshold: ``lo`` below it
+    (``triggers(lo)`` false), ``hi`` above it; halves the bracket in log
+    space (``triggers(sqrt(lo hi))``) until hi/lo - 1 <= ``rtol`` and
+    returns the final (lo, hi). The threshold is then about sqrt(lo hi).
+    ``triggers(x)`` runs the experiment at x and says whether it triggered."""
+    while hi / lo - 1 > rtol:
+        mid = math.sqrt(lo * hi)
+        if triggers(mid):
+            hi = mid
+        else:
+            lo = mid
+    return lo, hi

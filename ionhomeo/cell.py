@@ -201,6 +201,9 @@ class Cell:
         from . import steady
 
         self._alive()
+        # a new solve starts like the first: the previous state's handler
+        # would otherwise overwrite the solver's own starting finitialize
+        self._handler = self.state = None
         if uniform is None:
             uniform = self.nseg == 1
         if uniform:

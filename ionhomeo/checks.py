@@ -3,7 +3,7 @@
 A :class:`Check` names the quantity, the expected value with its source (the
 physics, the model's own parameters, or a measurement in a paper), the value
 obtained by simulation, the tolerance and why it is that, and whether it
-passed. Protocols return them in :attr:`ionhomeo.protocols.common.Result.checks`;
+passed. Protocols return them in :attr:`ionhomeo.experiment.Result.checks`;
 the command line prints them as PASS/FAIL and ``ionhomeo run all`` reads them.
 
 >>> c = within("E_GABA", obtained=-71.98, expected=-72.0, tolerance=1.0, unit="mV",

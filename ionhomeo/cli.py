@@ -150,57 +150,48 @@ class SettingError(ValueError):
 _FLAGGED = {"out_dir": "--out", "duration_s": "--duration", "morphology": "--morphology",
             "recipe": "--recipe", "progress": None, "defaults": None}
 
-#: unit -> (kind, factor to the kind's base unit); the unit of an option is the
-#: suffix of its name (onset_s: s, diam_um: um, hold_mV: mV, dye_uM: uM)
-_UNITS = {
-    "s": ("time", 1.0), "ms": ("time", 1e-3), "us": ("time", 1e-6), "min": ("time", 60.0),
-    "h": ("time", 3600.0),
-    "m": ("length", 1.0), "mm": ("length", 1e-3), "um": ("length", 1e-6), "nm": ("length", 1e-9),
-    "M": ("concentration", 1.0), "mM": ("concentration", 1e-3), "uM": ("concentration", 1e-6),
-    "nM": ("concentration", 1e-9),
-    "A": ("current", 1.0), "mA": ("current", 1e-3), "uA": ("current", 1e-6),
-    "nA": ("current", 1e-9), "pA": ("current", 1e-12),
-    "V": ("potential", 1.0), "mV": ("potential", 1e-3),
-    "Hz": ("rate", 1.0), "1/s": ("rate", 1.0), "kHz": ("rate", 1e3), "per_s": ("rate", 1.0),
-    "S": ("conductance", 1.0), "mS": ("conductance", 1e-3), "uS": ("conductance", 1e-6),
-    "nS": ("conductance", 1e-9),
-    "kj": ("energy", 1.0), "kJ/mol": ("energy", 1.0),
-}
-_SUFFIX_UNIT = {"hz": "Hz", "kj": "kJ/mol"}
+def _option_unit(name: str, protocol=None):
+    """The unit of option ``name``: the protocol's Spec declares it; otherwise
+    the suffix of the name (onset_s: s, diam_um: um, hold_mV: mV); None for a
+    pure number."""
+    from . import units
 
+    spec = getattr(getattr(protocol, "run", None), "Spec", None)
+    if spec is not None:
+        import dataclasses
 
-def _option_unit(name: str):
-    """The unit of option ``name`` from its suffix (None for a pure number)."""
-    for unit in sorted(_UNITS, key=len, reverse=True):
-        if unit in ("1/s", "us"):  # "_us" names a conductance as often as a time
-            continue
-        if name.endswith("_" + unit):
-            return _SUFFIX_UNIT.get(unit, unit)
-    lower = name.lower()
-    for suffix, unit in _SUFFIX_UNIT.items():
-        if lower.endswith("_" + suffix):
-            return unit
+        for field in dataclasses.fields(spec):
+            if field.name == name:
+                return field.metadata.get("unit") or None
+    if name.endswith("_per_s"):
+        return "1/s"
+    suffix = name.rpartition("_")[2]
+    if suffix in units.UNITS and suffix not in ("1", "M", "m", "h", "A", "S", "V"):
+        return suffix
+    for unit in units.UNITS:  # hz, kj: the case of a Python name
+        if unit.lower() == suffix.lower() and unit in ("Hz", "kHz", "kj"):
+            return "kJ/mol" if unit == "kj" else unit
     return None
 
 
-def _number(name: str, text: str) -> float:
+def _number(name: str, text: str, protocol=None) -> float:
     """``text`` ("30", "500 ms") as a number in the unit of option ``name``."""
-    from .recipe import _VALUE, _normalise_unit  # recipes read "value unit" the same way
+    from . import units
 
-    match = _VALUE.match(text)
-    if match is None:
-        raise SettingError(f"{name}={text.strip()!r} is not a number")
-    value, unit = match.group(1), _normalise_unit(match.group(2) or "")
-    target = _option_unit(name)
+    try:
+        value, unit = units.parse(text)
+    except units.UnitError:
+        raise SettingError(f"{name}={text.strip()!r} is not a number") from None
+    target = _option_unit(name, protocol)
     if not unit or unit == target:
         return float(value)
     if target is None:
         raise SettingError(f"{name} is a pure number; {text!r} has a unit")
-    if unit not in _UNITS or _UNITS[unit][0] != _UNITS[target][0]:
-        raise SettingError(f"{name} is in {target}; {unit!r} is not a unit of that kind")
-    from decimal import Decimal  # exact decimal scaling: 0.1 mM is 100 uM, not 100.00000000000001
-
-    return float(Decimal(value) * Decimal(repr(_UNITS[unit][1])) / Decimal(repr(_UNITS[target][1])))
+    try:
+        return units.convert(value, unit, target)
+    except units.UnitError:
+        raise SettingError(f"{name} is in {target}; {unit!r} is not a unit of that kind "
+                           f"(accepted: {', '.join(units.same_kind(target))})") from None
 
 
 def _option_kind(param) -> str:
@@ -255,7 +246,7 @@ def parse_settings(protocol, settings) -> dict:
         elif kind == "strings":
             out[name] = tuple(x.strip() for x in text.split(",") if x.strip())
         elif kind == "numbers":
-            out[name] = tuple(_number(name, x) for x in text.split(",") if x.strip())
+            out[name] = tuple(_number(name, x, protocol) for x in text.split(",") if x.strip())
         elif kind == "string":
             out[name] = text
         elif kind == "number or none" and text.lower() in ("none", "default", ""):
@@ -266,24 +257,28 @@ def parse_settings(protocol, settings) -> dict:
             except ValueError:
                 raise SettingError(f"{name} is a whole number, got {text!r}") from None
         else:
-            out[name] = _number(name, text)
+            out[name] = _number(name, text, protocol)
     return out
 
 
 def _options_text(protocol) -> str:
-    """The protocol's options for --set: name, unit, default."""
+    """The protocol's options for --set: name, unit, default (and meaning)."""
     params = inspect.signature(protocol.run).parameters
+    spec = getattr(protocol.run, "Spec", None)
+    docs = {n: d for n, _, _, d in spec.options()} if spec is not None else {}
+
     def shown(value):
         text = repr(value)
-        return text if len(text) <= 60 else text[:56] + " ..."
+        return text if len(text) <= 40 else text[:36] + " ..."
 
-    rows = [(n, _option_unit(n) or "", shown(p.default))
+    rows = [(n, _option_unit(n, protocol) or "", shown(p.default), docs.get(n, ""))
             for n, p in params.items() if n not in _FLAGGED]
     if not rows:
         return f"{protocol.name} has no options beyond --duration, --morphology and --recipe"
     width = max(len(r[0]) for r in rows)
-    lines = [f"{protocol.name}: options for --set NAME=VALUE (unit from the name; default)"]
-    lines += [f"  {n:<{width}}  {u:<6}  default {d}" for n, u, d in rows]
+    lines = [f"{protocol.name}: options for --set NAME=VALUE (unit; default; meaning)"]
+    lines += [f"  {n:<{width}}  {u:<6}  default {d}{'  ' + doc if doc else ''}"
+              for n, u, d, doc in rows]
     return "\n".join(lines)
 
 

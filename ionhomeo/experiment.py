@@ -21,7 +21,7 @@ session (mechanisms loaded, ionhomeo's defaults applied, the solver settings
 saved and restored, every cell destroyed and every NEURON object dropped at
 the end), writes the outputs as one set with their provenance (the spec, the
 cells, the defaults, versions) and returns the
-:class:`~ionhomeo.protocols.common.Result`.
+:class:`~ionhomeo.experiment.Result`.
 
 The model policy is the same for every protocol: ``morphology`` given: the
 protocol runs on that reconstruction with ``recipe`` (default ``mature``);
@@ -41,7 +41,7 @@ import math
 import time
 import typing
 
-__all__ = ["param", "Spec", "Session", "Protocol", "Report"]
+__all__ = ["param", "Spec", "Session", "Protocol", "Report", "Result"]
 
 
 def param(default, unit: str = "", doc: str = "", low=None, high=None, *,
@@ -146,12 +146,145 @@ def _number(name, value, meta) -> float:
     return float(value)
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class Result:
+    """What a protocol returns.
+
+    summary: DataFrame with columns quantity, value, unit, description.
+    timecourse: tidy DataFrame (time in a column named with its unit, e.g. t_s
+        or t_ms; variable, value, unit), or the protocol's main table.
+    metadata: provenance, parameters, steady state, fit details, warnings.
+    figures: paths of the figures written (empty without an output directory).
+    files: every path written.
+    """
+
+    summary: object
+    timecourse: object
+    metadata: dict
+    figures: tuple = ()
+    files: tuple = ()
+    checks: tuple = ()
+
+    @property
+    def passed(self):
+        """True if every check passed, False if one failed, None without checks."""
+        return all(c.passed for c in self.checks) if self.checks else None
+
+    def check(self, name: str):
+        """The :class:`ionhomeo.checks.Check` called ``name``."""
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise KeyError(f"no check {name!r}; have: {', '.join(c.name for c in self.checks)}")
+
+    def value(self, quantity: str) -> float:
+        """The summary value of ``quantity`` (e.g. ``"Vm"``)."""
+        rows = self.summary.loc[self.summary["quantity"] == quantity, "value"]
+        if rows.empty:
+            raise KeyError(f"no summary quantity {quantity!r}; have: "
+                           f"{', '.join(self.summary['quantity'])}")
+        return float(rows.iloc[0])
+
+
+def summary_table(rows):
+    """DataFrame with columns quantity, value, unit, description from row tuples."""
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=["quantity", "value", "unit", "description"])
+
+
+def summary_dict(summary) -> dict:
+    """{quantity: {"value", "unit"}} of a summary table, for the JSON provenance."""
+    return {q: {"value": v, "unit": u}
+            for q, v, u in zip(summary["quantity"], summary["value"], summary["unit"])}
+
+
+def write_outputs(out_dir, name, summary, metadata, figure=None, tables=None,
+                  start_clock=None) -> tuple:
+    """Write NAME.csv (table with key ""), NAME_<key>.csv (others),
+    NAME_summary.csv, NAME.png and NAME.json to ``out_dir`` as one set.
+
+    The files appear together or not at all (:func:`ionhomeo.results.result_set`),
+    and NAME.json lists every other file with its size and SHA-256 under
+    ``files``. ``figure``: a matplotlib figure, or a callable returning one; if
+    drawing or saving it fails, the data are still written, without the
+    figure, and the failure is recorded in the JSON's ``warnings`` (and
+    warned), so nothing computed is lost. Metadata that cannot be written as
+    JSON raise before anything is written. Returns (files, figures): the
+    paths in ``out_dir``.
+    """
+    import json
+    import warnings as _warnings
+
+    from . import results
+
+    out = results.check_output_dir(out_dir)
+    stems = [name if key == "" else f"{name}_{key}" for key in (tables or {})]
+    if start_clock is not None:
+        metadata["runtime_s"] = time.perf_counter() - start_clock
+    metadata["files"] = []
+    json.dumps(results.jsonable(metadata), allow_nan=False)  # raises before writing
+    json_name = f"{name}.json"
+    written, figures = [], []
+    with results.result_set(out, json_name) as folder:
+        for stem, table in zip(stems, (tables or {}).values()):
+            written.append(results.write_csv(table, folder / f"{stem}.csv"))
+        written.append(results.write_csv(summary, folder / f"{name}_summary.csv"))
+        if figure is not None:
+            try:
+                fig = figure() if callable(figure) else figure
+                if fig is not None:
+                    figures.append(results.save_figure(fig, folder / f"{name}.png"))
+            except Exception as err:  # noqa: BLE001 - the data are kept, the failure said
+                note = f"figure not written: {type(err).__name__}: {err}"
+                metadata.setdefault("warnings", []).append(note)
+                _warnings.warn(note, RuntimeWarning, stacklevel=2)
+        metadata["files"] = [results.file_entry(path) for path in written + figures]
+        results.write_json(metadata, folder / json_name)
+    files = [out / p.name for p in written] + [out / json_name]
+    figures = [out / p.name for p in figures]
+    return tuple(files + figures), tuple(figures)
+
+
+def finish(out_dir, name, summary, metadata, start_clock, timecourse, figure=None,
+           tables=None, checks=()) -> "Result":
+    """The end of every protocol: write the outputs to ``out_dir`` (if given)
+    and return the Result.
+
+    figure: a callable returning the figure, called only when writing (a
+    figure is not drawn for a run without an output directory); tables: as
+    in :func:`write_outputs`, or a callable returning them (built only when
+    writing), by default ``{"": timecourse}``. If the files cannot be
+    written, the OutputError raised carries the Result as ``err.result``.
+    """
+    from .results import OutputError
+
+    files = figures = ()
+    if out_dir is not None:
+        if tables is None:
+            tables = {"": timecourse}
+        elif callable(tables):
+            tables = tables()
+        try:
+            files, figures = write_outputs(out_dir, name, summary, metadata, figure=figure,
+                                           tables=tables, start_clock=start_clock)
+        except OutputError as err:
+            err.result = Result(summary=summary, timecourse=timecourse, metadata=metadata,
+                                checks=tuple(checks))
+            raise
+    else:
+        metadata["runtime_s"] = time.perf_counter() - start_clock
+    return Result(summary=summary, timecourse=timecourse, metadata=metadata, figures=figures,
+                  files=files, checks=tuple(checks))
+
+
 class Session:
     """NEURON for one protocol run (a context manager).
 
     Entering loads the mechanisms and stdrun.hoc, applies ionhomeo's defaults
     (``defaults``: None or a :class:`ionhomeo.defaults.Defaults`) and saves
-    the solver settings; leaving restores them, destroys every cell made with
+    the solver settings and the temperature; leaving restores them (the
+    temperature as it was before the defaults), destroys every cell made with
     :meth:`cell` and drops every object given to :meth:`keep`, whatever
     happened.
     """
@@ -159,7 +292,7 @@ class Session:
     def __init__(self, protocol=None, defaults=None, progress=None):
         self.protocol, self._defaults_arg, self.progress = protocol, defaults, progress
         self.cells, self._kept = [], []
-        self.h = self.defaults = self._saved = None
+        self.h = self.defaults = self._saved = self._celsius = None
 
     def __enter__(self):
         from neuron import h
@@ -169,6 +302,7 @@ class Session:
         build.load()
         h.load_file("stdrun.hoc")
         self.h = h
+        self._celsius = h.celsius  # a recipe may set the temperature
         self.defaults = defaults_mod.apply(self._defaults_arg)
         self._saved = solver.save()
         return self
@@ -178,6 +312,7 @@ class Session:
 
         try:
             solver.restore(self._saved)
+            self.h.celsius = self._celsius
         finally:
             self._kept.clear()
             for cell in self.cells:
@@ -296,7 +431,6 @@ class Protocol:
 
     def __call__(self, out_dir=None, *, defaults=None, progress=None, **options):
         from . import results
-        from .protocols.common import finish, summary_dict, summary_table
 
         start_clock = time.perf_counter()
         spec = self.spec(**options)

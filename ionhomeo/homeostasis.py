@@ -60,7 +60,7 @@ class HomeostasisError(ParameterError):
 
 
 @dataclasses.dataclass(frozen=True)
-class Rule:
+class Regulated:
     """One regulated parameter: ``mechanism.parameter`` with time constant ``tau_ms``.
 
     reference: the parameter value that corresponds to x = 1, in the
@@ -89,7 +89,7 @@ class IntegralController:
 
     segments: the segments to regulate; each must carry ``casensor`` (the Ca
         sensor) and every rule's mechanism.
-    rules: :class:`Rule` objects (at least one; names unique).
+    rules: :class:`Regulated` objects (at least one; names unique).
     target_mM: the Ca target (mM).
     tau_g_ms: the time constant with which densities follow their messenger.
     update_ms: the chunk between controller updates; must be well below

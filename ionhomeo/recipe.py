@@ -93,7 +93,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10: the same parser, as the tomli package
     import tomli as tomllib
 
-from . import mechanisms, regions
+from . import mechanisms, regions, units
 
 __all__ = ["RecipeError", "PartialSectionWarning", "EmptyRegionWarning", "Rule", "PassiveRule",
            "Recipe", "load",
@@ -113,22 +113,14 @@ class EmptyRegionWarning(UserWarning):
 
 
 #: units a value may be written in: family -> {unit: factor to the family's first unit}
-UNIT_FACTORS = {
-    "concentration": {"mM": 1.0, "uM": 1e-3, "nM": 1e-6},
-    "current density": {"mA/cm2": 1.0, "uA/cm2": 1e-3},
-    "conductance density": {"S/cm2": 1.0, "mS/cm2": 1e-3, "uS/cm2": 1e-6},
-    "time": {"ms": 1.0, "s": 1e3},
-    "rate": {"/ms": 1.0, "/s": 1e-3},
-    "length": {"um": 1.0},
-    "resistivity": {"ohmcm": 1.0, "ohm*cm": 1.0, "kohmcm": 1e3},
-    "capacitance density": {"uF/cm2": 1.0, "F/m2": 100.0},
-}
+#: kind -> {unit: factor}, the units a recipe value may be written in (from
+#: :data:`ionhomeo.units.UNITS`, the one table of the package)
+UNIT_FACTORS = {}
+for _unit, (_kind, _factor) in units.UNITS.items():
+    UNIT_FACTORS.setdefault(_kind, {})[_unit] = float(_factor)
 
-_VALUE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*?)?\s*$")
-
-
-def _normalise_unit(unit: str) -> str:
-    return unit.replace("\u00b5", "u").replace("\u03bc", "u").replace("^", "").replace(" ", "")
+_VALUE = units._VALUE
+_normalise_unit = units.normalise
 
 
 def to_mod_units(value, param: "mechanisms.Parameter", where: str = "") -> float:
@@ -147,20 +139,17 @@ def to_mod_units(value, param: "mechanisms.Parameter", where: str = "") -> float
     if not m:
         raise RecipeError(f"{label} = {value!r}: write a number in {param.units}, or a string "
                           f"'value unit' such as '5 {param.units}'")
-    number, unit = float(m.group(1)), m.group(2)
+    unit = m.group(2)
     if unit is None:
         raise RecipeError(f"{label} = {value!r}: a string needs a unit; write the number "
                           f"without quotes to use the mod file's unit ({param.units})")
     unit = _normalise_unit(unit)
-    declared = _normalise_unit(param.units)
-    if unit == declared:
-        return number
-    for family in UNIT_FACTORS.values():
-        if unit in family and declared in family:
-            return number * family[unit] / family[declared]
-    same = next((list(f) for f in UNIT_FACTORS.values() if declared in f), [declared])
-    raise RecipeError(f"{label} = {value!r}: unit {unit!r} does not convert to {param.units}, "
-                      f"the unit of {param.name} in its mod file. Accepted: {', '.join(same)}")
+    try:
+        return units.convert(m.group(1), unit, param.units)
+    except units.UnitError:
+        raise RecipeError(f"{label} = {value!r}: unit {unit!r} does not convert to {param.units}, "
+                          f"the unit of {param.name} in its mod file. Accepted: "
+                          f"{', '.join(units.same_kind(param.units))}") from None
 
 
 def _canonical_value(value):
@@ -763,13 +752,25 @@ def load(path) -> Recipe:
     return Recipe.from_toml(text, source=str(path))
 
 
-#: the folder of the bundled presets (ionhomeo/presets/*.toml)
+#: the folder of the bundled presets: whole-cell presets (``*.toml``) and, in
+#: ``models/``, the mechanism sets of the protocols' own geometries
 PRESET_DIR = Path(__file__).with_name("presets")
 
 
-def preset_names() -> tuple:
-    """Names of the bundled presets: the TOML files in :data:`PRESET_DIR`."""
-    return tuple(sorted(p.stem for p in PRESET_DIR.glob("*.toml")))
+def preset_names(models: bool = True) -> tuple:
+    """Names of the bundled presets (the TOML files of :data:`PRESET_DIR`; with
+    ``models``, also those of its ``models/`` folder)."""
+    paths = list(PRESET_DIR.glob("*.toml"))
+    if models:
+        paths += PRESET_DIR.joinpath("models").glob("*.toml")
+    return tuple(sorted(p.stem for p in paths))
+
+
+def _presets_text() -> str:
+    cells = preset_names(models=False)
+    models = sorted(set(preset_names()) - set(cells))
+    return (f"Presets: {', '.join(cells)}"
+            + (f" (protocol models: {', '.join(models)})" if models else ""))
 
 
 def preset_path(name: str) -> Path:
@@ -778,8 +779,9 @@ def preset_path(name: str) -> Path:
     if name not in names:
         close = difflib.get_close_matches(str(name), names, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise RecipeError(f"unknown preset {name!r}.{hint} Presets: {', '.join(names)}")
-    return PRESET_DIR / f"{name}.toml"
+        raise RecipeError(f"unknown preset {name!r}.{hint} {_presets_text()}")
+    top = PRESET_DIR / f"{name}.toml"
+    return top if top.exists() else PRESET_DIR / "models" / f"{name}.toml"
 
 
 def preset(name: str) -> Recipe:
@@ -799,8 +801,8 @@ def resolve(spec, default=None):
     if isinstance(spec, Recipe):
         return spec
     if not isinstance(spec, (str, Path)):
-        raise RecipeError(f"a recipe is a Recipe, a preset name ({', '.join(names)}) or "
-                          f"a TOML file path; got {type(spec).__name__} {spec!r}")
+        raise RecipeError(f"a recipe is a Recipe, a preset name or a TOML file path; got "
+                          f"{type(spec).__name__} {spec!r}. {_presets_text()}")
     if str(spec) in names and not Path(str(spec)).exists():
         return preset(str(spec))
     path = Path(spec)
@@ -809,8 +811,7 @@ def resolve(spec, default=None):
         close = difflib.get_close_matches(str(spec), names, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise RecipeError(f"recipe {str(spec)!r} is neither a preset nor an existing file.{hint} "
-                          f"Presets: {', '.join(names)}; or give the path of a recipe "
-                          "TOML file")
+                          f"{_presets_text()}; or give the path of a recipe TOML file")
     return load(spec)
 
 

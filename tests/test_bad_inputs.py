@@ -140,9 +140,9 @@ CASES += [
      r"kcc2 has no parameter 'imx'\. Did you mean 'imax'\? Its parameters: imax, "),
     ("recipe unit of another quantity", _params('imax = "5 mM"'), recipe.RecipeError,
      r"kcc2\.imax = '5 mM': unit 'mM' does not convert to mA/cm2, the unit of imax in its mod "
-     r"file\. Accepted: mA/cm2, uA/cm2"),
+     r"file\. Accepted: A/m2, mA/cm2, uA/cm2, pA/um2"),
     ("recipe unknown unit", _params('imax = "5 furlong"'), recipe.RecipeError,
-     r"unit 'furlong' does not convert to mA/cm2.*Accepted: mA/cm2, uA/cm2"),
+     r"unit 'furlong' does not convert to mA/cm2.*Accepted: A/m2, mA/cm2, uA/cm2, pA/um2"),
     ("recipe quoted number without unit", _params('imax = "0.05"'), recipe.RecipeError,
      r"a string needs a unit; write the number without quotes to use the mod file's unit "
      r"\(mA/cm2\)"),
@@ -189,7 +189,7 @@ CASES += [
     ("passive rule negative Ra", _toml('[[passive]]\nregion = "all"\nRa = -1.0\n' + _RULE),
      recipe.RecipeError, r"passive\.Ra = -1 ohm cm is outside its allowed range \[1, 100000\]"),
     ("passive rule cm in mV", _toml('[[passive]]\nregion = "all"\ncm = "1 mV"\n' + _RULE),
-     recipe.RecipeError, r"unit 'mV' does not convert to uF/cm2.*Accepted: uF/cm2, F/m2"),
+     recipe.RecipeError, r"unit 'mV' does not convert to uF/cm2.*Accepted: F/m2, uF/cm2"),
     # fixed: a TypeError from iterating the number
     ("Recipe with rules a number", lambda _: lambda: recipe.Recipe(name="x", rules=5),
      recipe.RecipeError, r"recipe 'x': rules must be a non-empty list of rules \(each: region, "
@@ -205,15 +205,17 @@ CASES += [
     # fixed: "recipe file matur does not exist", no word of the presets
     ("recipe misspelt preset", lambda _: lambda: recipe.resolve("matur"), recipe.RecipeError,
      r"recipe 'matur' is neither a preset nor an existing file\. Did you mean 'mature'\? "
-     r"Presets: mature, immature"),
+     r"Presets: immature, mature \(protocol models: added-buffer, "),
     # fixed: a TypeError from Path()
     ("recipe given as a number", lambda _: lambda: recipe.resolve(5), recipe.RecipeError,
-     r"a recipe is a Recipe, a preset name \(mature, immature\) or a TOML file path; got int 5"),
+     r"a recipe is a Recipe, a preset name or a TOML file path; got int 5\. Presets: immature, "
+     r"mature \(protocol models: "),
     # fixed: an IsADirectoryError from the atomic rename
     ("recipe saved onto a directory", _recipe_onto_directory, recipe.RecipeError,
      r"cannot save recipe 'x' to .*: it is a directory; give a file name, e\.g\. .*x\.toml"),
     ("unknown preset", lambda _: lambda: presets.load("imature"), recipe.RecipeError,
-     r"unknown preset 'imature'\. Did you mean 'immature'\? Presets: mature, immature"),
+     r"unknown preset 'imature'\. Did you mean 'immature'\? Presets: immature, mature "
+     r"\(protocol models: "),
     ("swap to an unknown mechanism",
      lambda _: lambda: presets.load("mature").swap_mechanism("kcc2", "kcc3"), recipe.RecipeError,
      r"swapping kcc2 for kcc3: unknown mechanism 'kcc3'\. Did you mean 'kcc2'"),
@@ -753,14 +755,9 @@ CASES += [
     ("cli run all with --duration", _cli("run", "all", "--duration", "5", *_OUT),
      CommandLineExit, r"^exit 2: ionhomeo run all: error: --morphology, --recipe, --duration, "
                       r"--set and --options apply to one protocol at a time"),
-    # these two ran their own compartments and silently ignored the recipe
-    ("cli added-buffer with a recipe and no morphology",
-     _cli("run", "added-buffer", "--recipe", "immature", *_OUT), CommandLineExit,
-     r"^exit 2: ionhomeo run added-buffer: error: added-buffer: a recipe needs a morphology"),
-    ("cli terminal-vs-soma with a recipe and no morphology",
-     _cli("run", "terminal-vs-soma", "--recipe", "immature", *_OUT), CommandLineExit,
-     r"^exit 2: ionhomeo run terminal-vs-soma: error: terminal-vs-soma: a recipe needs a "
-     r"morphology"),
+    # added-buffer and terminal-vs-soma apply a recipe without a morphology to
+    # their own geometry now (tests/test_protocol_added_buffer.py,
+    # tests/test_protocol_terminal_vs_soma.py), so no longer refuse it
     ("cli list of an unknown mechanism", _cli("list", "kcc3"), CommandLineExit,
      r"^exit 2: ionhomeo list: error: unknown mechanism 'kcc3'\. Did you mean 'kcc2'\?"),
     ("cli build of a folder without mod files", _cli("build", "--mod-dir", "{tmp}"),

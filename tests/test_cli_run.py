@@ -55,13 +55,17 @@ def test_run_rest_prints_table_and_paths(rest_run):
         assert re.search(rf"^{quantity}\s+-?[\d.]+(e[-+]\d+)?\s+{re.escape(unit)}\s", text, re.M), \
             (quantity, text)
     assert re.search(r"^spikes\s+20\s", text, re.M), text
+    # the checks are printed after the table, each PASS
+    for name in ("max_residual", "rest_drift", "one spike per pulse"):
+        assert re.search(rf"^PASS  {name}: ", text, re.M), (name, text)
     # the printed value is the saved one
     vm = float(re.search(r"^Vm\s+(\S+)", text, re.M).group(1))
     assert vm == pytest.approx(_summary(out)["Vm"], abs=1e-3)
     # every path printed after "wrote:" exists, and the four result files are among them
     written = [Path(line.strip()) for line in text.split("wrote:")[1].splitlines() if line.strip()]
     assert all(p.is_file() for p in written), written
-    assert {p.name for p in written} >= {"spike-train.csv", "spike-train.json", "spike-train.png", "spike-train_summary.csv"}
+    assert {p.name for p in written} >= {"spike-train.csv", "spike-train.json", "spike-train.png",
+                                         "spike-train_summary.csv", "spike-train_checks.csv"}
     assert all(p.parent == out for p in written)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
 
@@ -83,10 +87,12 @@ def test_run_rest_files_parse(rest_run):
     assert meta["python_version"] == platform.python_version()
     assert meta["mod_source_hash"] == build.source_hash(build.mod_dir())
     assert meta["timestamp_utc"].endswith("+00:00")
-    assert meta["parameters"]["duration_s"] == 20
-    assert meta["parameters"]["train_hz"] == 20 and meta["parameters"]["train_s"] == 1
+    assert meta["spec"]["duration_s"] == {"value": 20, "unit": "s"}
+    assert meta["spec"]["train_hz"]["value"] == 20 and meta["spec"]["train_s"]["value"] == 1
     assert meta["defaults"]["ko"] == 4.0
-    assert meta["morphology"]["diam_um"] == 20 and meta["morphology"]["L_um"] == 20
+    soma = meta["cells"]["soma"]["geometry"]["pieces"][0]
+    assert soma["diam_um"] == 20 and soma["length_um"] == 20 and soma["nseg"] == 1
+    assert meta["cells"]["soma"]["recipe"]["name"] == "na-k-cl-spiking"
     assert meta["mechanisms"]["kcc2"]["imax"] == mechanisms.get("kcc2").parameters["imax"].default
 
     summary = pd.read_csv(out / "spike-train_summary.csv")
@@ -187,6 +193,7 @@ def test_rest_protocol_in_process_cleans_up(h):
     assert len(list(h.allsec())) == before
     assert cvode.active() == 0 and cvode.atolscale("nai") == scale
     assert result.value("spikes") == 20
+    assert result.passed is True and result.check("one spike per pulse").passed
     assert result.files == () and result.figures == ()
     with pytest.raises(KeyError, match="Vm"):
         result.value("nosuch")
@@ -251,5 +258,5 @@ def test_set_changes_a_real_protocol_option_and_the_provenance_says_so(tmp_path)
     proc = run_cli("run", "spike-train", "--out", str(out), "--duration", "20",
                    "--set", "train_hz=10", "--set", "train_s=500 ms", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    parameters = json.loads((out / "spike-train.json").read_text())["parameters"]
-    assert parameters["train_hz"] == 10.0 and parameters["train_s"] == 0.5
+    spec = json.loads((out / "spike-train.json").read_text())["spec"]
+    assert spec["train_hz"]["value"] == 10.0 and spec["train_s"]["value"] == 0.5

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from ionhomeo import build, results
-from ionhomeo.protocols.common import finish, summary_table
+from ionhomeo.experiment import finish, summary_table
 
 DATA = Path(__file__).parent / "data"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ionhomeo import mechanisms, solver, steady
-from ionhomeo.homeostasis import HomeostasisError, IntegralController, Rule
+from ionhomeo.homeostasis import HomeostasisError, IntegralController, Regulated
 
 # a Ca-only compartment: constant Na, K and Cl (no owners), Ca dynamic
 CA_ONLY = ("cadyn", "pmca", "caleak", "casensor", "naleak", "kleak", "clleak", "nakpump")
@@ -30,7 +30,7 @@ def test_step_composes_to_the_exact_solution(h):
     linear equations (m linear in t; g its first-order filter)."""
     compartment = _compartment(h)
     seg = compartment(0.5)
-    rules = [Rule("caleak", "pca", 2000.0), Rule("pmca", "imax", 500.0)]
+    rules = [Regulated("caleak", "pca", 2000.0), Regulated("pmca", "imax", 500.0)]
     ctl = IntegralController([seg], rules, 2e-4, 700.0, update_ms=50.0, initial=[1e-7, 1e-3])
     m0, g0 = ctl.m.copy(), ctl.g.copy()
     ca = 1.5e-4
@@ -80,7 +80,7 @@ def test_controller_reaches_the_target_fixed_step_and_cvode(h):
     ends = {}
     for method in ("fixed", "cvode"):
         seg.caleak.pca = mechanisms.get("caleak").parameter("pca").default
-        ctl = IntegralController([seg], [Rule("caleak", "pca", 1000.0)], 1.5e-4, 200.0,
+        ctl = IntegralController([seg], [Regulated("caleak", "pca", 1000.0)], 1.5e-4, 200.0,
                                  update_ms=20.0, initial=[1e-9])
         h.CVode().active(0)
         state = steady.solve([seg.sec], fixed=())
@@ -104,7 +104,7 @@ def test_controller_reaches_the_target_fixed_step_and_cvode(h):
 def test_modulation_scales_the_applied_parameter_only(h):
     compartment = _compartment(h)
     seg = compartment(0.5)
-    ctl = IntegralController([seg], [Rule("caleak", "pca", 2000.0)], 1.5e-4, 500.0,
+    ctl = IntegralController([seg], [Regulated("caleak", "pca", 2000.0)], 1.5e-4, 500.0,
                              update_ms=50.0, initial=[2e-7])
     ctl.set_modulation("caleak.pca", 1.5)
     assert seg.caleak.pca == pytest.approx(3e-7, rel=1e-15)
@@ -118,7 +118,7 @@ def test_modulation_scales_the_applied_parameter_only(h):
 def test_negative_densities_are_clipped_and_counted(h):
     compartment = _compartment(h)
     seg = compartment(0.5)
-    ctl = IntegralController([seg], [Rule("caleak", "pca", 2000.0)], 1e-4, 500.0,
+    ctl = IntegralController([seg], [Regulated("caleak", "pca", 2000.0)], 1e-4, 500.0,
                              update_ms=50.0, initial=[1e-9])
     ctl.step(np.array([1e-3]), 50.0)  # Ca ten times the target: m and g fall below 0
     ctl.apply()
@@ -128,7 +128,7 @@ def test_negative_densities_are_clipped_and_counted(h):
 def test_bad_controllers_are_refused(h):
     compartment = _compartment(h)
     seg = compartment(0.5)
-    ok = Rule("caleak", "pca", 2000.0)
+    ok = Regulated("caleak", "pca", 2000.0)
     with pytest.raises(HomeostasisError, match="no casensor"):
         sec = seg.sec
         sec.uninsert("casensor")
@@ -137,11 +137,11 @@ def test_bad_controllers_are_refused(h):
         finally:
             sec.insert("casensor")
     with pytest.raises(HomeostasisError, match="has no nav"):
-        IntegralController([seg], [Rule("nav", "gbar", 2000.0)], 1e-4, 500.0, update_ms=50.0)
+        IntegralController([seg], [Regulated("nav", "gbar", 2000.0)], 1e-4, 500.0, update_ms=50.0)
     with pytest.raises(HomeostasisError, match="GLOBAL"):
-        IntegralController([seg], [Rule("pmca", "kon", 2000.0)], 1e-4, 500.0, update_ms=50.0)
+        IntegralController([seg], [Regulated("pmca", "kon", 2000.0)], 1e-4, 500.0, update_ms=50.0)
     with pytest.raises(mechanisms.ParameterError, match="no parameter 'gbr'"):
-        IntegralController([seg], [Rule("caleak", "gbr", 2000.0)], 1e-4, 500.0, update_ms=50.0)
+        IntegralController([seg], [Regulated("caleak", "gbr", 2000.0)], 1e-4, 500.0, update_ms=50.0)
     with pytest.raises(HomeostasisError, match="a tenth"):
         IntegralController([seg], [ok], 1e-4, 500.0, update_ms=100.0)
     with pytest.raises(HomeostasisError, match="regulated twice"):

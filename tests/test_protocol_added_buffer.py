@@ -26,7 +26,11 @@ def test_added_buffer_recovers_kappa_and_gamma(h, default_run):
     result, _ = default_run
     v = result.value
     # THE CHECK of the issue: R^2 > 0.99, both within 10 %
-    assert v("check") == 1.0
+    assert result.passed is True
+    assert [c.name for c in result.checks] == ["r_squared", "kappa_S", "gamma"]
+    assert result.check("kappa_S").expected == pytest.approx(v("kappa_S_model"), rel=1e-12)
+    assert result.check("gamma").expected == pytest.approx(v("gamma_model"), rel=1e-12)
+    assert all(c.source.startswith(("physics:", "model:")) for c in result.checks)
     assert v("r_squared") > 0.99
     assert abs(v("kappa_S_fit") / v("kappa_S_model") - 1) < 0.10
     assert abs(v("gamma_fit") / v("gamma_model") - 1) < 0.10
@@ -58,14 +62,20 @@ def test_added_buffer_files(h, default_run):
     result, out = default_run
     assert {p.name for p in out.iterdir()} == {
         "added-buffer.csv", "added-buffer_fits.csv", "added-buffer_summary.csv",
-        "added-buffer.json", "added-buffer.png"}
+        "added-buffer_checks.csv", "added-buffer.json", "added-buffer.png"}
     meta = json.loads((out / "added-buffer.json").read_text())
     assert meta["protocol"] == "added-buffer"
-    assert meta["check"]["passed"] is True
-    assert meta["check"]["expected"]["kappa_S"] == pytest.approx(result.value("kappa_S_model"))
+    assert all(c["passed"] is True for c in meta["checks"])
+    kappa = next(c for c in meta["checks"] if c["name"] == "kappa_S")
+    assert kappa["expected"] == pytest.approx(result.value("kappa_S_model"))
+    # the protocol's own compartment with its preset, recorded in the provenance
+    site = meta["cells"]["recording site"]
+    assert site["kind"] == "compartment" and site["recipe"]["name"] == "added-buffer"
+    assert meta["spec"]["recipe"] is None
     summary = pd.read_csv(out / "added-buffer_summary.csv")
     assert list(summary.columns) == ["quantity", "value", "unit", "description"]
-    assert summary.loc[summary["quantity"] == "check", "value"].item() == 1.0
+    assert "check" not in set(summary["quantity"])
+    assert set(pd.read_csv(out / "added-buffer_checks.csv")["result"]) == {"PASS"}
     fits = pd.read_csv(out / "added-buffer_fits.csv")
     assert list(fits["dye_uM"]) == list(added_buffer.DYE_UM)
     assert (fits["tau_ms"].diff().dropna() > 0).all()  # more dye, slower decay
@@ -85,8 +95,25 @@ def test_added_buffer_on_a_cell(h):
     # without dye the soma decays as (1 + 40)/gamma (measured 0.4 % off): the
     # dye-free transient is not diffusion-limited (immobile buffer)
     assert v("tau 0uM") == pytest.approx(v("tau_expected 0uM"), rel=0.03)
-    assert result.metadata["check"]["passed"] in (True, False)
+    assert result.passed in (True, False)
+    assert result.metadata["cells"]["recording site"]["kind"] == "cell"
     assert not result.files
+
+
+def test_added_buffer_applies_a_recipe_to_its_own_compartment(h):
+    """A recipe without a morphology goes onto the protocol's own 20 um
+    compartment (it used to be refused): mature's somatic capacity 40, its
+    Na/K/Cl owners, and the recipe in the provenance."""
+    result = added_buffer.run(recipe="mature", dye_uM=(0, 100))
+    site = result.metadata["cells"]["recording site"]
+    assert site["kind"] == "compartment" and site["recipe"]["name"] == "mature"
+    assert site["geometry"]["pieces"][0]["diam_um"] == 20.0
+    assert result.metadata["spec"]["recipe"] == "mature"
+    assert result.value("kappa_S_model") == pytest.approx(40.0, rel=1e-9)
+    # a uniform compartment: the method recovers the recipe's own numbers
+    assert abs(result.value("kappa_S_error")) < 0.03
+    assert abs(result.value("gamma_error")) < 0.10
+    assert result.passed is True
 
 
 @pytest.mark.parametrize("dye", [(0,), (50, 50), (0, -1), "abc"])

@@ -42,16 +42,26 @@ def test_recovery_time_constants_match_kcc2_rate_and_volume_to_surface(h, result
         v["V/S soma"] / v["V/S dendrite"], rel=0.02)
     # with diffusion, Cl also leaves by diffusion: recovery can only be faster
     assert v["tau recovery soma"] < v["tau no diffusion soma"]
-    assert v["check"] == 1.0
+    res = result[0]
+    for site in ("soma", "dendrite"):
+        check = res.check(f"tau no diffusion {site}")
+        assert check.passed and check.relation == "rel" and check.tolerance == 0.05
+        assert check.obtained == v[f"tau no diffusion {site}"]
+        assert check.expected == v[f"tau expected {site}"]
+    assert res.check("E_GABA shift").passed
+    assert res.passed is True
 
 
 def test_files(h, result):
     _, out = result
     assert {p.name for p in out.iterdir()} == {
-        "cl-accumulation.csv", "cl-accumulation_summary.csv", "cl-accumulation.json",
-        "cl-accumulation.png"}
+        "cl-accumulation.csv", "cl-accumulation_summary.csv", "cl-accumulation_checks.csv",
+        "cl-accumulation.json", "cl-accumulation.png"}
     meta = json.loads((out / "cl-accumulation.json").read_text())
-    assert meta["check"]["passed"] is True
+    assert [c["name"] for c in meta["checks"]] == [
+        "E_GABA shift", "tau no diffusion soma", "tau no diffusion dendrite"]
+    assert all(c["passed"] for c in meta["checks"])
+    assert meta["spec"]["morphology"] == "ball_and_stick" and meta["spec"]["recipe"] == "mature"
 
 
 def test_the_numbers_are_the_stored_ones(result):

@@ -31,7 +31,11 @@ def test_every_measured_egaba_matches_ghk_within_1_mV(h, result):
             # the 1 mV; the remaining error is the linear interpolation of
             # the (curved) GHK I-V between holds 10 mV apart: < 0.1 mV here
             assert abs(measured - ghk) < 1.0, (recipe, drug, measured, ghk)
-    assert values["check"] == 1.0
+            check = res.check(f"E_GABA {recipe} {drug}")
+            assert check.passed and check.tolerance == 1.0 and check.relation == "abs"
+            assert check.obtained == measured and check.expected == ghk
+            assert check.source.startswith("physics:")
+    assert res.passed is True
 
 
 def test_drugs_shift_egaba_in_their_directions(h, result):
@@ -47,15 +51,25 @@ def test_drugs_shift_egaba_in_their_directions(h, result):
     # the developmental switch itself: depolarising GABA in the immature cell
     assert values["E_GABA immature control"] > values["Vrest immature control"] + 20
     assert values["E_GABA mature control"] < values["Vrest mature control"] + 1
+    # each drug's direction is a check of its own (more than 0.1 mV, in its direction)
+    for recipe in ("mature", "immature"):
+        down = res.check(f"shift {recipe} bumetanide")
+        up = res.check(f"shift {recipe} VU0463271")
+        assert down.passed and down.relation == "max" and down.expected == -0.1
+        assert up.passed and up.relation == "min" and up.expected == 0.1
+        assert down.obtained == values[f"shift {recipe} bumetanide"]
 
 
 def test_files_and_provenance(h, result):
     res, out = result
     names = {p.name for p in out.iterdir()}
     assert names == {"egaba-development.csv", "egaba-development_summary.csv",
-                     "egaba-development.json", "egaba-development.png"}
+                     "egaba-development_checks.csv", "egaba-development.json",
+                     "egaba-development.png"}
     meta = json.loads((out / "egaba-development.json").read_text())
-    assert meta["check"]["passed"] is True
+    assert len(meta["checks"]) == 10 and all(c["passed"] for c in meta["checks"])
+    assert "check" not in set(res.summary["quantity"])  # pass/fail is not a summary number
+    assert meta["spec"]["morphology"] == "ball_and_stick"
     assert set(meta["cells"]) == {f"{r} {d}" for r in ("mature", "immature")
                                   for d in ("control", "bumetanide", "VU0463271")}
     blocked = meta["cells"]["immature bumetanide"]["recipe"]["rules"][-1]

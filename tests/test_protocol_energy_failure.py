@@ -34,7 +34,7 @@ def test_ncx_reverses_at_its_reversal_potential(h, default_run):
     # that bracket the sign change leaves about 1e-3 mV
     assert abs(v["Vm_at_NCX_reversal"] - v["E_NCX_at_NCX_reversal"]) < 1.0
     assert abs(v["NCX_error"]) < 0.01 and abs(v["ouabain_NCX_error"]) < 0.01
-    assert v["check_NCX"] == 1.0
+    assert result.check("Vm at NCX reversal").passed
     # E_NCX recomputed here from the state at each reversal
     for ev in (result.metadata["events"]["NCX_reversal"],
                result.metadata["ouabain_events"]["NCX_reversal"]):
@@ -55,14 +55,14 @@ def test_event_times_and_order(h, default_run):
     The resting exchanger runs only 12.1 mV below its reversal; stopping the
     pumps removes their outward current and depolarises by 12.6 mV within
     0.05 s, before Nai has changed. So the issue's order (Nai +10 % first)
-    does not hold and the protocol's check reports 0. The reversal is brief
+    does not hold and the protocol's order check fails. The reversal is brief
     (the Ca leak raises E_NCX), and a smaller cell does not reverse at all.
     """
     result, _ = default_run
     v = _values(result)
     assert result.metadata["event_order_observed"] == [
         "NCX_reversal", "Nai_rise", "Ca_overload", "depolarisation"]
-    assert v["check_order"] == 0.0 and v["check"] == 0.0
+    assert not result.check("event order").passed and result.passed is False
     assert 0 < v["t_NCX_reversal"] < v["t_NCX_forward_again"] < 1.0
     margin = v["E_NCX_rest"] - v["Vm_rest"]
     assert 5 < margin < 20
@@ -108,8 +108,10 @@ def test_event_times_do_not_depend_on_the_step_cap(h):
 def test_small_cell_never_reverses_ncx(h):
     """In a 5 um cylinder the Ca leak raises E_NCX faster than the membrane
     depolarises: no reversal; the check then fails for want of one."""
-    v = _values(energy_failure.run(diam_um=5.0, duration_s=300.0, compare_ouabain=False))
-    assert math.isnan(v["t_NCX_reversal"]) and v["check"] == 0.0
+    result = energy_failure.run(diam_um=5.0, duration_s=300.0, compare_ouabain=False)
+    v = _values(result)
+    assert math.isnan(v["t_NCX_reversal"]) and result.passed is False
+    assert not result.check("Vm at NCX reversal").passed  # no reversal seen: nan
     assert v["t_Nai_rise"] < v["t_Ca_overload"]
 
 
@@ -127,15 +129,19 @@ def test_dgatp_option(h):
 def test_files_written(h, default_run):
     result, out = default_run
     assert {p.name for p in out.iterdir()} == {
-        "energy-failure.csv", "energy-failure_summary.csv", "energy-failure.json",
-        "energy-failure.png"}
+        "energy-failure.csv", "energy-failure_summary.csv", "energy-failure_checks.csv",
+        "energy-failure.json", "energy-failure.png"}
     tc = pd.read_csv(out / "energy-failure.csv")
     assert list(tc.columns) == ["condition", "t_s", "variable", "value", "unit"]
     assert set(tc["condition"]) == {"energy_loss", "ouabain"}
     meta = json.loads((out / "energy-failure.json").read_text())
     assert meta["protocol"] == "energy-failure"
-    assert set(meta["check"]) == {"expected", "obtained", "tolerance", "passed"}
-    assert meta["check"]["passed"] is False
+    assert [(c["name"], c["passed"]) for c in meta["checks"]] == [
+        ("event order", False), ("Vm at NCX reversal", True)]
+    assert all(c["source"].split(":")[0] in ("physics", "protocol") and c["why"]
+               for c in meta["checks"])
+    assert list(pd.read_csv(out / "energy-failure_checks.csv")["result"]) == ["FAIL", "PASS"]
+    assert not any(q.startswith("check") for q in result.summary["quantity"])
     assert (out / "energy-failure.png").read_bytes()[:8] == PNG_SIGNATURE
 
 
@@ -161,48 +167,48 @@ def test_electroneutral_pmca_does_not_rescue_the_order(h, default_run):
     # Vm above E_NCX at rest: NCX in reverse mode from the start
     assert result.metadata["rest"]["incx"] > 0 and v["Vm_rest"] > v["E_NCX_rest"]
     assert any("reverse already at rest" in w for w in result.metadata["warnings"])
-    assert math.isnan(v["t_NCX_reversal"]) and v["check_order"] == 0.0
+    assert math.isnan(v["t_NCX_reversal"]) and not result.check("event order").passed
     with pytest.raises(mechanisms.ParameterError, match="pmca_nh"):
         energy_failure.run(pmca_nh=3.0)
     with pytest.raises(mechanisms.ParameterError, match="dgatp_kj"):
         energy_failure.run(pmca_nh=2.0, dgatp_kj=-40.0)
 
 
-def test_electroneutral_pmca_with_the_na_budget_restored(h, default_run, monkeypatch):
+def test_electroneutral_pmca_with_the_na_budget_restored(h, default_run):
     """NALCN scaled so that the electroneutral-PMCA cell rests at the shipped
     cell's Nai: it then rests at the same Vm, but under ATP failure NCX still
     never reverses (the unopposed Ca leak keeps E_NCX above Vm)."""
     from scipy import optimize
 
-    from ionhomeo import steady
+    from ionhomeo import presets, steady
+    from ionhomeo.cell import Cell
 
     base, _ = default_run
     b = _values(base)
-    build = energy_failure._compartment
+    pna = mechanisms.catalog()["naleak"].parameters["pna"].default
 
     def scaled(factor):
-        def make(*args):
-            sec, applied = build(*args)
-            for seg in sec:
-                seg.naleak.pna *= factor
-            return sec, applied
-        return make
+        """The protocol's preset with NALCN scaled by ``factor``."""
+        return presets.load("energy-failure").add("all", "naleak", pna=pna * factor)
 
     def rest_nai(factor):
+        """Resting Nai of the protocol's soma (with kext) with the scaled preset."""
         saved, h.nh_pmca = h.nh_pmca, 2.0
-        sec = None
+        cell = None
         try:
-            sec, _ = scaled(factor)(h, None, energy_failure.DIAM_UM, True, "probe")
-            return steady.solve([sec]).concentrations["na"]
+            spec = energy_failure.PROTOCOL.spec()
+            cell = Cell(energy_failure.PROTOCOL.geometry(spec), scaled(factor))
+            mechanisms.insert(cell.all[0], "kext")
+            return steady.solve(cell.all).concentrations["na"]
         finally:
             h.nh_pmca = saved
-            if sec is not None:
-                h.delete_section(sec=sec)
+            if cell is not None:
+                cell.destroy()
 
     factor = optimize.brentq(lambda f: rest_nai(f) - b["Nai_rest"], 0.05, 1.0, xtol=1e-9)
     assert 0.2 < factor < 0.6
-    monkeypatch.setattr(energy_failure, "_compartment", scaled(factor))
-    v = _values(energy_failure.run(pmca_nh=2.0))
+    result = energy_failure.run(recipe=scaled(factor), pmca_nh=2.0)
+    v = _values(result)
     # same Nai, and then the same Vm: the PMCA's Na (2 per Ca) replaces the
     # NALCN Na it was scaled down by, and the pump current is the same
     assert v["Nai_rest"] == pytest.approx(b["Nai_rest"], rel=1e-6)
@@ -211,7 +217,7 @@ def test_electroneutral_pmca_with_the_na_budget_restored(h, default_run, monkeyp
     assert v["I_pump_rest"] == pytest.approx(b["I_pump_rest"], rel=1e-5)
     assert v["E_NCX_rest"] > v["Vm_rest"]  # forward at rest, as in the shipped cell
     # ATP failure: no reversal; Nai +10 %, then Ca overload, then depolarisation
-    assert math.isnan(v["t_NCX_reversal"]) and v["check_order"] == 0.0
+    assert math.isnan(v["t_NCX_reversal"]) and not result.check("event order").passed
     assert v["t_Nai_rise"] < v["t_Ca_overload"] < v["t_depolarisation"]
     # pump block alone: NCX reverses, before Nai has risen 10 %
     assert v["ouabain_t_NCX_reversal"] < v["ouabain_t_Nai_rise"]
@@ -231,7 +237,8 @@ def test_gradual_onset(h):
     reverses; with the pump blocked alone it reverses, at E_NCX, before Nai
     +10 %.
     """
-    runs = {o: _values(energy_failure.run(onset_s=o, duration_s=400.0)) for o in (0.0, 1.0, 3.0)}
+    results = {o: energy_failure.run(onset_s=o, duration_s=400.0) for o in (0.0, 1.0, 3.0)}
+    runs = {o: _values(r) for o, r in results.items()}
     base = runs[0.0]
     assert base["onset"] == 0.0 and 0 < base["t_NCX_reversal"] < 1.0
     for onset in (1.0, 3.0):
@@ -241,7 +248,8 @@ def test_gradual_onset(h):
             # lag = onset to first order; the band allows the second-order
             # change of the passive influx (measured at most +14 %)
             assert 0.9 * onset < v[key] - base[key] < 1.25 * onset, (onset, key)
-        assert math.isnan(v["t_NCX_reversal"]) and v["check_order"] == 0.0
+        assert math.isnan(v["t_NCX_reversal"])
+        assert not results[onset].check("event order").passed
         assert v["ouabain_t_NCX_reversal"] < v["ouabain_t_Nai_rise"]
         assert abs(v["ouabain_NCX_error"]) < 0.01
     # everything it played is removed and restored: a later instant failure
@@ -288,7 +296,7 @@ def test_the_issue_order_fails_across_models(h, variant):
               else _ca_budget_recipe(float(variant.split("_")[-1])))
     result = energy_failure.run(recipe=recipe, duration_s=1200.0)
     v = _values(result)
-    assert v["check_order"] == 0.0
+    assert not result.check("event order").passed
     observed = result.metadata["event_order_observed"]
     assert observed[:2] != ["Nai_rise", "NCX_reversal"]
     margin = v["E_NCX_rest"] - v["Vm_rest"]
@@ -318,16 +326,30 @@ def test_the_check_passes_where_the_physics_gives_the_order(h):
     makes the PMCA, which clears most of a small load near rest, 50 times
     slower.
     """
-    v = _values(energy_failure.run(recipe=_ca_budget_recipe(0.02), onset_s=30.0,
-                                   duration_s=3 * 3600.0, compare_ouabain=False))
-    assert v["check_order"] == 1.0 and v["check_NCX"] == 1.0 and v["check"] == 1.0
+    result = energy_failure.run(recipe=_ca_budget_recipe(0.02), onset_s=30.0,
+                                duration_s=3 * 3600.0, compare_ouabain=False)
+    v = _values(result)
+    assert result.check("event order").passed and result.check("Vm at NCX reversal").passed
+    assert result.passed is True
     assert v["t_Nai_rise"] < v["t_NCX_reversal"] < v["t_Ca_overload"] < v["t_depolarisation"]
     assert math.isnan(v["t_NCX_forward_again"])  # durable
     assert abs(v["NCX_error"]) < 0.01
     # the neighbour: 0.05 of the turnover fails (Ca overload before the reversal)
-    w = _values(energy_failure.run(recipe=_ca_budget_recipe(0.05), onset_s=30.0,
-                                   duration_s=1800.0, compare_ouabain=False))
-    assert w["check_order"] == 0.0 and w["t_Ca_overload"] < w["t_NCX_reversal"]
+    neighbour = energy_failure.run(recipe=_ca_budget_recipe(0.05), onset_s=30.0,
+                                   duration_s=1800.0, compare_ouabain=False)
+    w = _values(neighbour)
+    assert not neighbour.check("event order").passed
+    assert w["t_Ca_overload"] < w["t_NCX_reversal"]
+
+
+def test_the_preset_is_the_protocol_soma():
+    """The preset holds the protocol's mechanism set, in order, at the mod-file defaults."""
+    from ionhomeo import presets
+
+    recipe = presets.load("energy-failure")
+    assert recipe.mechanisms() == list(energy_failure.MECHANISMS)
+    assert all(str(r.region) == "all" and not r.params for r in recipe.rules)
+    assert energy_failure.PROTOCOL.preset == "energy-failure"
 
 
 def test_the_numbers_are_the_stored_ones(default_run):

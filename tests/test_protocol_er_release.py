@@ -56,7 +56,13 @@ def test_crossover_matches_hill_and_michaelis_menten_formulas(h, result):
         assert rel < 1e-10, (nh, rel)
         # and the simulated uptake follows the Hill laws over 0.01-100 uM
         assert v[f"flux deviation Hill {nh}"] < 1e-10
-    assert v["check"] == 1.0
+        check = res.check(f"crossover Hill {nh}")
+        assert check.passed and check.relation == "rel" and check.tolerance == 1e-6
+        assert check.obtained == v[f"crossover Hill {nh} simulated"]
+        assert check.expected == v[f"crossover Hill {nh} formula"]
+        assert check.source.startswith("physics:")
+    assert res.passed is True
+    assert "check" not in set(res.summary["quantity"])  # pass/fail is in res.checks
 
 
 def test_ip3_releases_and_serca_refills(h, result):
@@ -118,14 +124,19 @@ def test_files_and_provenance(h, result):
     names = {p.name for p in out.iterdir()}
     stem = "er-release"
     assert names == {f"{stem}.csv", f"{stem}_cicr.csv", f"{stem}_cicr_timecourse.csv",
-                     f"{stem}_crossover.csv", f"{stem}_summary.csv", f"{stem}.json",
-                     f"{stem}.png"}
+                     f"{stem}_crossover.csv", f"{stem}_summary.csv", f"{stem}_checks.csv",
+                     f"{stem}.json", f"{stem}.png"}
     meta = json.loads((out / f"{stem}.json").read_text())
     assert meta["protocol"] == "er-release"
-    assert meta["check"]["passed"] is True and meta["check"]["tolerance"] == 1e-6
-    assert set(meta["check"]["expected"]) == {"Hill 2", "Hill 1"}
-    summary = pd.read_csv(out / f"{stem}_summary.csv")
-    assert summary.loc[summary["quantity"] == "check", "value"].item() == 1.0
+    assert [c["name"] for c in meta["checks"]] == ["crossover Hill 2", "crossover Hill 1"]
+    assert all(c["passed"] is True and c["tolerance"] == 1e-6 for c in meta["checks"])
+    assert meta["spec"]["loads_uM"]["value"] == list(LOADS_UM)
+    table = pd.read_csv(out / f"{stem}_checks.csv")
+    assert list(table["result"]) == ["PASS", "PASS"]
+    # the own compartments are geometries with the protocol's presets
+    recipes = {k: c["cell"]["recipe"]["name"] for k, c in meta["cells"].items()}
+    assert recipes == {"A": "er-release-ip3", "B": "er-release-cicr", "C": "er-release-uptake"}
+    assert meta["cells"]["A"]["cell"]["geometry"]["pieces"][0]["diam_um"] == 2.0
     flux = pd.read_csv(out / f"{stem}_crossover.csv")
     assert set(flux["nh"]) == {1.0, 2.0} and set(flux["transporter"]) == {"serca", "mcu"}
 
@@ -141,7 +152,7 @@ def test_soma_of_a_cell(h):
     res = er_release.run(morphology="ball_and_stick", duration_s=8.0, loads_uM=(5.0, 30.0),
                          cicr_s=1.5)
     v = _values(res)
-    assert v["check"] == 1.0  # Part C is the same compartment
+    assert res.passed is True  # Part C is the same compartment
     assert v["ER_released"] > 0.1
     assert math.isnan(v["conservation_A"])  # an open cell: not a conservation test
     cells = res.metadata["cells"]
@@ -150,13 +161,33 @@ def test_soma_of_a_cell(h):
     assert cells["B"]["cell"]["recipe"]["rules"][-1]["mechanism"] == "ryr"
 
 
+@pytest.mark.filterwarnings("ignore::ionhomeo.recipe.EmptyRegionWarning")  # a soma only
+def test_a_recipe_without_a_morphology_is_applied_to_the_own_dendrite(h):
+    """The one policy of the protocols: a recipe alone is applied to the protocol's
+    own geometry (it was refused before), here with the ER mechanisms added to it."""
+    res = er_release.run(recipe="mature", duration_s=8.0, loads_uM=(5.0, 30.0), cicr_s=1.5)
+    v = _values(res)
+    assert res.passed is True and v["ER_released"] > 0.1
+    assert math.isnan(v["conservation_A"])  # a cell with plasma-membrane Ca transport
+    cell = res.metadata["cells"]["A"]["cell"]
+    assert cell["geometry"]["pieces"][0]["length_um"] == 10.0
+    assert [r["mechanism"] for r in cell["recipe"]["rules"][-4:]] == ["er", "serca", "erleak",
+                                                                      "ip3r"]
+
+
 def test_bad_arguments(h):
-    with pytest.raises(ValueError, match="morphology"):
-        er_release.run(recipe="mature")
-    with pytest.raises(ValueError, match="duration_s"):
+    from ionhomeo.mechanisms import ParameterError
+
+    with pytest.raises(ParameterError, match="duration_s"):
         er_release.run(duration_s=5.0)  # IP3 ends at 7 s
-    with pytest.raises(ValueError, match="loads_uM"):
+    with pytest.raises(ParameterError, match="loads_uM"):
         er_release.run(loads_uM=(10.0, 0.0))
+    with pytest.raises(ParameterError, match="loads_uM"):
+        er_release.run(loads_uM=())
+    with pytest.raises(ParameterError, match="cicr_s"):
+        er_release.run(cicr_s=0.1)  # the load ends at 110 ms
+    with pytest.raises(ParameterError, match="Did you mean 'ip3_uM'"):
+        er_release.run(ip3_um=5.0)
 
 
 def test_the_numbers_are_the_stored_ones(result):

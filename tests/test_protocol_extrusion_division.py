@@ -50,7 +50,11 @@ def test_reversal_potential_is_3ENa_minus_2ECa(h, result):
         # uses NEURON's R and F, and brentq stops at 1e-12 mV: what is left is
         # round-off of exp/log near 100 mV (measured 6e-14 mV)
         assert abs(sim - expected) < 1e-9, (nai, sim - expected)
-    assert v["check"] == 1.0
+        check = res.check(f"E_NCX {nai:g} mM")
+        assert check.passed and check.tolerance == 1.0 and check.source.startswith("physics:")
+        assert check.obtained == sim and check.expected == v[f"E_NCX {nai:g} mM expected"]
+    assert res.passed is True and len(res.checks) == len(extrusion_division.NAI_MM)
+    assert "check" not in v  # pass/fail is in res.checks, not a summary row
     assert v["max_abs_error"] < 1e-9
     # the reference table's numbers (37 C, Nao 145, Cao 2 mM, Cai 100 nM):
     # about -65 mV at Nai 12 mM and about -106 mV at 20 mM
@@ -109,15 +113,18 @@ def test_files_and_provenance(h, result):
     names = {p.name for p in out.iterdir()}
     stem = "extrusion-division"
     assert names == {f"{stem}.csv", f"{stem}_reversal.csv", f"{stem}_iv.csv",
-                     f"{stem}_depolarisation.csv", f"{stem}_summary.csv", f"{stem}.json",
-                     f"{stem}.png"}
+                     f"{stem}_depolarisation.csv", f"{stem}_summary.csv", f"{stem}_checks.csv",
+                     f"{stem}.json", f"{stem}.png"}
     meta = json.loads((out / f"{stem}.json").read_text())
     assert meta["protocol"] == "extrusion-division"
-    assert meta["check"]["passed"] is True
-    assert meta["check"]["tolerance"] == 1.0
-    assert set(meta["check"]["expected"]) == {"8", "12", "20", "40"}
+    found = {c["name"]: c for c in meta["checks"]}
+    assert set(found) == {f"E_NCX {n} mM" for n in ("8", "12", "20", "40")}
+    assert all(c["passed"] is True and c["tolerance"] == 1.0 for c in found.values())
+    assert meta["spec"]["depol_ms"] == {"value": 500.0, "unit": "ms"}
+    table = pd.read_csv(out / f"{stem}_checks.csv")
+    assert list(table["result"]) == ["PASS"] * 4
     summary = pd.read_csv(out / f"{stem}_summary.csv")
-    assert summary.loc[summary["quantity"] == "check", "value"].item() == 1.0
+    assert "check" not in set(summary["quantity"])
     rev = pd.read_csv(out / f"{stem}_reversal.csv")
     assert list(rev["nai_mM"]) == [8.0, 12.0, 20.0, 40.0]
     depol = pd.read_csv(out / f"{stem}_depolarisation.csv")
@@ -137,7 +144,7 @@ def test_soma_of_a_cell(h, tmp_path):
     res = extrusion_division.run(morphology="ball_and_stick", cai_uM=(0.1, 1.0, 10.0),
                                  nai_mM=(12.0, 20.0), depol_ms=200.0, after_ms=100.0)
     v = _values(res)
-    assert v["check"] == 1.0 and v["max_abs_error"] < 1e-9  # as above
+    assert res.passed is True and v["max_abs_error"] < 1e-9  # as above
     # the cell's resting Nai (about 14 mM) is its own, not the default 12 mM
     assert v["Nai_A"] > 13.0
     # there E_NCX at 100 nM is below -70 mV: at -70 mV the exchanger runs in
@@ -148,13 +155,30 @@ def test_soma_of_a_cell(h, tmp_path):
     assert v["sign_agreement"] == 1.0
 
 
+def test_a_recipe_alone_is_applied_to_the_own_compartment(h):
+    """A recipe without a morphology: the protocol's 20 um soma with that recipe,
+    brought to its resting state (the one policy for --recipe)."""
+    res = extrusion_division.run(recipe="mature", cai_uM=(0.1, 1.0, 10.0), nai_mM=(12.0,),
+                                 depol_ms=100.0, after_ms=50.0)
+    site = res.metadata["cells"]["site"]
+    assert site["cell"]["recipe"]["name"] == "mature"
+    assert site["cell"]["geometry"]["pieces"][0]["diam_um"] == 20.0
+    assert site["kind"].startswith("soma centre")  # at its resting state, not at v_mV
+    assert res.passed is True
+    assert _values(res)["Nai_A"] != 12.0  # the mature soma's own resting Nai
+
+
 def test_bad_arguments(h):
-    with pytest.raises(ValueError, match="morphology"):
-        extrusion_division.run(recipe="mature")
-    with pytest.raises(ValueError, match="cai_uM"):
+    from ionhomeo.mechanisms import ParameterError
+
+    with pytest.raises(ParameterError, match="cai_uM"):
         extrusion_division.run(cai_uM=(0.1, -1.0))
-    with pytest.raises(ValueError, match="depol_ms"):
+    with pytest.raises(ParameterError, match="cai_uM"):
+        extrusion_division.run(cai_uM=())
+    with pytest.raises(ParameterError, match="depol_ms"):
         extrusion_division.run(depol_ms=0.0)
+    with pytest.raises(ParameterError, match="Did you mean 'depol_ms'"):
+        extrusion_division.run(depol_s=1.0)
 
 
 def test_the_numbers_are_the_stored_ones(result):

@@ -29,11 +29,12 @@ def _values(result):
 
 
 def test_mean_ca_reaches_the_target(h, default_run):
-    v = _values(default_run[0])
+    result = default_run[0]
+    v = _values(result)
     # the issue's 5 %; integral control has no steady-state error, and after
     # 120 s (about 5 loop time constants) the remaining error is about 0.7 %
     assert abs(v["Ca_before"] / v["Ca_target"] - 1) < 0.05
-    assert v["check_target"] == 1.0
+    assert result.check("Ca target reached").passed
     # the cell started silent and below the target: the controller had work to do
     assert v["Ca_rest_start"] < v["Ca_target"] and v["rate_before"] > 1.0
 
@@ -56,15 +57,18 @@ def test_density_ratios_approach_the_tau_ratios(h, default_run):
         lag = v["m_vs_g_at_modulation"]
         assert lag < 1e-3
         assert abs(v[f"ratio_{name}"] / v[f"ratio_{name}_predicted"] - 1) <= 2 * lag + 1e-12
-    assert v["ratio_max_deviation"] < 1.0 and v["check_ratios"] == 1.0
+    assert v["ratio_max_deviation"] < 1.0 and result.check("density ratios").passed
 
 
 def test_controller_restores_the_target_after_the_neuromodulator(h, default_run):
-    v = _values(default_run[0])
+    result = default_run[0]
+    v = _values(result)
     # the step (NALCN x 1.5) really moved Ca: the restoration check tests something
     assert v["Ca_after_step"] / v["Ca_target"] - 1 > 0.05
-    assert abs(v["Ca_end"] / v["Ca_target"] - 1) < 0.05 and v["check_restored"] == 1.0
-    assert v["check"] == 1.0
+    assert result.check("modulation moves Ca").passed
+    assert abs(v["Ca_end"] / v["Ca_target"] - 1) < 0.05
+    assert result.check("Ca target restored").passed
+    assert result.passed is True
     # compensation scales every regulated density down by the same factor
     # (their ratios are those of the regulation rates again)...
     names = ["naleak.pna", "nav.gbar", "kdr.gbar", "cahva.pbar", "sk.gbar"]
@@ -80,7 +84,8 @@ def test_timecourse_and_files(h, default_run):
     result, out = default_run
     assert {p.name for p in out.iterdir()} == {
         "homeostatic-plasticity.csv", "homeostatic-plasticity_summary.csv",
-        "homeostatic-plasticity.json", "homeostatic-plasticity.png"}
+        "homeostatic-plasticity_checks.csv", "homeostatic-plasticity.json",
+        "homeostatic-plasticity.png"}
     tc = pd.read_csv(out / "homeostatic-plasticity.csv")
     assert list(tc.columns) == ["t_s", "segment", "variable", "value", "unit"]
     ca = tc[tc["variable"] == "Ca_mean"]
@@ -91,8 +96,14 @@ def test_timecourse_and_files(h, default_run):
     assert set(mod.loc[mod["t_s"] <= 120.0, "value"]) == {1.0}
     assert set(mod.loc[mod["t_s"] > 120.0, "value"]) == {1.5}
     meta = json.loads((out / "homeostatic-plasticity.json").read_text())
-    assert meta["protocol"] == "homeostatic-plasticity" and meta["check"]["passed"] is True
-    assert meta["parameters"]["seed"] == 1 and len(meta["parameters"]["rules"]) == 5
+    assert meta["protocol"] == "homeostatic-plasticity"
+    assert [c["name"] for c in meta["checks"]] == [
+        "Ca target reached", "density ratios", "modulation moves Ca", "Ca target restored"]
+    assert all(c["passed"] for c in meta["checks"])
+    assert all(c["source"].split(":")[0] in ("model", "protocol") and c["why"]
+               for c in meta["checks"])
+    assert not any(q.startswith("check") for q in result.summary["quantity"])
+    assert meta["spec"]["seed"] == 1 and len(meta["parameters"]["rules"]) == 5
     assert (out / "homeostatic-plasticity.png").read_bytes()[:8] == PNG_SIGNATURE
 
 
@@ -150,6 +161,18 @@ def test_a_protocol_call_leaves_nothing_for_a_later_garbage_collection(h):
     finally:
         gc.enable()
         gc.collect()
+
+
+def test_the_preset_is_the_protocol_cell():
+    """The preset holds the protocol's mechanism set at the mod-file defaults, and
+    homeostasis.Regulated names what the controller regulates."""
+    from ionhomeo import presets
+
+    recipe = presets.load("homeostatic-plasticity")
+    assert recipe.mechanisms() == ["cadyn", "pmca", "caleak", "casensor", "naleak", "nav",
+                                   "kdr", "cahva", "sk", "kleak", "clleak", "nakpump"]
+    assert all(str(r.region) == "all" and not r.params for r in recipe.rules)
+    assert [r.name for r in hp.rules()] == list(hp.NAMES)
 
 
 def test_the_numbers_are_the_stored_ones(default_run):

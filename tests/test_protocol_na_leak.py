@@ -14,7 +14,7 @@ from ionhomeo.protocols import na_leak as proto
 import reference
 
 FILES = {"na-leak.csv", "na-leak_rest.csv", "na-leak_compensation.csv", "na-leak_summary.csv",
-         "na-leak.json", "na-leak.png"}
+         "na-leak_checks.csv", "na-leak.json", "na-leak.png"}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,12 @@ def test_the_check_clamped_rest_matches_ghk(h, result):
     # negligible, CVODE resolves v to 1e-3 mV and the mod files' GHK currents
     # use thermo's constants: the agreement is ~1e-3 mV, well inside the
     # issue's 0.1 mV
-    assert res.value("check") == 1.0
+    for f in ("1x", "2x", "3x"):
+        check = res.check(f"Vm clamped {f}")
+        assert check.passed and check.tolerance == 0.1 and check.source.startswith("physics:")
+        assert check.obtained == res.value(f"Vm clamped {f}")
+        assert check.expected == res.value(f"Vm GHK {f}")
+    assert res.passed is True
     assert res.value("GHK error max") < 0.1
     for f in ("2x", "3x"):
         assert res.value(f"shift clamped {f}") == pytest.approx(res.value(f"shift GHK {f}"), abs=0.1)
@@ -72,7 +77,8 @@ def test_rheobase_falls_monotonically_with_leak(h, result):
     res, _ = result
     rb = [res.value(f"rheobase {f}") for f in ("1x", "2x", "3x")]
     assert rb[0] > rb[1] > rb[2] > 0, rb  # the issue's requirement
-    assert res.value("check_rheobase") == 1.0
+    assert res.check("rheobase falls with the Na leak").passed
+    assert not {"check", "check_rheobase"} & set(res.summary["quantity"])  # checks, not rows
 
 
 def test_full_model_shift_and_compensation(h, result):
@@ -101,14 +107,30 @@ def test_files_written(h, result):
     pivot = fi.pivot(index="I_nA", columns="na_leak_multiple", values="rate_Hz")
     assert (pivot[3.0] >= pivot[1.0]).all()
     meta = json.loads((out / "na-leak.json").read_text())
-    assert meta["protocol"] == "na-leak" and meta["check"]["passed"] is True
+    assert meta["protocol"] == "na-leak"
+    assert [c["passed"] for c in meta["checks"]] == [True] * 4
+    assert meta["spec"]["fi_multiples"] == [1.0, 2.0]
+    assert list(pd.read_csv(out / "na-leak_checks.csv")["result"]) == ["PASS"] * 4
+
+
+def test_a_recipe_alone_is_applied_to_the_own_compartment(h):
+    """A recipe without a morphology: the protocol's 20 um soma with that recipe
+    (the one policy for --recipe); still isopotential, so the GHK check holds."""
+    res = proto.run(recipe="mature", multiples=(1.0, 2.0), fi_multiples=(1.0,))
+    cell = res.metadata["cells"]["cell"]
+    assert cell["recipe"]["name"] == "mature"
+    assert cell["geometry"]["pieces"][0]["diam_um"] == 20.0 and cell["nseg"] == 1
+    assert res.passed is True
+    assert res.value("Nai 1x") != pytest.approx(12.268660446575339)  # not the default preset
 
 
 def test_bad_arguments(h):
     with pytest.raises(ParameterError, match="multiples"):
         proto.run(multiples=(2.0, 3.0))
-    with pytest.raises(ParameterError, match="morphology"):
-        proto.run(recipe="mature")
+    with pytest.raises(ParameterError, match="compensation_multiple"):
+        proto.run(compensation_multiple=1.0)
+    with pytest.raises(ParameterError, match="Did you mean 'multiples'"):
+        proto.run(multiple=(1.0, 2.0))
 
 
 def test_the_numbers_are_the_stored_ones(result):

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ionhomeo import mechanisms, steady
+from ionhomeo import kinetics, mechanisms, steady
+from ionhomeo.cell import Cell
+from ionhomeo.geometry import cylinder
 from ionhomeo.protocols import pump_ahp
 
 import reference
@@ -44,8 +46,14 @@ def test_issue_check_passes(h, default_run):
     assert v["correlation"] > 0.99
     # 3. no hyperpolarisation with the pump blocked after the train
     assert v["AHP_ouabain"] > -0.1 * abs(v["AHP"])
-    assert v["check_duration"] == v["check_follows_Nai"] == v["check_ouabain"] == 1.0
-    assert v["check"] == 1.0 and result.metadata["check"]["passed"] is True
+    assert [c.name for c in result.checks] == ["duration", "tau_AHP", "correlation",
+                                               "ouabain_fraction"]
+    assert result.passed is True
+    assert result.check("duration").expected == pytest.approx(v["duration_pred"], rel=1e-15)
+    assert result.check("tau_AHP").expected == pytest.approx(v["tau_Nai"], rel=1e-15)
+    assert result.check("ouabain_fraction").obtained == v["ouabain_fraction"]
+    assert all(c.source.split(":")[0] in ("model", "physics", "paper") and c.why
+               for c in result.checks)
 
 
 def test_amplitude_is_mv_sized_and_predicted(h, default_run):
@@ -84,38 +92,57 @@ def test_twenty_um_soma_estimates(h, default_run):
 
 
 def test_rate_law_matches_nakpump(h):
-    """pump_rate_law is nakpump's BREAKPOINT, and its derivative is right."""
-    sec = h.Section(name="pump_ahp_rate_law")
+    """The protocol's pump current and Na sensitivity (kinetics' nakpump rate law)
+    are nakpump's, in the protocol's own compartment at rest."""
+    cell = Cell(cylinder(10.0, 1.0), "na-k-cl-spiking")
     try:
-        for mech in pump_ahp.MECHANISMS:
-            mechanisms.insert(sec, mech)
-        state = steady.solve([sec])
-        seg = sec(0.5)
-        ip, dip = pump_ahp._pump_at(h, seg)
-        assert float(ip) == pytest.approx(seg.ipump_nakpump, rel=1e-12)
+        state = cell.initialize()
+        cell.start()
+        seg = cell.soma_center
+        ip, dip = kinetics.nakpump_at(seg)
+        assert ip == pytest.approx(seg.ipump_nakpump, rel=1e-12)
         args = (seg.nao, seg.ki, seg.ko, seg.v, seg.nakpump.imax, 1.0, h.kmna_nakpump,
                 h.kmk_nakpump, h.dgatp_nakpump, h.celsius)
         d = 1e-4
-        fd = (pump_ahp.pump_rate_law(seg.nai + d, *args)[0]
-              - pump_ahp.pump_rate_law(seg.nai - d, *args)[0]) / (2 * d)
-        assert float(dip) == pytest.approx(float(fd), rel=1e-6)
+        fd = (kinetics.nakpump_current(seg.nai + d, *args)
+              - kinetics.nakpump_current(seg.nai - d, *args)) / (2 * d)
+        assert dip == pytest.approx(float(fd), rel=1e-6)
         # and NEURON's own pump current responds the same way
         conc = dict(state.concentrations)
         conc["na"] += d
         steady.SteadyState(v=state.v, concentrations=conc, fixed=(),
-                           residual=math.nan).finitialize([sec])
-        up = sec(0.5).ipump_nakpump
+                           residual=math.nan).finitialize(cell.all)
+        up = seg.ipump_nakpump
         conc["na"] -= 2 * d
         steady.SteadyState(v=state.v, concentrations=conc, fixed=(),
-                           residual=math.nan).finitialize([sec])
-        down = sec(0.5).ipump_nakpump
-        assert float(dip) == pytest.approx((up - down) / (2 * d), rel=1e-6)
+                           residual=math.nan).finitialize(cell.all)
+        down = seg.ipump_nakpump
+        assert dip == pytest.approx((up - down) / (2 * d), rel=1e-6)
         # tau is proportional to the diameter
-        t1, t20 = pump_ahp.nai_recovery_tau_s(np.array([1.0, 20.0]), float(dip))
+        t1, t20 = kinetics.nai_recovery_tau_s(np.array([1.0, 20.0]), dip)
         assert t20 == pytest.approx(20 * t1)
     finally:
         seg = None
-        sec = None
+        cell.destroy()
+
+
+def test_the_compartment_is_the_preset_in_a_cylinder():
+    """The protocol's own cell: the pump-ahp preset (the mechanisms it always
+    inserted, in that order, at their mod-file defaults) in a diam_um x length_um cylinder."""
+    from ionhomeo import presets
+
+    recipe = presets.load("na-k-cl-spiking")
+    assert [r.mechanism for r in recipe.rules] == [
+        "nadyn", "kdyn", "cldyn", "nakpump", "naleak", "kleak", "clleak", "kcc2", "nav", "kdr"]
+    assert all(str(r.region) == "all" and not r.values for r in recipe.rules)
+    assert pump_ahp.run.preset == "na-k-cl-spiking"
+    piece = pump_ahp.run.geometry(pump_ahp.run.spec(diam_um=2.0, length_um=5.0)).pieces[0]
+    assert (piece.diam_um, piece.length_um, piece.nseg) == (2.0, 5.0, 1)
+    # the options of the old run() keep their names and defaults
+    spec = pump_ahp.run.spec()
+    assert (spec.duration_s, spec.train_s, spec.train_hz, spec.diam_um, spec.length_um,
+            spec.pulse_nA, spec.morphology, spec.recipe) == (125.0, 1.0, 20.0, 1.0, 10.0,
+                                                              None, None, None)
 
 
 def test_mature_preset_has_a_pump_independent_component(h):
@@ -127,28 +154,35 @@ def test_mature_preset_has_a_pump_independent_component(h):
     """
     result = pump_ahp.run(recipe="mature")
     v = _values(result)
-    assert v["check_duration"] == 1.0 and v["check_follows_Nai"] == 1.0
+    assert result.check("duration").passed and result.check("tau_AHP").passed
+    assert result.check("correlation").passed
     # every mechanism hyperpolarises more than the pump alone
     assert v["AHP_pred_all"] < v["AHP_pred_pump"] < 0
     assert v["AHP_t1"] == pytest.approx(v["AHP_pred_all"], rel=0.05)
     assert v["AHP_ouabain"] < -0.1 * abs(v["AHP"])
-    assert v["check_ouabain"] == 0.0 and v["check"] == 0.0
+    assert not result.check("ouabain_fraction").passed and result.passed is False
+    assert any(w.startswith("check failed: ouabain_fraction") for w in result.metadata["warnings"])
 
 
 def test_files_written(h, default_run):
     result, out = default_run
     assert {p.name for p in out.iterdir()} == {
-        "pump-ahp.csv", "pump-ahp_summary.csv", "pump-ahp.json", "pump-ahp.png"}
+        "pump-ahp.csv", "pump-ahp_summary.csv", "pump-ahp_checks.csv", "pump-ahp.json",
+        "pump-ahp.png"}
     tc = pd.read_csv(out / "pump-ahp.csv")
     assert list(tc.columns) == ["condition", "t_s", "variable", "value", "unit"]
     assert set(tc["condition"]) == {"control", "ouabain", "ouabain_no_train"}
     meta = json.loads((out / "pump-ahp.json").read_text())
     assert meta["protocol"] == "pump-ahp"
-    assert meta["check"]["passed"] is True
-    assert set(meta["check"]) == {"expected", "obtained", "tolerance", "passed"}
+    assert [c["name"] for c in meta["checks"]] == ["duration", "tau_AHP", "correlation",
+                                                   "ouabain_fraction"]
+    assert all(c["passed"] is True for c in meta["checks"])
+    assert meta["spec"]["duration_s"] == {"value": 125.0, "unit": "s"}
+    assert meta["rest"]["v_mV"] == pytest.approx(result.value("Vm"))
     summary = pd.read_csv(out / "pump-ahp_summary.csv")
     assert list(summary.columns) == ["quantity", "value", "unit", "description"]
-    assert summary.loc[summary["quantity"] == "check", "unit"].item() == "1"
+    assert not summary["quantity"].str.startswith("check").any()
+    assert set(pd.read_csv(out / "pump-ahp_checks.csv")["result"]) == {"PASS"}
     assert (out / "pump-ahp.png").read_bytes()[:8] == PNG_SIGNATURE
 
 
@@ -159,6 +193,10 @@ def test_bad_arguments(h):
         pump_ahp.run(duration_s=5.0)
     with pytest.raises(mechanisms.ParameterError, match="diam_um"):
         pump_ahp.run(diam_um=0.0)
+    with pytest.raises(mechanisms.ParameterError, match="no pulse"):
+        pump_ahp.run(train_s=0.01)
+    with pytest.raises(mechanisms.ParameterError, match="Did you mean 'train_hz'"):
+        pump_ahp.run(train_hzz=10.0)
 
 
 def test_the_numbers_are_the_stored_ones(default_run):

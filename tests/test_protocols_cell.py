@@ -72,7 +72,8 @@ def test_cli_rest_on_a_bundled_cell_with_a_preset(tmp_path):
     for quantity in ("Vm soma", "Cli soma", "E_GABA soma", "Cli terminal", "drift_v"):
         assert re.search(rf"^{quantity}\s+-?[\d.]+", proc.stdout, re.M), (quantity, proc.stdout)
     assert {p.name for p in out.iterdir()} == {
-        "rest.csv", "rest_profile.csv", "rest_summary.csv", "rest.json", "rest.png"}
+        "rest.csv", "rest_profile.csv", "rest_summary.csv", "rest_checks.csv", "rest.json",
+        "rest.png"}
     meta = json.loads((out / "rest.json").read_text())
     assert meta["cell"]["recipe"]["name"] == "immature"
     assert meta["cell"]["morphology"]["path"].endswith("ball_and_stick.swc")
@@ -80,6 +81,8 @@ def test_cli_rest_on_a_bundled_cell_with_a_preset(tmp_path):
     summary = {q: d["value"] for q, d in meta["summary"].items()}
     # the whole-cell steady state holds (the limits)
     assert summary["drift_v"] < 0.01 and summary["drift_cl"] < 1e-3
+    assert {c["name"] for c in meta["checks"] if c["passed"]} == {
+        "drift_v", "drift_na", "drift_k", "drift_cl", "drift_ca"}
     assert 25 < summary["Cli soma"] < 45  # immature, NKCC1-dominated
     profile = pd.read_csv(out / "rest_profile.csv")
     assert set(profile["region"]) >= {"soma", "basal", "axon", "terminal"}

@@ -82,3 +82,18 @@ def test_the_python_examples_run_as_written(tmp_path):
     assert m, proc.stdout
     v, cli = map(float, m.groups())
     assert -90 < v < -60 and 0 < cli < 10
+
+
+def test_the_protocol_template_runs_as_written_in_under_100_lines(tmp_path):
+    """The developer guide's complete protocol: under 100 lines, run in a fresh
+    interpreter; its check (dV/dt = I_pump/C_m at the block) passes."""
+    [code] = code_blocks(section("Development").split("### Writing a protocol")[1], "python")
+    assert len(code.splitlines()) < 100
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"^PASS  dVdt: \S+ mV/ms, expected \S+ mV/ms \+/- 1 % \(physics: ",
+                     proc.stdout, re.M), proc.stdout
+    files = {p.name for p in (tmp_path / "pump-block-out").iterdir()}
+    assert files == {"pump-block.csv", "pump-block_summary.csv", "pump-block_checks.csv",
+                     "pump-block.json", "pump-block.png"}

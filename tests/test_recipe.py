@@ -126,7 +126,7 @@ def test_value_out_of_range():
 
 
 def test_wrong_units():
-    rule_error(["unit 'mM' does not convert to mA/cm2", "Accepted: mA/cm2, uA/cm2"],
+    rule_error(["unit 'mM' does not convert to mA/cm2", "Accepted: A/m2, mA/cm2, uA/cm2, pA/um2"],
                region="all", mechanism="kcc2", params={"imax": "0.05 mM"})
     rule_error(["unit 'furlong' does not convert to cm/s", "Accepted: cm/s"],
                region="all", mechanism="kleak", params={"pk": "1 furlong"})

@@ -10,7 +10,7 @@ import pytest
 
 from ionhomeo import checks, cli, results
 from ionhomeo.protocols import Protocol
-from ionhomeo.protocols.common import Result, summary_table, write_outputs
+from ionhomeo.experiment import Result, summary_table, write_outputs
 
 
 def _fake(name, check_value, fail=False):
@@ -64,7 +64,7 @@ def test_run_all_refuses_per_protocol_options(tmp_path, fake_protocols, capsys):
 
 
 def test_finish_draws_the_figure_only_when_writing(tmp_path):
-    from ionhomeo.protocols.common import finish
+    from ionhomeo.experiment import finish
 
     drawn = []
 

@@ -20,7 +20,10 @@ from __future__ import annotations
 
 from ..recipe import preset as load, preset_names, preset_path as path
 
-#: names of the bundled presets (the TOML files of this folder)
-NAMES = preset_names()
+#: names of the whole-cell presets (the TOML files of this folder)
+NAMES = preset_names(models=False)
+#: names of the protocols' model presets (``models/``: the mechanism set of a
+#: protocol's own geometry, every parameter at its mod-file default)
+MODEL_NAMES = tuple(sorted(set(preset_names()) - set(NAMES)))
 
-__all__ = ["NAMES", "load", "path"]
+__all__ = ["NAMES", "MODEL_NAMES", "load", "path"]

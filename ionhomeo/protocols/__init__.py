@@ -1,14 +1,18 @@
 """Simulation protocols: named, reproducible experiments with saved results.
 
-Every protocol is a function ``run(out_dir=None, duration_s=..., ...)`` that
-returns a result with a summary table, a time course and metadata, and writes
-``<name>.csv``, ``<name>.json`` and ``<name>.png`` to ``out_dir`` (see
-:mod:`ionhomeo.results`). :data:`PROTOCOLS` maps each name to a
-:class:`Protocol`, which is called like the function and has a one-line
-``description``; ``ionhomeo run NAME`` runs one from the command line.
+Every protocol is an :class:`ionhomeo.experiment.Protocol`: a validated spec
+of options (units, ranges), a model (its own geometry with a preset, or any
+reconstruction), a measurement, a report with :mod:`ionhomeo.checks` and a
+figure. Calling it, ``protocol(out_dir=None, **options)``, returns a
+:class:`~ionhomeo.experiment.Result` (summary, tables, checks,
+metadata) and writes ``<name>.csv``, ``<name>_summary.csv``,
+``<name>_checks.csv``, ``<name>.json`` and ``<name>.png`` to ``out_dir`` as one
+set. :data:`PROTOCOLS` maps each name to its registration (called like the
+protocol, with a one-line ``description``); ``ionhomeo run NAME`` runs one
+from the command line, ``--set name=value`` sets any option.
 
-To add a protocol, write ``ionhomeo/protocols/<name>.py`` with a ``run``
-function and register it below with :func:`register`.
+To add a protocol, write ``ionhomeo/protocols/<name>.py`` on the skeleton (the
+README's developer guide has a complete example) and register it below.
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ itself is GHK, so the I-V is slightly curved).
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 

@@ -1,0 +1,112 @@
+"""The protocol skeleton (ionhomeo.experiment) and checks (ionhomeo.checks)."""
+
+import dataclasses
+import inspect
+import math
+
+import pytest
+
+from ionhomeo import checks, geometry
+from ionhomeo.experiment import Protocol, Report, Session, Spec, param
+from ionhomeo.mechanisms import ParameterError
+
+
+@dataclasses.dataclass(frozen=True)
+class ToySpec(Spec):
+    diam_um: float = param(10.0, "um", "diameter", 0.0, 100.0)
+    loads_uM: tuple = param((1.0, 2.0), "uM", "loads", 0.0)
+    n: int = param(3, "", "count", 0)
+    fast: bool = param(False, "", "a switch")
+    kind: str = param("a", "", "a choice", choices=("a", "b"))
+    cap_mV: float = param(None, "mV", "optional cap", -200.0, 100.0)
+
+
+class Toy(Protocol):
+    name = "toy"
+    description = "a cylinder at rest"
+    Spec = ToySpec
+    preset = "mature"
+
+    def geometry(self, spec):
+        return geometry.cylinder(spec.diam_um, spec.diam_um)
+
+    def measure(self, spec, session):
+        cell = session.cell(spec)
+        state = cell.initialize()
+        session.h.CVode().active(1)  # the session puts the solver back
+        return {"v": state.v, "cells": len(session.cells)}
+
+    def report(self, spec, data):
+        return Report([("Vm", data["v"], "mV", "resting potential")],
+                      checks=[checks.at_most("Vm", data["v"], -50.0, "mV",
+                                             "protocol: a toy bound", "none needed")])
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"diam_um": 0.0}, "diam_um must be > 0 um, got 0.0"),
+    ({"diam_um": "10"}, "diam_um must be a finite number (um)"),
+    ({"diam_um": math.nan}, "finite number"),
+    ({"loads_uM": (1.0, -1.0)}, "loads_uM must be > 0 uM"),
+    ({"loads_uM": "1,2"}, "loads_uM must be a list"),
+    ({"n": 2.5}, "n must be a whole number"),
+    ({"fast": 1}, "fast must be True or False"),
+    ({"kind": "c"}, "kind must be one of 'a', 'b'"),
+    ({"cap_mV": 500.0}, "cap_mV must be <= 100 mV"),
+    ({"diam": 5.0}, "has no option 'diam'. Did you mean 'diam_um'?"),
+])
+def test_options_are_validated_with_the_name_the_unit_and_the_range(options, message):
+    with pytest.raises(ParameterError, match=message.replace("(", r"\(").replace(")", r"\)")
+                       .replace(".", r"\.").replace("?", r"\?")):
+        Toy().spec(**options)
+
+
+def test_valid_options_are_converted_and_recorded():
+    spec = Toy().spec(loads_uM=[5, 6], cap_mV=None, n=4)
+    assert spec.loads_uM == (5.0, 6.0) and spec.n == 4 and spec.cap_mV is None
+    assert spec.to_dict()["loads_uM"] == {"value": (5.0, 6.0), "unit": "uM"}
+    params = inspect.signature(Toy()).parameters
+    assert list(params)[:3] == ["out_dir", "morphology", "recipe"]
+    assert params["diam_um"].default == 10.0 and "progress" in params
+
+
+def test_a_run_writes_one_set_and_leaves_neuron_as_found(h, tmp_path):
+    from ionhomeo import solver
+
+    before = solver.save()
+    result = Toy()(out_dir=tmp_path / "toy", diam_um=15.0)
+    assert solver.save() == before  # CVODE switched on inside, put back
+    assert list(h.allsec()) == []  # the session destroyed its cell
+    assert result.passed is True and result.check("Vm").passed
+    names = {p.name for p in (tmp_path / "toy").iterdir()}
+    assert names == {"toy_summary.csv", "toy_checks.csv", "toy.json"}  # no timecourse, no figure
+    import json
+
+    meta = json.loads((tmp_path / "toy" / "toy.json").read_text())
+    assert meta["spec"]["diam_um"] == {"value": 15.0, "unit": "um"}
+    assert meta["checks"][0]["passed"] is True and meta["checks"][0]["source"].startswith("protocol")
+
+
+def test_the_session_cleans_up_after_an_error(h):
+    from ionhomeo import solver
+
+    before = solver.save()
+    with pytest.raises(RuntimeError, match="deliberate"):
+        with Session() as session:
+            session.cell(geometry=geometry.cylinder(5.0, 5.0), preset="mature")
+            session.h.CVode().active(1)
+            raise RuntimeError("deliberate")
+    assert solver.save() == before and list(h.allsec()) == []
+
+
+def test_checks_say_pass_or_fail_with_their_source():
+    ok = checks.within("E", -71.98, -72.0, 1.0, "mV", "physics: GHK", "interpolation")
+    assert ok.passed and ok.line() == "PASS  E: -71.98 mV, expected -72 mV +/- 1 (physics: GHK)"
+    bad = checks.relative("tau", 11.5, 10.0, 0.1, "s", "model: tau_Na", "other fluxes")
+    assert not bad.passed and bad.line().startswith("FAIL  tau: 11.5 s, expected 10 s +/- 10 %")
+    assert not checks.within("x", math.nan, 0.0, 1.0, "1", "physics: x", "").passed
+    assert not checks.at_least("x", math.nan, 0.0, "1", "physics: x", "").passed
+    assert checks.holds("order", True, "a < b", "a < b", "paper: X 2001").passed
+    with pytest.raises(ValueError, match="source must start with one of"):
+        checks.at_most("x", 1.0, 2.0, "1", "my guess", "")
+    table = checks.table([ok, bad])
+    assert list(table["result"]) == ["PASS", "FAIL"]
