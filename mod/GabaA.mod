@@ -44,7 +44,7 @@ UNITS {
     (mV) = (millivolt)
     (uS) = (microsiemens)
     (mM) = (milli/liter)
-    FARADAY = (faraday) (coulomb)
+    FARADAY = (faraday) (10000 coulomb)
     R = (k-mole) (joule/degC)
 }
 
@@ -89,16 +89,16 @@ INITIAL {
 }
 
 BREAKPOINT {
-    LOCAL rtf
+    LOCAL et
     SOLVE state METHOD cnexp
     g = B - A
-    rtf = (1000)*R*(celsius + 273.15)/FARADAY  : RT/F in mV
-    i_cl = g*gfac(v, cli, clo, rtf)
-    i_hco3 = g*pratio*gfac(v, hco3i, hco3o, rtf)
+    et = rtf()  : RT/F in mV (thermo.inc)
+    i_cl = g*gfac(v, cli, clo, et)
+    i_hco3 = g*pratio*gfac(v, hco3i, hco3o, et)
     icl = i_cl
     ihco3 = i_hco3
     i = i_cl + i_hco3
-    egaba = rtf*log((cli + pratio*hco3i)/(clo + pratio*hco3o))
+    egaba = et*log((cli + pratio*hco3i)/(clo + pratio*hco3o))
 }
 
 DERIVATIVE state {
@@ -111,12 +111,13 @@ NET_RECEIVE(weight (uS)) {
     B = B + weight*factor
 }
 
-FUNCTION gfac(v (mV), ci (mM), co (mM), rtf (mV)) (mV) {
-    : G for valence -1: with zeta = -v/rtf, v (ci - co e^-zeta)/(1 - e^-zeta)
-    : = -rtf (ci efun(-zeta) - co efun(zeta)), divided by cref
+FUNCTION gfac(v (mV), ci (mM), co (mM), et (mV)) (mV) {
+    : G for valence -1: with zeta = -v/et (et = RT/F), v (ci - co e^-zeta)/(1 - e^-zeta)
+    : = -et (ci efun(-zeta) - co efun(zeta)), divided by cref
     LOCAL zeta
-    zeta = -v/rtf
-    gfac = -rtf*(ci*efun(-zeta) - co*efun(zeta))/cref
+    zeta = -v/et
+    gfac = -et*(ci*efun(-zeta) - co*efun(zeta))/cref
 }
 
 INCLUDE "ghk.inc"
+INCLUDE "thermo.inc"

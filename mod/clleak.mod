@@ -33,7 +33,7 @@ UNITS {
     (mA) = (milliamp)
     (mV) = (millivolt)
     (mM) = (milli/liter)
-    FARADAY = (faraday) (coulomb)
+    FARADAY = (faraday) (10000 coulomb)
     R = (k-mole) (joule/degC)
 }
 

@@ -36,7 +36,7 @@ UNITS {
     (mV) = (millivolt)
     (mM) = (milli/liter)
     (um) = (micron)
-    : 1e4 coulomb per mole (see calcium.inc)
+    : 1e4 coulomb per mole, the one convention of every ionhomeo mod file
     FARADAY = (faraday) (10000 coulomb)
     R = (k-mole) (joule/degC)
 }

@@ -55,7 +55,7 @@ UNITS {
     (mV) = (millivolt)
     (mM) = (milli/liter)
     (um) = (micron)
-    : 1e4 coulomb per mole (see calcium.inc)
+    : 1e4 coulomb per mole, the one convention of every ionhomeo mod file
     FARADAY = (faraday) (10000 coulomb)
     R = (k-mole) (joule/degC)
 }
@@ -99,3 +99,5 @@ FUNCTION dfac(w) {
 }
 
 INCLUDE "calcium.inc"
+INCLUDE "thermo.inc"
+INCLUDE "pos.inc"

@@ -52,10 +52,10 @@ UNITS {
     (mV) = (millivolt)
     (mM) = (milli/liter)
     (kJ) = (kilojoule)
-    FARADAY = (faraday) (coulomb)
-    R = (k-mole) (joule/degC)
-    : Faraday constant in coulomb per mole, so that (kJ/mole)/FMOL is in kV
+    FARADAY = (faraday) (10000 coulomb)
+    : Faraday constant per mole, so that a free energy (kJ/mole)/FMOL is in kV
     FMOL = (faraday/mole) (coulomb/mole)
+    R = (k-mole) (joule/degC)
 }
 
 PARAMETER {
@@ -80,23 +80,15 @@ ASSIGNED {
 }
 
 BREAKPOINT {
-    LOCAL rtf, sna, sk
-    rtf = (1000)*R*(celsius + 273.15)/FARADAY  : RT/F in mV
+    LOCAL sna, sk
     : dgatp (kJ/mol) / F (C/mol) is in kV; (1e6) converts kV to mV
-    dgc = (1e6)*dgatp/FMOL + 3*(rtf*log(pos(nao)/pos(nai)) - v) + 2*(rtf*log(pos(ki)/pos(ko)) + v)
+    dgc = (1e6)*dgatp/FMOL + 3*(rtf()*log(pos(nao)/pos(nai)) - v) + 2*(rtf()*log(pos(ki)/pos(ko)) + v)
     sna = pos(nai)/(pos(nai) + kmna)
     sk = pos(ko)/(pos(ko) + kmk)
-    ipump = imax*avail*sna*sna*sna*sk*sk*tanh(-dgc/(2*rtf))
+    ipump = imax*avail*sna*sna*sna*sk*sk*tanh(-dgc/(2*rtf()))
     ina = 3*ipump
     ik = -2*ipump
 }
 
-FUNCTION pos(c (mM)) (mM) {
-    : floor at 1e-12 mM so that logs stay finite; the saturation factors are
-    : then zero to within 1e-12 at zero concentration
-    if (c > 1e-12) {
-        pos = c
-    } else {
-        pos = 1e-12
-    }
-}
+INCLUDE "thermo.inc"
+INCLUDE "pos.inc"

@@ -74,11 +74,11 @@ UNITS {
     (mM) = (milli/liter)
     (um) = (micron)
     (kJ) = (kilojoule)
-    : 1e4 coulomb per mole (see calcium.inc)
+    : 1e4 coulomb per mole, the one convention of every ionhomeo mod file
     FARADAY = (faraday) (10000 coulomb)
-    R = (k-mole) (joule/degC)
-    : Faraday constant in coulomb per mole, so that (kJ/mole)/FMOL is in kV
+    : Faraday constant per mole, so that a free energy (kJ/mole)/FMOL is in kV
     FMOL = (faraday/mole) (coulomb/mole)
+    R = (k-mole) (joule/degC)
 }
 
 PARAMETER {
@@ -143,5 +143,5 @@ FUNCTION act(c (mM)) (1) {
     u = (c/kcam)^4
     act = u/(u + 1)
 }
-
-INCLUDE "calcium.inc"
+INCLUDE "thermo.inc"
+INCLUDE "pos.inc"

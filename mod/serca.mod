@@ -48,11 +48,11 @@ UNITS {
     (mM) = (milli/liter)
     (um) = (micron)
     (kJ) = (kilojoule)
-    : 1e4 coulomb per mole (see calcium.inc)
+    : 1e4 coulomb per mole, the one convention of every ionhomeo mod file
     FARADAY = (faraday) (10000 coulomb)
-    R = (k-mole) (joule/degC)
-    : Faraday constant in coulomb per mole, so that (kJ/mole)/FMOL is in kV
+    : Faraday constant per mole, so that a free energy (kJ/mole)/FMOL is in kV
     FMOL = (faraday/mole) (coulomb/mole)
+    R = (k-mole) (joule/degC)
 }
 
 PARAMETER {
@@ -89,3 +89,5 @@ FUNCTION hillfrac(c (mM)) (1) {
 }
 
 INCLUDE "calcium.inc"
+INCLUDE "thermo.inc"
+INCLUDE "pos.inc"

@@ -11,8 +11,8 @@ afterhyperpolarization after spikes that bring Ca in.
     oinf = r/(1 + r),   r = (cai/kd)^n           (Hill equation)
 
 ek is the dynamic Nernst potential of the current ki and ko. cai is floored
-at 1e-12 mM by pos() before the Hill equation, so cai <= 0 gives oinf = 0
-(to within (1e-12 mM/kd)^n), never NaN; o stays in [0, 1].
+at 1e-15 mM by pos() (pos.inc) before the Hill equation, so cai <= 0 gives oinf = 0
+(to within (1e-15 mM/kd)^n), never NaN; o stays in [0, 1].
 
 Defaults:
   kd 3e-4 mM (0.3 uM) and n 4.5: SK2 Ca dose-response in inside-out
@@ -93,11 +93,4 @@ PROCEDURE rates(c (mM)) {
     oinf = r/(1 + r)
 }
 
-FUNCTION pos(c (mM)) (mM) {
-    : floor at 1e-12 mM so that cai <= 0 gives oinf about 0, never NaN
-    if (c > 1e-12) {
-        pos = c
-    } else {
-        pos = 1e-12
-    }
-}
+INCLUDE "pos.inc"

@@ -143,7 +143,7 @@ def test_sk_no_nan_at_zero_or_negative_ca(h, cai):
     seg.cai = cai
     for _ in range(10):
         h.fadvance()
-    # the floor pos() maps cai <= 0 to 1e-12 mM: oinf = (1e-12/kd)^n, ~1e-40
+    # the floor pos() maps cai <= 0 to 1e-15 mM: oinf = (1e-15/kd)^n, ~1e-50
     assert math.isfinite(seg.o_sk) and math.isfinite(seg.ik)
     assert 0 <= seg.oinf_sk < 1e-30
     h.delete_section(sec=sec)
