@@ -24,7 +24,8 @@ cells, the defaults, versions) and returns the
 :class:`~ionhomeo.experiment.Result`.
 
 The model policy is the same for every protocol: ``morphology`` given: the
-protocol runs on that reconstruction with ``recipe`` (default ``mature``);
+protocol runs on that reconstruction with ``recipe`` (default the protocol's
+``cell_recipe``, ``mature`` unless the protocol says otherwise);
 ``morphology`` None: on the protocol's own geometry with ``recipe`` (default
 its ``preset``); a protocol without a geometry of its own names its default
 morphology in its spec. Nothing given is ever ignored.
@@ -343,7 +344,9 @@ class Session:
                 geometry = self.protocol.geometry(spec)
                 preset = self.protocol.preset if preset is None else preset
         if morphology is not None:
-            cell = Cell(morphology, recipe if recipe is not None else "mature", **cell_options)
+            if recipe is None:
+                recipe = getattr(self.protocol, "cell_recipe", None) or "mature"
+            cell = Cell(morphology, recipe, **cell_options)
         elif geometry is not None:
             cell = Cell(geometry, recipe if recipe is not None else preset, **cell_options)
         else:
@@ -381,6 +384,8 @@ class Protocol:
     Spec: type = Spec
     #: the recipe of the protocol's own geometry (a preset name)
     preset: str | None = None
+    #: the recipe a reconstruction gets when none is given
+    cell_recipe: str = "mature"
 
     def geometry(self, spec):
         """The protocol's own model (None: it needs a morphology)."""

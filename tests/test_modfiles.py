@@ -48,3 +48,25 @@ def test_house_style(mod):
             code = line.split(":")[0].strip()
             if code:
                 assert "(" in code, f"{block} entry without units: {code!r}"
+
+
+def test_one_faraday_convention_and_one_include_per_helper():
+    """Every mod file that names the Faraday constant has it in 1e4 C/mol (the
+    scaling the includes assume), and the shared helpers (pos, rtf, efun, ghk,
+    poolcur) are defined once, in their include, never again in a mod file."""
+    import re
+
+    helpers = {"pos": "pos.inc", "rtf": "thermo.inc", "efun": "ghk.inc", "ghk": "ghk.inc",
+               "poolcur": "calcium.inc"}
+    for mod in MODS:
+        text = mod.read_text()
+        for line in re.findall(r"^\s*FARADAY\s*=.*$", text, re.M):
+            assert "(10000 coulomb)" in line, (mod.name, line)
+        defined = re.findall(r"^FUNCTION\s+(\w+)", text, re.M)
+        assert not set(defined) & set(helpers), (mod.name, defined)
+        for name, inc in helpers.items():
+            if re.search(rf"\b{name}\(", text):
+                assert f'INCLUDE "{inc}"' in text, (mod.name, name, inc)
+    for inc in set(helpers.values()):
+        defined = re.findall(r"^FUNCTION\s+(\w+)", (build.mod_dir() / inc).read_text(), re.M)
+        assert set(defined) == {n for n, i in helpers.items() if i == inc}, (inc, defined)

@@ -98,7 +98,9 @@ class HomeostaticPlasticity(Protocol):
                    "2014), then a neuromodulator step: Ca target, density ratios vs regulation "
                    "rates, recovery")
     Spec = HomeostaticPlasticitySpec
-    preset = "homeostatic-plasticity"
+    # on a reconstruction too: the regulation assumes Na, K and Cl fixed, which
+    # the mature preset would not keep (it loads Na)
+    preset = cell_recipe = "homeostatic-plasticity"
 
     def geometry(self, spec):
         from ..geometry import cylinder
@@ -111,7 +113,7 @@ class HomeostaticPlasticity(Protocol):
 
         # on a morphology too the default recipe is this protocol's preset: the
         # regulation assumes fixed Na, K and Cl (the mature preset would load Na)
-        cell = session.cell(spec, recipe=spec.recipe if spec.recipe is not None else self.preset)
+        cell = session.cell(spec)
         candidates = cell.segments(spec.region)
         for sec in {seg.sec for seg in candidates}:
             if not sec.has_membrane("casensor") and calcium.owner(sec(0.5)) is not None:
