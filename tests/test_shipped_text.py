@@ -1,5 +1,5 @@
-"""What users receive (the package, mod files, README, notebooks, benchmarks,
-pyproject) names no file of the developers' own workspace: every fact there
+"""What users receive (the package, mod files, README, docs, notebooks,
+benchmarks, pyproject) names no file of the developers' own workspace: every fact there
 carries its primary source instead."""
 
 import re
@@ -9,7 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = [p for pattern in ("ionhomeo/**/*", "mod/*", "notebooks/*.ipynb", "benchmarks/*",
-                             "morphologies/*", "README.md", "pyproject.toml")
+                             "docs/**/*", "morphologies/*", "README.md", "pyproject.toml")
            for p in sorted(REPO.glob(pattern)) if p.is_file() and "__pycache__" not in p.parts]
 #: the developers' workspace beside the repository, and its documents
 PRIVATE = re.compile(r"\.\./shared|shared/(reference|morphologies)|DESIGN\.md|reference/README")
