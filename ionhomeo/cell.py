@@ -186,10 +186,11 @@ class Cell:
     def initialize(self, *, uniform: bool | None = None, **solver_options):
         """Solve the resting state and start every later finitialize there.
 
-        A cell of one segment (a :mod:`ionhomeo.geometry` cylinder), or any
-        cell with ``uniform=True``, is solved as one uniform compartment by
-        :func:`ionhomeo.steady.solve` (options ``fixed``, ``v_guess``,
-        ``tol``); any other by :func:`ionhomeo.steady.solve_cell` (Newton's
+        A one-segment :mod:`ionhomeo.geometry` cylinder, or any cell with
+        ``uniform=True``, is solved as one uniform compartment by
+        :func:`ionhomeo.steady.solve` (options ``fixed``, by default K where
+        it is dynamic, ``v_guess``, ``tol``); any other cell (a one-segment
+        reconstruction too) by :func:`ionhomeo.steady.solve_cell` (Newton's
         method on NEURON's own rates; V and every concentration in every
         segment such that all net fluxes vanish). Returns the state (a
         :class:`~ionhomeo.steady.SteadyState` or
@@ -204,9 +205,12 @@ class Cell:
         # a new solve starts like the first: the previous state's handler
         # would otherwise overwrite the solver's own starting finitialize
         self._handler = self.state = None
-        if uniform is None:
-            uniform = self.nseg == 1
+        if uniform is None:  # a one-segment cylinder of ionhomeo.geometry
+            uniform = self.nseg == 1 and not hasattr(self.morphology, "path")
         if uniform:
+            if "fixed" not in solver_options:  # K held where it is dynamic (steady.solve)
+                held = "k" in steady.dynamic_ions(self.soma_center)
+                solver_options["fixed"] = ("k",) if held else ()
             self.state = steady.solve(self.all, **solver_options)
             self._handler = self.state.install(self.all)
             return self.state

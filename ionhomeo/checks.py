@@ -97,7 +97,9 @@ def within(name, obtained, expected, tolerance, unit, source, why) -> Check:
 
 
 def relative(name, obtained, expected, tolerance, unit, source, why) -> Check:
-    """|obtained / expected - 1| <= tolerance (a fraction: 0.1 is 10 %)."""
+    """|obtained / expected - 1| <= tolerance (a fraction: 0.1 is 10 %); an
+    expected value of 0 has no relative deviation and never passes (use
+    :func:`within`)."""
     e = _number(expected)
     dev = abs(_number(obtained) / e - 1) if e else math.nan
     return Check(name, obtained, expected, float(tolerance), "rel", unit, source, why,

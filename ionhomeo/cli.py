@@ -96,6 +96,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if "progress" in accepted:
         kwargs["progress"] = True  # a progress line on stderr for long runs
     from .cell import CellError
+    from .geometry import GeometryError
     from .morphology import MorphologyError
     from .recipe import RecipeError
     from .recording import RecordingError
@@ -120,7 +121,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 2
     except (mechanisms.ParameterError, mechanisms.UnknownMechanismError,
             mechanisms.UnknownVariableError, MorphologyError, RecipeError, RegionError,
-            RecordingError, CellError, SteadyStateError, SimulationError, OSError) as err:
+            RecordingError, CellError, GeometryError, SteadyStateError, SimulationError,
+            OSError) as err:
         print(f"ionhomeo run {protocol.name}: error: {err}", file=sys.stderr)
         return 2
     print(f"{protocol.name}: {protocol.description}")

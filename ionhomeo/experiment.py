@@ -46,15 +46,16 @@ __all__ = ["param", "Spec", "Session", "Protocol", "Report", "Result"]
 
 
 def param(default, unit: str = "", doc: str = "", low=None, high=None, *,
-          inclusive: bool = False, choices=None, optional: bool = False):
+          inclusive: bool = False, choices=None, optional: bool = False, min_items: int = 1):
     """A protocol option: its default, unit (``""`` for a pure number), meaning
     and range (numbers: ``> low`` (``>= low`` with ``inclusive``) and ``<=
-    high``; sequences: each element). ``optional``: None is allowed."""
+    high``; sequences: each element, and at least ``min_items`` of them).
+    ``optional``: None is allowed."""
     if isinstance(default, list):
         default = tuple(default)
     meta = {"unit": unit, "doc": doc, "low": low, "high": high, "inclusive": inclusive,
             "choices": tuple(choices) if choices else None,
-            "optional": optional or default is None}
+            "optional": optional or default is None, "min_items": min_items}
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -118,7 +119,13 @@ def _checked(field, value):
     if isinstance(default, tuple) or isinstance(value, (list, tuple)):
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
             raise ParameterError(f"{name} must be a list, got {value!r}")
+        if len(value) < meta.get("min_items", 1):
+            raise ParameterError(f"{name} needs at least {meta.get('min_items', 1)} value(s), "
+                                 f"got {len(value)}")
         if default and isinstance(default[0], str):
+            bad = [x for x in value if not isinstance(x, str)]
+            if bad:
+                raise ParameterError(f"{name} is a list of names, got {bad[0]!r}")
             return tuple(value)
         return tuple(_number(name, x, meta) for x in value)
     if isinstance(default, int) and not isinstance(default, bool):
@@ -126,8 +133,11 @@ def _checked(field, value):
             raise ParameterError(f"{name} must be a whole number, got {value!r}")
         _number(name, value, meta)
         return value
-    if isinstance(default, float) or (default is None and meta.get("unit")):
+    if isinstance(default, float) or (default is None and (
+            meta.get("unit") or meta.get("low") is not None or meta.get("high") is not None)):
         return _number(name, value, meta)
+    if isinstance(default, str) and not isinstance(value, str):
+        raise ParameterError(f"{name} must be text, got {value!r}")
     return value
 
 
@@ -321,6 +331,13 @@ class Session:
             self.cells.clear()
             gc.collect()
         return False
+
+    def drop(self, cell) -> None:
+        """Destroy ``cell`` now (CVODE integrates every section that exists, so a
+        protocol that measures cells one after another drops each when done)."""
+        cell.destroy()
+        if cell in self.cells:
+            self.cells.remove(cell)
 
     def keep(self, obj):
         """Hold a NEURON object (stimulus, synapse, vector) until the session ends."""

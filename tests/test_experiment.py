@@ -19,6 +19,10 @@ class ToySpec(Spec):
     fast: bool = param(False, "", "a switch")
     kind: str = param("a", "", "a choice", choices=("a", "b"))
     cap_mV: float = param(None, "mV", "optional cap", -200.0, 100.0)
+    ratio: float = param(None, "", "optional pure number", 0.0, 2.0)
+    names: tuple = param(("a", "b"), "", "names")
+    label: str = param("x", "", "a text")
+    holds_mV: tuple = param((1.0, 2.0), "mV", "at least two", min_items=2)
 
 
 class Toy(Protocol):
@@ -53,6 +57,12 @@ class Toy(Protocol):
     ({"kind": "c"}, "kind must be one of 'a', 'b'"),
     ({"cap_mV": 500.0}, "cap_mV must be <= 100 mV"),
     ({"diam": 5.0}, "has no option 'diam'. Did you mean 'diam_um'?"),
+    ({"ratio": 3.0}, "ratio must be <= 2, got 3.0"),
+    ({"ratio": "1"}, "ratio must be a finite number"),
+    ({"names": ("a", 5)}, "names is a list of names, got 5"),
+    ({"label": 5}, "label must be text, got 5"),
+    ({"holds_mV": (1.0,)}, "holds_mV needs at least 2 value(s), got 1"),
+    ({"loads_uM": ()}, "loads_uM needs at least 1 value(s), got 0"),
 ])
 def test_options_are_validated_with_the_name_the_unit_and_the_range(options, message):
     with pytest.raises(ParameterError, match=message.replace("(", r"\(").replace(")", r"\)")
@@ -84,6 +94,21 @@ def test_a_run_writes_one_set_and_leaves_neuron_as_found(h, tmp_path):
     meta = json.loads((tmp_path / "toy" / "toy.json").read_text())
     assert meta["spec"]["diam_um"] == {"value": 15.0, "unit": "um"}
     assert meta["checks"][0]["passed"] is True and meta["checks"][0]["source"].startswith("protocol")
+
+
+def test_a_cell_can_be_dropped_before_the_session_ends(h):
+    with Session() as session:
+        cell = session.cell(geometry=geometry.cylinder(5.0, 5.0), preset="mature")
+        session.drop(cell)
+        assert list(h.allsec()) == [] and session.cells == []
+
+
+def test_the_cli_turns_a_geometry_out_of_range_into_one_line(capsys):
+    from ionhomeo import cli
+
+    assert cli.main(["run", "added-buffer", "--set", "diam_um=2e7"]) == 2
+    err = capsys.readouterr().err
+    assert "must be a number > 0 and < 1e7 um, got 20000000.0" in err and "Traceback" not in err
 
 
 def test_the_session_cleans_up_after_an_error(h):

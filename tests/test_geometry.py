@@ -100,3 +100,26 @@ def test_start_before_initialize_says_what_to_do(h):
 def test_bad_geometries_are_refused_with_the_fix(make, message):
     with pytest.raises(geometry.GeometryError, match=message):
         make()
+
+
+def test_a_cylinder_without_dynamic_k_rests_with_nothing_held(h):
+    """K is held only where it is dynamic: a Ca-only compartment has no K to hold."""
+    cell = Cell(geometry.cylinder(10.0, 10.0), "terminal-vs-soma")
+    try:
+        state = cell.initialize()
+        assert state.fixed == () and "ca" in state.concentrations
+    finally:
+        cell.destroy()
+
+
+def test_a_one_segment_reconstruction_is_solved_as_a_whole_cell(h, tmp_path):
+    """Only ionhomeo's own cylinders take the uniform solver by default: a
+    soma-only reconstruction keeps the whole-cell solve (K solved, not held)."""
+    swc = tmp_path / "soma.swc"
+    swc.write_text("1 1 0 0 0 10 -1\n")
+    cell = Cell(str(swc), "mature")
+    try:
+        assert cell.nseg == 1
+        assert isinstance(cell.initialize(), steady.CellSteadyState)
+    finally:
+        cell.destroy()

@@ -60,7 +60,10 @@ class ClAccumulationSpec(Spec):
 def _thinnest_dendrite(cell):
     secs = cell.sections("dendrite")
     if not secs:
-        raise ValueError("the cell has no dendrite")
+        from ..recipe import RecipeError
+
+        raise RecipeError(f"cl-accumulation compares the soma with the thinnest dendrite, and "
+                          f"{cell!r} has no dendrite; give a morphology with dendrites")
     return min(secs, key=lambda s: (np.mean([seg.diam for seg in s]), -s.L))
 
 
@@ -150,9 +153,14 @@ class ClAccumulation(Protocol):
     def measure(self, spec, session):
         h = session.h
         cell = session.cell(spec)
-        cell.initialize()
         dend = _thinnest_dendrite(cell)
         soma_seg, mid = cell.soma_center, dend(0.5)
+        if not (hasattr(soma_seg, "cldyn") and hasattr(mid, "cldyn")):
+            from ..recipe import RecipeError
+
+            raise RecipeError(f"recipe {cell.recipe.name!r} gives the soma or the dendrite no "
+                              "cldyn: cl-accumulation follows their Cl; place cldyn there")
+        cell.initialize()
         sites = {"soma": [soma_seg], "dendrite": list(dend)}
         out = {"rest": {"soma": soma_seg.cli, "dendrite": mid.cli},
                "expected": {"soma": _expected_tau_ms(h, soma_seg),

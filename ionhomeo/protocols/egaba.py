@@ -48,7 +48,8 @@ class EgabaSpec(Spec):
     morphology: object = param("pyramidal", doc="the cell (a bundled name or a file)")
     recipe: object = param(None, doc="measure this recipe only, instead of `recipes`")
     recipes: tuple = param(("mature", "immature"), doc="the recipes measured, one cell each")
-    hold_mV: tuple = param(HOLD_MV, "mV", "somatic holding potentials", -200.0, 100.0)
+    hold_mV: tuple = param(HOLD_MV, "mV", "somatic holding potentials", -200.0, 100.0,
+                           min_items=2)
     weight_uS: float = param(WEIGHT_US, "uS", "peak synaptic conductance", 0.0, 1.0)
 
 
@@ -150,16 +151,17 @@ class Egaba(Protocol):
         out = {"measurements": {}, "cells": {}, "failures": []}
         for rec in (spec.recipe,) if spec.recipe is not None else spec.recipes:
             cell = session.cell(morphology=spec.morphology, recipe=rec)
-            try:
+            try:  # one cell at a time: CVODE and the sweeps integrate every cell alive
                 cell.initialize()
+                label = cell.recipe.name
+                rest_mv = float(cell.soma_center.v)  # initialize left NEURON at rest
+                m = measure(session.h, cell, spec.hold_mV, spec.weight_uS)
+                out["measurements"][label] = {**m, "rest_mV": rest_mv}
+                out["cells"][label] = cell.to_dict()
             except SteadyStateError as err:  # keep the other recipes; say what failed
                 out["failures"].append(f"{rec}: {err}")
-                continue
-            label = cell.recipe.name
-            rest_mv = float(cell.soma_center.v)  # initialize left NEURON at rest
-            out["measurements"][label] = measure(session.h, cell, spec.hold_mV, spec.weight_uS)
-            out["measurements"][label]["rest_mV"] = rest_mv
-            out["cells"][label] = cell.to_dict()
+            finally:
+                session.drop(cell)
         if not out["measurements"]:
             raise SteadyStateError("; ".join(out["failures"]))
         return out

@@ -45,7 +45,8 @@ class EgabaDevelopmentSpec(Spec):
     morphology: object = param("pyramidal", doc="the cell (a bundled name or a file)")
     recipe: object = param(None, doc="measure this recipe only, instead of `recipes`")
     recipes: tuple = param(("mature", "immature"), doc="the recipes measured, each with the drugs")
-    hold_mV: tuple = param(egaba.HOLD_MV, "mV", "somatic holding potentials", -200.0, 100.0)
+    hold_mV: tuple = param(egaba.HOLD_MV, "mV", "somatic holding potentials", -200.0, 100.0,
+                           min_items=2)
     weight_uS: float = param(egaba.WEIGHT_US, "uS", "peak synaptic conductance", 0.0, 1.0)
 
 

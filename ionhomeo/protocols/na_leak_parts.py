@@ -30,7 +30,9 @@ class Leaks:
         self.cell, self.soma = cell, cell.soma_center
         missing = [m for m in REQUIRED if not hasattr(self.soma, m)]
         if missing:
-            raise ValueError(f"na-leak: the soma lacks {', '.join(missing)}; the protocol scales "
+            from ..recipe import RecipeError
+
+            raise RecipeError(f"na-leak: the soma lacks {', '.join(missing)}; the protocol scales "
                              "the Na leak and compares the soma with the GHK equation")
         self.base = {}
         for mech, param in (("naleak", "pna"), ("kleak", "pk"), ("nakpump", "imax")):
@@ -102,7 +104,11 @@ class Stepper:
         while not self.spikes_at(hi).size:
             lo, hi = hi, 2.0 * hi
             if hi > 1e3:
-                raise RuntimeError("na-leak: no spike for steps up to 1000 nA")
+                from ..simulate import SimulationError
+
+                raise SimulationError("na-leak: no spike for current steps up to 1000 nA: the "
+                                      "cell cannot fire (does the recipe give the soma nav and "
+                                      "kdr?)")
         while hi - lo > self.spec.rheobase_rtol * hi:
             mid = 0.5 * (lo + hi)
             if self.spikes_at(mid).size:

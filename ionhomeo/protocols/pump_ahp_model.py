@@ -22,7 +22,7 @@ def pump_segments(cell) -> list:
     segments = [s for s in cell.segments("all")
                 if s.sec.has_membrane("nakpump") and s.sec.has_membrane("nadyn")]
     if not segments:
-        from .mechanisms import ParameterError
+        from ..mechanisms import ParameterError
 
         raise ParameterError(f"recipe {cell.recipe.name!r} places no nakpump with nadyn in the "
                              "cell: the pump AHP needs the Na/K pump and a Na concentration owner")
