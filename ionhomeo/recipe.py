@@ -106,7 +106,9 @@ Applying (``recipe.apply(cell)``), rule by rule in order:
 
 * the mechanism is inserted into every section that contains at least one
   selected segment (NEURON inserts mechanisms per section);
-* the rule's parameters are set in the selected segments only;
+* the rule's parameters are set in the selected segments only (a function
+  of position evaluated at each, and checked at all of them before the rule
+  inserts anything);
 * so later rules override earlier ones wherever they overlap.
 
 Partially selected sections: when a rule inserts a mechanism into a section
@@ -311,14 +313,15 @@ class Profile:
         if function is None:
             raise RecipeError(f"{label}: a table value is a function of position and needs "
                               f"'function', one of: {_functions_text()} ({example})")
-        if function not in FUNCTIONS:
-            close = difflib.get_close_matches(str(function), list(FUNCTIONS), n=1)
+        if not isinstance(function, str) or function not in FUNCTIONS:
+            close = difflib.get_close_matches(str(function), list(FUNCTIONS), n=1) or [
+                f for f in FUNCTIONS if str(function) and f.startswith(str(function).lower())]
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise RecipeError(f"{label}: unknown function {function!r}.{hint} Functions "
                               f"(fields): {_functions_text()}")
         label = f"{label} ({function})"
         of = spec.pop("of", "distance")
-        if of not in POSITIONS:
+        if not isinstance(of, str) or of not in POSITIONS:
             close = difflib.get_close_matches(str(of), list(POSITIONS), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise RecipeError(f"{label}: of = {of!r} is not a position.{hint} Write of = "
@@ -330,7 +333,7 @@ class Profile:
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 owners = [f for f, (_, fields) in FUNCTIONS.items() if key in fields]
                 elsewhere = f" ({key!r} is a field of {', '.join(owners)})" if owners else ""
-                raise RecipeError(f"{label}: unknown field {key!r}.{hint}{elsewhere} Fields "
+                raise RecipeError(f"{label}: unknown field {key!r}{elsewhere}.{hint} Fields "
                                   f"of {function}: function, of, {', '.join(allowed)}")
         if function in _DEFAULT_DIRECTION:
             spec.setdefault("direction", _DEFAULT_DIRECTION[function])
@@ -925,10 +928,13 @@ class Recipe:
         temperature and the GLOBAL parameters, and first (with ``passive``)
         the passive rules' Ra and cm (:meth:`apply_passive`; Cell applies
         them itself, around the d_lambda rule). Returns one dict per rule:
-        ``rule`` (1-based), ``region``, ``mechanism``, ``values`` (mod
-        units), ``sections`` and ``segments`` selected, ``area_um2`` (their
-        membrane area) and ``partial_sections`` (sections the rule inserted
-        the mechanism into but selects only partly).
+        ``rule`` (1-based), ``region``, ``mechanism``, ``values`` (the
+        constant parameters, mod units), ``functions`` ({parameter:
+        {``function``: its TOML inline table, ``unit``, ``min``, ``max``:
+        the values set, None if no segment is selected}}), ``sections`` and
+        ``segments`` selected, ``area_um2`` (their membrane area) and
+        ``partial_sections`` (sections the rule inserted the mechanism into
+        but selects only partly).
         """
         from neuron import h
 

@@ -575,3 +575,15 @@ def test_functions_table_lists_every_kind():
     assert set(FUNCTIONS) == {"linear", "exponential", "sigmoid", "step"}
     assert {k.split()[0] for k in KINDS} == set(FUNCTIONS)
     assert isinstance(one_rule(LINEAR).rules[0].functions, types.MappingProxyType)
+
+
+def test_the_readme_example_is_the_tested_one():
+    """The README's recipe of graded KCC2 and buffering parses, with the functions
+    of the example above."""
+    from test_readme import code_blocks, section
+
+    [text] = code_blocks(section("Cells, regions and recipes"), "toml")
+    readme = Recipe.from_toml(text, source="README")
+    example = {r.mechanism: r.functions for r in Recipe.from_toml(EXAMPLE).rules}
+    assert {r.mechanism: r.functions for r in readme.rules} == {
+        m: example[m] for m in ("kcc2", "cabuf")}
