@@ -260,17 +260,27 @@ class Cell:
     # -- provenance ----------------------------------------------------------
 
     def to_dict(self) -> dict:
-        """What produced this cell: morphology file and hash, recipe, discretisation."""
+        """What produced this cell: morphology file and hash, recipe, discretisation.
+
+        ``position_functions`` lists each parameter the recipe set as a function
+        of position: ``rule`` (1-based), ``region``, ``mechanism``,
+        ``parameter``, ``function`` (its TOML inline table), ``unit``, ``min``
+        and ``max`` (the values that rule set, in ``unit``; None if its region
+        selected no segment) and ``segments``. A later rule may override some
+        of those segments; the rule's own values are recorded.
+        """
         self._alive()
         counts = {kind: len(secs) for kind, secs in self.sections_by_type.items()}
         if not hasattr(self.morphology, "path"):  # a geometry of cylinders
             return {"geometry": self.morphology.to_dict(), "recipe": self.recipe.to_dict(),
+                    "position_functions": _position_functions(self.applied),
                     "sections": counts, "nseg": self.nseg,
                     "Ra_ohm_cm_range": _value_range(sec.Ra for sec in self.all),
                     "cm_uF_cm2_range": _value_range(seg.cm for sec in self.all for seg in sec)}
         return {
             "morphology": self.morphology.to_dict(),
             "recipe": self.recipe.to_dict(),
+            "position_functions": _position_functions(self.applied),
             "d_lambda": self.d_lambda,
             "frequency_hz": self.frequency_hz,
             "sections": counts,
@@ -291,6 +301,14 @@ class Cell:
         return (f"Cell({where!r}, recipe={self.recipe.name!r}, "
                 f"{len(getattr(self, 'all', []))} sections, "
                 f"{getattr(self, 'nseg', 0)} segments)")
+
+
+def _position_functions(applied) -> list:
+    """The rows of :meth:`Cell.to_dict`'s ``position_functions`` from a recipe's
+    apply summary."""
+    return [{"rule": row["rule"], "region": row["region"], "mechanism": row["mechanism"],
+             "parameter": name, **function, "segments": row["segments"]}
+            for row in applied or () for name, function in row.get("functions", {}).items()]
 
 
 def _value_range(values) -> list:

@@ -42,6 +42,58 @@ kept as written (``recipe.to_toml()`` writes it back the same way);
 Regions are the expressions of :mod:`ionhomeo.regions` ("soma",
 "apical & distance > 100", ...).
 
+Parameters as functions of position: a RANGE parameter's value may be a
+table instead of a number, giving it as a function of a position ``d`` (um)
+evaluated at each selected segment's centre::
+
+    [[rules]]
+    region = "all"
+    mechanism = "kcc2"
+    [rules.params]
+    imax = { function = "linear", of = "distance", at0 = "0.01 mA/cm2", slope = "0.0001 mA/cm2 per um" }
+
+``of`` (default ``"distance"``) is what ``d`` is:
+
+* ``distance``: path distance from the soma centre to the segment centre
+  (NEURON's ``h.distance``, :attr:`ionhomeo.regions.Sites.distance_um`);
+* ``trunk_distance``: path distance from the soma centre to the point where
+  the segment's path leaves the apical trunk, and on the trunk its own
+  distance (``Sites.trunk_distance_um``; apical dendrites only, so an
+  oblique takes the value of the trunk point it branches from).
+
+``function`` and its fields (each required unless it has a default):
+
+* ``linear`` (at0, slope): ``at0 + slope * d``;
+* ``exponential`` (at0, length_um, direction): ``at0 * exp(-d / length_um)``
+  with ``direction = "falling"`` (the default), ``at0 * exp(d / length_um)``
+  with ``direction = "rising"``;
+* ``sigmoid`` (low, high, midpoint_um, width_um, direction), ``low < high``:
+  ``low + (high - low) / (1 + exp(-(d - midpoint_um) / width_um))`` with
+  ``direction = "rising"`` (the default: low near the soma, high far from
+  it); with ``direction = "falling"`` the exponent's sign is + (high near the
+  soma, low far from it). 10 % to 90 % of the change takes 2 ln 9 = 4.39
+  ``width_um``;
+* ``step`` (before, after, at_um): ``before`` where ``d < at_um``, ``after``
+  where ``d >= at_um`` (half-open, as the region ``distance >= at_um``).
+
+Units of the fields: ``at0``, ``low``, ``high``, ``before`` and ``after`` are
+values of the parameter, written as its plain values are (a number in the
+mod file's unit, or "value unit"); ``slope`` is in the parameter's unit per
+um (a number, or "value unit per um", also per mm or nm); ``length_um`` and
+``width_um`` are lengths (> 0), ``midpoint_um`` and ``at_um`` positions (>=
+0), numbers of um or "value unit" with a length unit.
+
+A function is checked when the recipe is built (function, fields, units,
+lengths) and, when applied, at every selected segment: a value outside the
+parameter's allowed range, or a segment without the position (``of =
+"trunk_distance"`` outside the apical dendrites), is an error naming the
+segment and its distance. The TOML writer gives a rule with a function its
+params as a ``[rules.params]`` sub-table, one parameter a line, with every
+field written out (``of`` and ``direction`` included); the apply summary and
+:meth:`ionhomeo.cell.Cell.to_dict` record each function (its TOML form) with
+the smallest and largest value it set. GLOBAL parameters and the passive
+``Ra`` and ``cm`` take numbers only.
+
 Passive (cable) properties, ``[[passive]]``, in order, later ones
 overriding: ``cm`` (uF/cm2, or "0.01 F/m2") is set in the selected
 segments; ``Ra`` (ohm cm) belongs to a whole section in NEURON, so it is set
@@ -54,7 +106,9 @@ Applying (``recipe.apply(cell)``), rule by rule in order:
 
 * the mechanism is inserted into every section that contains at least one
   selected segment (NEURON inserts mechanisms per section);
-* the rule's parameters are set in the selected segments only;
+* the rule's parameters are set in the selected segments only (a function
+  of position evaluated at each, and checked at all of them before the rule
+  inserts anything);
 * so later rules override earlier ones wherever they overlap.
 
 Partially selected sections: when a rule inserts a mechanism into a section
@@ -88,6 +142,8 @@ import types
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10: the same parser, as the tomli package
@@ -96,7 +152,7 @@ except ModuleNotFoundError:  # Python 3.10: the same parser, as the tomli packag
 from . import mechanisms, regions, units
 
 __all__ = ["RecipeError", "PartialSectionWarning", "EmptyRegionWarning", "Rule", "PassiveRule",
-           "Recipe", "load",
+           "Recipe", "Profile", "FUNCTIONS", "POSITIONS", "load",
            "save", "UNIT_FACTORS", "PASSIVE", "to_mod_units"]
 
 
@@ -160,12 +216,268 @@ def _canonical_value(value):
     return float(value)
 
 
-def _check_params(mechanism: str, params, scope: str, label: str) -> tuple[dict, dict]:
-    """Validate {param: value}; return (as written, in mod units)."""
+# ----------------------------------------------------------------------------
+# parameters as functions of position
+# ----------------------------------------------------------------------------
+
+#: what a function of position is a function of: name -> (attribute of
+#: :class:`ionhomeo.regions.Sites`, meaning); all in um
+POSITIONS = {
+    "distance": ("distance_um", "path distance (um) along the cell from the soma centre to the "
+                 "segment centre, NEURON's h.distance"),
+    "trunk_distance": ("trunk_distance_um", "path distance (um) from the soma centre to the "
+                       "point where the segment's path leaves the apical trunk (on the trunk, "
+                       "its own distance); defined on apical dendrites only"),
+}
+
+#: function -> (formula in the position d (um), its fields in canonical order)
+FUNCTIONS = {
+    "linear": ("at0 + slope * d", ("at0", "slope")),
+    "exponential": ("at0 * exp(-d / length_um) (direction = \"falling\", the default), "
+                    "at0 * exp(d / length_um) (direction = \"rising\")",
+                    ("at0", "length_um", "direction")),
+    "sigmoid": ("low + (high - low) / (1 + exp(-(d - midpoint_um) / width_um)) (direction = "
+                "\"rising\", the default: low near the soma, high far from it); with direction "
+                "= \"falling\" the exponent's sign is + (high near the soma, low far from it)",
+                ("low", "high", "midpoint_um", "width_um", "direction")),
+    "step": ("before where d < at_um, after where d >= at_um", ("before", "after", "at_um")),
+}
+
+#: field -> (kind, meaning). Kinds: "value" in the parameter's unit (a number,
+#: or "value unit"); "slope" in the parameter's unit per um (a number, or
+#: "value unit per um", per mm, ...); "length" (> 0) and "position" (>= 0) in
+#: um (a number, or "value unit" with a length unit); "direction" a word
+_FIELDS = {
+    "at0": ("value", "the value at d = 0"),
+    "slope": ("slope", "the change per um of d"),
+    "length_um": ("length", "the length constant (um, > 0)"),
+    "low": ("value", "the lower plateau"),
+    "high": ("value", "the upper plateau"),
+    "midpoint_um": ("position", "where the value is halfway between low and high (um, >= 0)"),
+    "width_um": ("length", "the width of the transition (um, > 0): 10 % to 90 % of it "
+                 "takes 4.4 width_um"),
+    "before": ("value", "the value where d < at_um"),
+    "after": ("value", "the value where d >= at_um"),
+    "at_um": ("position", "where the value changes (um, >= 0)"),
+    "direction": ("direction", "\"rising\" or \"falling\" with distance"),
+}
+
+#: the direction a function has unless its table says otherwise
+_DEFAULT_DIRECTION = {"exponential": "falling", "sigmoid": "rising"}
+
+_SLOPE = re.compile(r"^\s*(.*?)\s+per\s+(\S+)\s*$")
+
+
+def _functions_text() -> str:
+    return "; ".join(f"{name} ({', '.join(fields)})" for name, (_, fields) in FUNCTIONS.items())
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """A parameter's value as a function of position, written in a rule's params
+    as an inline table (see the module docstring)::
+
+        imax = { function = "linear", of = "distance", at0 = "0.01 mA/cm2",
+                 slope = "0.0001 mA/cm2 per um" }
+
+    ``function`` is one of :data:`FUNCTIONS`, ``of`` one of :data:`POSITIONS`;
+    ``written``: the fields as written (canonical: numbers as floats,
+    strings "number unit" in shortest form, ``direction`` filled in);
+    ``values``: the same as floats (values in ``unit``, the parameter's unit
+    in its mod file; slopes in ``unit`` per um; lengths and positions in um).
+    Build it with :meth:`parse`; :meth:`evaluate` gives the values at
+    positions ``d`` (um), :meth:`at` at the segments of a
+    :class:`ionhomeo.regions.Sites`.
+    """
+
+    function: str
+    of: str
+    written: types.MappingProxyType
+    unit: str = dataclasses.field(default="", compare=False)
+    values: types.MappingProxyType = dataclasses.field(default_factory=dict, compare=False,
+                                                       repr=False)
+
+    def __hash__(self):
+        return hash((self.function, self.of, tuple(self.written.items())))
+
+    @classmethod
+    def parse(cls, spec, param: "mechanisms.Parameter", label: str) -> "Profile":
+        """The function ``spec`` (a table, or a Profile to check again) for ``param``;
+        RecipeError naming ``label``, the field and the fix otherwise."""
+        if isinstance(spec, Profile):
+            spec = spec.to_dict()
+        spec = dict(spec)
+        example = (f"e.g. {param.name} = {{ function = \"linear\", of = \"distance\", "
+                   f"at0 = 1.0, slope = 0.01 }}")
+        function = spec.pop("function", None)
+        if function is None:
+            raise RecipeError(f"{label}: a table value is a function of position and needs "
+                              f"'function', one of: {_functions_text()} ({example})")
+        if not isinstance(function, str) or function not in FUNCTIONS:
+            close = difflib.get_close_matches(str(function), list(FUNCTIONS), n=1) or [
+                f for f in FUNCTIONS if str(function) and f.startswith(str(function).lower())]
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise RecipeError(f"{label}: unknown function {function!r}.{hint} Functions "
+                              f"(fields): {_functions_text()}")
+        label = f"{label} ({function})"
+        of = spec.pop("of", "distance")
+        if not isinstance(of, str) or of not in POSITIONS:
+            close = difflib.get_close_matches(str(of), list(POSITIONS), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise RecipeError(f"{label}: of = {of!r} is not a position.{hint} Write of = "
+                              f"{' or '.join(repr(k) for k in POSITIONS)}")
+        allowed = FUNCTIONS[function][1]
+        for key in spec:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), list(allowed), n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                owners = [f for f, (_, fields) in FUNCTIONS.items() if key in fields]
+                elsewhere = f" ({key!r} is a field of {', '.join(owners)})" if owners else ""
+                raise RecipeError(f"{label}: unknown field {key!r}{elsewhere}.{hint} Fields "
+                                  f"of {function}: function, of, {', '.join(allowed)}")
+        if function in _DEFAULT_DIRECTION:
+            spec.setdefault("direction", _DEFAULT_DIRECTION[function])
+        written, values = {}, {}
+        for key in allowed:
+            kind, meaning = _FIELDS[key]
+            if key not in spec:
+                raise RecipeError(f"{label}: field {key!r} is missing: {meaning} "
+                                  f"({_field_example(key, kind, param)})")
+            written[key], values[key] = _profile_field(spec[key], key, kind, param, label)
+        if function == "sigmoid" and not values["low"] < values["high"]:
+            raise RecipeError(f"{label}: low = {written['low']!r} must be below high = "
+                              f"{written['high']!r}; for a sigmoid that falls with distance "
+                              "keep low < high and set direction = \"falling\"")
+        return cls(function, of, _frozen({"function": function, "of": of, **written}),
+                   param.units, _frozen(values))
+
+    def evaluate(self, d) -> np.ndarray:
+        """The values (in :attr:`unit`) at positions ``d`` (um, array or number)."""
+        d = np.asarray(d, dtype=float)
+        v = self.values
+        with np.errstate(over="ignore"):  # an overflowing exp gives inf, refused when applied
+            if self.function == "linear":
+                return v["at0"] + v["slope"] * d
+            if self.function == "exponential":
+                sign = -1.0 if v["direction"] == "falling" else 1.0
+                return v["at0"] * np.exp(sign * d / v["length_um"])
+            if self.function == "sigmoid":
+                sign = -1.0 if v["direction"] == "rising" else 1.0
+                return v["low"] + (v["high"] - v["low"]) / (
+                    1.0 + np.exp(sign * (d - v["midpoint_um"]) / v["width_um"]))
+            return np.where(d < v["at_um"], v["before"], v["after"])
+
+    def positions(self, where) -> np.ndarray:
+        """The position (um) of every segment of ``where`` (a regions.Sites), NaN where
+        it is undefined."""
+        attribute = POSITIONS[self.of][0]
+        try:
+            return np.asarray(getattr(where, attribute), dtype=float)
+        except AttributeError:
+            raise RecipeError(f"of = {self.of!r} needs the cell's {attribute} "
+                              "(ionhomeo.regions.Sites), which this version of ionhomeo does "
+                              "not compute; use of = \"distance\"") from None
+        except regions.RegionError as e:
+            raise RecipeError(f"of = {self.of!r}: {e}") from None
+
+    def at(self, where) -> np.ndarray:
+        """The values at every segment of ``where`` (NaN where the position is undefined)."""
+        return self.evaluate(self.positions(where))
+
+    def to_dict(self) -> dict:
+        """The table as written (``function``, ``of``, then the fields)."""
+        return dict(self.written)
+
+    def to_toml(self) -> str:
+        """The TOML inline table, e.g. ``{ function = "step", of = "distance", ... }``."""
+        return _toml_value(self.to_dict())
+
+    __str__ = to_toml
+
+
+def _field_example(key: str, kind: str, param) -> str:
+    unit = param.units
+    return {"value": f"e.g. {key} = 1.0, in {unit}, or {key} = \"1 {unit}\"",
+            "slope": f"e.g. {key} = 0.01, in {unit} per um, or {key} = \"0.01 {unit} per um\"",
+            "length": f"e.g. {key} = 100.0, in um",
+            "position": f"e.g. {key} = 100.0, in um",
+            "direction": f"{key} = \"rising\" or \"falling\""}[kind]
+
+
+def _profile_field(value, key: str, kind: str, param, label: str):
+    """(as written, as a float) of one field of a function of position."""
+    where = f"{label}: {key}"
+    if kind == "direction":
+        if value not in ("rising", "falling"):
+            raise RecipeError(f"{where} = {value!r}: write \"rising\" or \"falling\" (with "
+                              "distance from the soma)")
+        return value, value
+    if kind == "slope":
+        written, number = _slope(value, param, where)
+    elif kind == "value":
+        number, written = to_mod_units(value, param, where), _canonical_value(value)
+    else:
+        number, written = _length(value, key, kind, param, where), _canonical_value(value)
+    if not math.isfinite(number):
+        raise RecipeError(f"{where} = {value!r}: must be a finite number")
+    if kind == "length" and not number > 0:
+        raise RecipeError(f"{where} = {value!r}: a length must be > 0 um "
+                          f"({_field_example(key, kind, param)})")
+    if kind == "position" and not number >= 0:
+        raise RecipeError(f"{where} = {value!r}: a position along the cell is >= 0 um "
+                          f"({_field_example(key, kind, param)})")
+    return written, number
+
+
+def _length(value, key: str, kind: str, param, where: str) -> float:
+    """A length or position field in um (a number of um, or "value unit")."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise RecipeError(f"{where}: expected a number of um, got {type(value).__name__} "
+                          f"{value!r} ({_field_example(key, kind, param)})")
+    if not isinstance(value, str):
+        return float(value)
+    m = _VALUE.match(value)
+    unit = _normalise_unit(m.group(2)) if m else None
+    if not m or units.kind(unit or "") != "length":
+        raise RecipeError(f"{where} = {value!r}: write a number of um, or a string "
+                          f"'value unit' with a length unit ({', '.join(units.same_kind('um'))})")
+    return units.convert(m.group(1), unit, "um")
+
+
+def _slope(value, param, where: str):
+    """A slope as (written, float in the parameter's unit per um)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise RecipeError(f"{where}: expected a number in {param.units} per um or a string "
+                          f"'value {param.units} per um', got {type(value).__name__} {value!r}")
+    if not isinstance(value, str):
+        return float(value), float(value)
+    m = _SLOPE.match(value)
+    if not m:
+        raise RecipeError(f"{where} = {value!r}: write the change per length as "
+                          f"'value unit per um', e.g. '0.01 {param.units} per um', or a "
+                          f"number in {param.units} per um")
+    amount, length_unit = m.group(1), _normalise_unit(m.group(2))
+    if units.kind(length_unit) != "length":
+        raise RecipeError(f"{where} = {value!r}: 'per {m.group(2)}' is not per length; write "
+                          f"per {', per '.join(units.same_kind('um'))}")
+    number_only = _VALUE.match(amount)
+    if number_only and number_only.group(2) is None:  # "0.5 per um": the parameter's unit
+        number, written_amount = float(number_only.group(1)), regions._number_text(
+            float(number_only.group(1)))
+    else:
+        number = to_mod_units(amount, param, where)
+        written_amount = _canonical_value(amount)
+    per_um = units.convert("1", length_unit, "um")  # um in one length_unit
+    return f"{written_amount} per {length_unit}", number / per_um
+
+
+def _check_params(mechanism: str, params, scope: str, label: str) -> tuple[dict, dict, dict]:
+    """Validate {param: value}; return (as written, constants in mod units,
+    {param: Profile} for the functions of position)."""
     if not isinstance(params, dict) and not isinstance(params, types.MappingProxyType):
         raise RecipeError(f"{label}: params must be a table {{name = value}}, got {params!r}")
     mech = mechanisms.get(mechanism)
-    written, values = {}, {}
+    written, values, functions = {}, {}, {}
     for name, value in params.items():
         if not isinstance(name, str):
             raise RecipeError(f"{label}: parameter names must be strings, got "
@@ -184,6 +496,14 @@ def _check_params(mechanism: str, params, scope: str, label: str) -> tuple[dict,
             raise RecipeError(
                 f"{label}: {mechanism}.{name} is a RANGE parameter (per segment); set it in "
                 f"a rule's params, not under [globals.{mechanism}]")
+        if isinstance(value, (dict, types.MappingProxyType, Profile)):
+            if scope == "global":
+                raise RecipeError(
+                    f"{label}: {mechanism}.{name} is a GLOBAL parameter (one value for every "
+                    "segment of every cell), so it cannot vary with position; give a number")
+            profile = Profile.parse(value, p, f"{label}: {mechanism}.{name}")
+            functions[name] = written[name] = profile
+            continue
         converted = to_mod_units(value, p, f"{label}: {mechanism}.{name}")
         try:
             values[name] = p.check(mechanism, converted)
@@ -191,7 +511,7 @@ def _check_params(mechanism: str, params, scope: str, label: str) -> tuple[dict,
             given = f" (given as {value!r})" if isinstance(value, str) else ""
             raise RecipeError(f"{label}: {e}{given}") from None
         written[name] = _canonical_value(value)
-    return written, values
+    return written, values, functions
 
 
 def _region(value, label: str) -> regions.Region:
@@ -211,9 +531,11 @@ class Rule:
     """Insert ``mechanism`` in ``region`` and set ``params`` there.
 
     ``region``: a :class:`ionhomeo.regions.Region` or its string form.
-    ``params``: {name: value}, values numbers in the mod file's units or
-    "value unit" strings (kept as written). ``values``: the same in the mod
-    file's units, as floats. ``note``: free text (why these values).
+    ``params``: {name: value}, values numbers in the mod file's units,
+    "value unit" strings (kept as written) or functions of position (tables,
+    kept as :class:`Profile`). ``values``: the constant ones in the mod
+    file's units, as floats; ``functions``: {name: Profile} of the others.
+    ``note``: free text (why these values).
     """
 
     region: regions.Region
@@ -221,6 +543,7 @@ class Rule:
     params: types.MappingProxyType = dataclasses.field(default_factory=dict)
     note: str = ""
     values: types.MappingProxyType = dataclasses.field(init=False, repr=False, compare=False)
+    functions: types.MappingProxyType = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         label = f"{self.mechanism!r} in region {str(self.region)!r}"
@@ -236,11 +559,12 @@ class Rule:
                 f"{label}: {self.mechanism} is a point process (one object at one place, such "
                 f"as a synapse); a recipe places density mechanisms only. Create it with "
                 f"ionhomeo.mechanisms.add_point(segment, {self.mechanism!r})")
-        written, values = _check_params(self.mechanism, self.params, "range", label)
+        written, values, functions = _check_params(self.mechanism, self.params, "range", label)
         if not isinstance(self.note, str):
             raise RecipeError(f"{label}: note must be a string")
         object.__setattr__(self, "params", _frozen(written))
         object.__setattr__(self, "values", _frozen(values))
+        object.__setattr__(self, "functions", _frozen(functions))
 
     def __hash__(self):
         return hash((self.region, self.mechanism, tuple(self.params.items()), self.note))
@@ -248,7 +572,8 @@ class Rule:
     def to_dict(self) -> dict:
         out = {"region": str(self.region), "mechanism": self.mechanism}
         if self.params:
-            out["params"] = dict(self.params)
+            out["params"] = {k: v.to_dict() if isinstance(v, Profile) else v
+                             for k, v in self.params.items()}
         if self.note:
             out["note"] = self.note
         return out
@@ -303,6 +628,11 @@ class PassiveRule:
         values = {}
         for name, value in given.items():
             p = PASSIVE[name]
+            if isinstance(value, (dict, types.MappingProxyType, Profile)):
+                raise RecipeError(f"{label}: {name} takes a number ({p.units}), not a function "
+                                  "of position; for a value that changes with distance give "
+                                  "several passive rules, e.g. regions 'distance < 200' and "
+                                  "'distance >= 200'")
             converted = to_mod_units(value, p, f"{label}: {name}")
             try:
                 values[name] = p.check("passive", converted)
@@ -534,9 +864,16 @@ class Recipe:
             lines += [f"{key} = {_toml_value(value)}" for key, value in rule.items()]
         for rule in d["rules"]:
             lines += ["", "[[rules]]"]
+            params = rule.get("params", {})
+            # a rule with a function of position gets its params as a sub-table,
+            # one parameter a line (an inline table must fit on one line)
+            table = any(isinstance(v, dict) for v in params.values())
             for key in ("region", "mechanism", "params", "note"):
-                if key in rule:
+                if key in rule and not (key == "params" and table):
                     lines.append(f"{key} = {_toml_value(rule[key])}")
+            if table:
+                lines.append("[rules.params]")
+                lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in params.items()]
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -591,10 +928,13 @@ class Recipe:
         temperature and the GLOBAL parameters, and first (with ``passive``)
         the passive rules' Ra and cm (:meth:`apply_passive`; Cell applies
         them itself, around the d_lambda rule). Returns one dict per rule:
-        ``rule`` (1-based), ``region``, ``mechanism``, ``values`` (mod
-        units), ``sections`` and ``segments`` selected, ``area_um2`` (their
-        membrane area) and ``partial_sections`` (sections the rule inserted
-        the mechanism into but selects only partly).
+        ``rule`` (1-based), ``region``, ``mechanism``, ``values`` (the
+        constant parameters, mod units), ``functions`` ({parameter:
+        {``function``: its TOML inline table, ``unit``, ``min``, ``max``:
+        the values set, None if no segment is selected}}), ``sections`` and
+        ``segments`` selected, ``area_um2`` (their membrane area) and
+        ``partial_sections`` (sections the rule inserted the mechanism into
+        but selects only partly).
         """
         from neuron import h
 
@@ -613,6 +953,9 @@ class Recipe:
         summary = []
         for i, rule in enumerate(self.rules, 1):
             mask = rule.region.mask(where)
+            # functions of position, evaluated (and checked) before anything is inserted
+            varying = {name: self._evaluate(i, rule, name, where, mask)
+                       for name in rule.functions}
             n_sec = n_seg = partial = 0
             area = 0.0
             # mechanisms that write a concentration this one writes (NEURON allows
@@ -640,10 +983,12 @@ class Recipe:
                 for seg, keep in zip(sec, selected):
                     if not keep:
                         continue
-                    n_seg += 1
                     area += seg.area()
                     for k, v in rule.values.items():
                         setattr(seg, f"{k}_{rule.mechanism}", v)
+                    for k, v in varying.items():
+                        setattr(seg, f"{k}_{rule.mechanism}", float(v[n_seg]))
+                    n_seg += 1
             if partial and any(p.scope == "range"
                                for p in mechanisms.get(rule.mechanism).parameters.values()):
                 warnings.warn(
@@ -658,10 +1003,49 @@ class Recipe:
                     f"segment of this cell, so {rule.mechanism} was not placed there (a preset's "
                     "rule for boutons on a cell without an axon, say); check the region if "
                     "that is not intended", EmptyRegionWarning, stacklevel=2)
+            functions = {name: {"function": rule.functions[name].to_toml(),
+                                "unit": rule.functions[name].unit,
+                                "min": float(v.min()) if v.size else None,
+                                "max": float(v.max()) if v.size else None}
+                         for name, v in varying.items()}
             summary.append({"rule": i, "region": str(rule.region), "mechanism": rule.mechanism,
-                            "values": dict(rule.values), "sections": n_sec, "segments": n_seg,
+                            "values": dict(rule.values), "functions": functions,
+                            "sections": n_sec, "segments": n_seg,
                             "area_um2": area, "partial_sections": partial})
         return summary
+
+    def _evaluate(self, i: int, rule: Rule, name: str, where, mask) -> np.ndarray:
+        """The values of ``rule``'s function ``name`` at the selected segments (in
+        cell order); RecipeError naming the segment where it is undefined or out of range."""
+        profile = rule.functions[name]
+        label = (f"recipe {self.name!r}, rule {i} ({rule.mechanism} in region "
+                 f"{str(rule.region)!r}): {rule.mechanism}.{name} = {profile.to_toml()}")
+        try:
+            d = profile.positions(where)[mask]
+        except RecipeError as e:
+            raise RecipeError(f"{label}: {e}") from None
+        chosen = [seg for seg, keep in zip(where.segments, mask) if keep]
+        undefined = np.flatnonzero(np.isnan(d))
+        if undefined.size:
+            raise RecipeError(
+                f"{label}: segment {_segment_name(chosen[undefined[0]])} has no {profile.of} "
+                f"({POSITIONS[profile.of][1]}); {undefined.size} of the {d.size} selected "
+                f"segments have none. Narrow the region to where it is defined (e.g. "
+                f"'({rule.region}) & apical') or use of = \"distance\"")
+        values = profile.evaluate(d)
+        p = mechanisms.get(rule.mechanism).parameters[name]
+        bad = np.flatnonzero(~(np.isfinite(values) & (values >= p.low) & (values <= p.high)))
+        if bad.size:
+            k = bad[0]
+            doc = p.doc or "see the mod file"
+            raise RecipeError(
+                f"{label} gives {values[k]:g} {p.units} at segment {_segment_name(chosen[k])} "
+                f"({profile.of} {d[k]:g} um), outside the allowed range [{p.low:g}, "
+                f"{p.high:g}] {p.units} of {rule.mechanism}.{name} ({doc}); {bad.size} of "
+                f"the {d.size} selected segments are outside, at "
+                f"{profile.of} {d[bad].min():g}-{d[bad].max():g} um. Change the function's "
+                f"fields, or narrow the region to where its values are allowed")
+        return values
 
 
 def _check_cell(cell, name: str) -> None:
@@ -676,6 +1060,11 @@ def _check_cell(cell, name: str) -> None:
     if not list(cell.all):
         raise RecipeError(f"recipe {name!r}: the cell has no sections (deleted?), so the "
                           "recipe would place nothing; apply it to a cell that exists")
+
+
+def _segment_name(seg) -> str:
+    """``section(x)``, the segment as a user finds it in NEURON."""
+    return f"{seg.sec.name()}({seg.x:.4g})"
 
 
 def _concentrations(names) -> set:

@@ -156,6 +156,18 @@ CASES += [
      recipe.RecipeError, r"kcc2\.imax must be finite, got inf \(given as '1e400 uA/cm2'\)"),
     ("recipe boolean value", _params("imax = true"), recipe.RecipeError,
      r"kcc2\.imax: expected a number in mA/cm2 or a string 'value unit', got bool True"),
+    ("recipe unknown function of position",
+     _params('imax = { function = "exp", at0 = 0.05, length_um = 200.0 }'), recipe.RecipeError,
+     r"rule 1 \(line 2\): 'kcc2' in region 'all': kcc2\.imax: unknown function 'exp'\. "
+     r"Did you mean 'exponential'\? Functions \(fields\): linear \(at0, slope\)"),
+    ("recipe function with a length <= 0",
+     _params('imax = { function = "exponential", at0 = 0.05, length_um = 0.0 }'),
+     recipe.RecipeError, r"kcc2\.imax \(exponential\): length_um = 0\.0: a length must be > 0 "
+                         r"um \(e\.g\. length_um = 100\.0, in um\)"),
+    ("recipe function slope not per length",
+     _params('imax = { function = "linear", at0 = 0.05, slope = "1 uA/cm2 per s" }'),
+     recipe.RecipeError, r"kcc2\.imax \(linear\): slope = '1 uA/cm2 per s': 'per s' is not per "
+                         r"length; write per m, per mm, per um, per nm"),
     ("recipe params not a table", _toml(_RULE + "params = 5\n"), recipe.RecipeError,
      r"params must be a table \{name = value\}, got 5"),
     ("recipe unknown region name", _toml(_RULE.replace('"all"', '"dendrit"')),
