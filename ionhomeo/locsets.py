@@ -133,8 +133,8 @@ def _check_cell(cell) -> None:
     for attr in ("sections_by_type", "all", "soma_center"):
         if getattr(cell, attr, None) is None:
             raise LocationError(f"location sets need a cell (an ionhomeo.cell.Cell, or an object "
-                                f"with sections_by_type, all and soma_center); {type(cell).__name__} "
-                                f"{cell!r} has no {attr!r}")
+                                f"with sections_by_type, all and soma_center); "
+                                f"{type(cell).__name__} {cell!r} has no {attr!r}")
 
 
 def _location(cell, section, x: float) -> Location:

@@ -329,7 +329,8 @@ def test_errors_name_the_problem_and_the_fix(cells, tmp_path):
             locsets.ais_end(cell, length_um=bad)
         with pytest.raises(LocationError, match="length_um"):
             locsets.boutons(cell, length_um=bad)
-    with pytest.raises(LocationError, match="not a point process NEURON knows. Did you mean 'GabaA'"):
+    with pytest.raises(LocationError, match="not a point process NEURON knows. Did you mean "
+                                            "'GabaA'"):
         locsets.place(cell, locsets.soma_center(cell), "GabbaA")
     with pytest.raises(LocationError, match="not on cell 'pyramidal.swc'"):
         locsets.place(cells["pyramidal"], locsets.soma_center(cell), "GabaA")
