@@ -50,13 +50,15 @@ def default_regions() -> tuple:
 @dataclasses.dataclass(frozen=True)
 class Row:
     """One region of a cell: its expression, mask over ``sites.segments``,
-    counts and membrane area (um2)."""
+    counts, membrane area (um2) and ``index``, its place in the list asked
+    for (which fixes its colour, whether or not the regions before it exist)."""
 
     region: str
     mask: np.ndarray
     segments: int
     sections: int
     area_um2: float
+    index: int = 0
 
 
 def table(cell, exprs, optional=()) -> tuple:
@@ -69,7 +71,7 @@ def table(cell, exprs, optional=()) -> tuple:
     where = regions.sites(cell)
     area = np.array([seg.area() for seg in where.segments], dtype=float)
     rows, missing = [], []
-    for expr in exprs:
+    for index, expr in enumerate(exprs):
         region = regions.as_region(expr)
         try:
             mask = np.asarray(region.mask(where), dtype=bool)
@@ -82,7 +84,8 @@ def table(cell, exprs, optional=()) -> tuple:
             missing.append(str(expr))
             continue
         n_sec = sum(bool(sel.any()) for _, sel in where.by_section(mask))
-        rows.append(Row(str(region), mask, int(mask.sum()), n_sec, float(area[mask].sum())))
+        rows.append(Row(str(region), mask, int(mask.sum()), n_sec, float(area[mask].sum()),
+                        index))
     return rows, where, missing
 
 
@@ -199,7 +202,7 @@ def _region_colors(rows, n) -> tuple:
     from matplotlib import colormaps
 
     palette = colormaps["tab10"].colors
-    own = [palette[i % len(palette)] for i in range(len(rows))]
+    own = [palette[row.index % len(palette)] for row in rows]
     colors = [_OTHER] * n
     for row, color in zip(rows, own):
         for i in np.flatnonzero(row.mask):

@@ -187,3 +187,23 @@ def test_the_parameter_panel_shows_the_recipes_values(h, tmp_path):
         del fig
     finally:
         cell.destroy()
+
+
+def test_a_region_keeps_its_colour_on_a_cell_that_lacks_another(h):
+    # the ball and stick has no apical dendrite: basal keeps the third colour
+    cell = Cell("ball_and_stick", "mature")
+    try:
+        exprs = ("soma", "apical", "basal")
+        rows, where, missing = regionmap.table(cell, exprs, optional=exprs)
+        assert missing == ["apical"]
+        assert [(r.region, r.index) for r in rows] == [("soma", 0), ("basal", 2)]
+        fig = regionmap.figure(cell, rows, where, "ball_and_stick")
+        from matplotlib import colormaps
+
+        basal = where.named_mask("basal")
+        colors = fig.axes[0].collections[0].get_colors()
+        assert all(tuple(c[:3]) == pytest.approx(colormaps["tab10"].colors[2])
+                   for c in colors[basal])
+        del fig
+    finally:
+        cell.destroy()
