@@ -454,7 +454,8 @@ def _cmd_regions(args: argparse.Namespace) -> int:
     optional = () if args.regions else regionmap.default_regions()
     exprs = args.regions or list(optional)
     cell = None
-    try:  # everything the arguments can get wrong, before any cell is built
+    try:
+        # the arguments are checked before the cell is built (a typo fails at once)
         for expr in exprs:
             regions.parse(expr)
         param = None if args.parameter is None else regionmap.parameter(args.parameter)
