@@ -401,6 +401,101 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+#: figure formats ``ionhomeo regions --out`` writes (by the file's suffix)
+_FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def _regions_output(out) -> Path:
+    """The figure's path from --out (default regions.png here; a folder gets regions.png)."""
+    from .results import OutputError
+
+    path = Path("regions.png") if out is None else Path(out)
+    if path.is_dir():
+        path = path / "regions.png"
+    if path.suffix.lower() not in _FIGURE_SUFFIXES:
+        raise OutputError(f"--out {out}: give a figure file ending in "
+                          f"{', '.join(_FIGURE_SUFFIXES)} (e.g. --out regions.png)")
+    return path
+
+
+def _regions_cell(args):
+    """The Cell of --morphology with --recipe, and the warnings it gave (as notes)."""
+    import warnings
+
+    from . import defaults
+    from .cell import Cell
+
+    defaults.apply()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cell = Cell(args.morphology, args.recipe)
+    return cell, [str(w.message) for w in caught]
+
+
+def _regions_table_text(rows) -> str:
+    head = ("region", "segments", "sections", "area_um2")
+    body = [(r.region, str(r.segments), str(r.sections), f"{r.area_um2:.1f}") for r in rows]
+    width = [max(len(x[i]) for x in [head] + body) for i in range(4)]
+    fmt = lambda x: (f"{x[0]:<{width[0]}}  {x[1]:>{width[1]}}  {x[2]:>{width[2]}}  "  # noqa: E731
+                     f"{x[3]:>{width[3]}}")
+    return "\n".join([fmt(head)] + [fmt(x) for x in body])
+
+
+def _cmd_regions(args: argparse.Namespace) -> int:
+    """Draw the cell coloured by region (and a parameter); print the regions' table."""
+    from . import mechanisms, regionmap, regions
+    from .cell import CellError
+    from .morphology import MorphologyError
+    from .recipe import RecipeError
+    from .results import OutputError, save_figure
+
+    def fail(err) -> int:
+        print(f"ionhomeo regions: error: {err}", file=sys.stderr)
+        return 2
+
+    optional = () if args.regions else regionmap.default_regions()
+    exprs = args.regions or list(optional)
+    cell = None
+    try:
+        # the arguments are checked before the cell is built (a typo fails at once)
+        for expr in exprs:
+            regions.parse(expr)
+        param = None if args.parameter is None else regionmap.parameter(args.parameter)
+        out = _regions_output(args.out)
+        cell, notes = _regions_cell(args)
+        rows, where, missing = regionmap.table(cell, exprs, optional)
+        title = Path(cell.morphology.path).name
+        fig = regionmap.figure(cell, rows, where, title, param)
+        try:
+            save_figure(fig, out)
+        except OSError as err:
+            raise OutputError(err.errno, f"cannot write the figure {out}: "
+                                         f"{err.strerror or err}; choose another --out") from None
+        head = (f"{title}, recipe {cell.recipe.name}: {len(where.sections)} sections, "
+                f"{len(where.segments)} segments")
+        if param is not None and not any(sec.has_membrane(param.mechanism)
+                                         for sec in where.sections):
+            notes.append(f"the recipe places {param.mechanism} nowhere in this cell, so "
+                         f"{param} has no value to draw")
+        del where, fig
+    except (regions.RegionError, regionmap.RegionMapError, MorphologyError, RecipeError,
+            CellError, mechanisms.ParameterError, mechanisms.UnknownMechanismError,
+            OutputError, OSError) as err:
+        return fail(err)
+    finally:
+        if cell is not None:
+            cell.destroy()
+    print(head)
+    print()
+    print(_regions_table_text(rows))
+    if missing:
+        print(f"\nnot on this cell: {', '.join(missing)}")
+    for note in notes:
+        print(f"note: {note}")
+    print(f"\nwrote: {out.resolve()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with all subcommands registered."""
     parser = argparse.ArgumentParser(
@@ -472,6 +567,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", default=None, metavar="NAME",
                    help="show only this mechanism")
     p.set_defaults(func=_cmd_list)
+
+    p = commands.add_parser(
+        "regions",
+        help="draw a cell coloured by region (and a parameter along it); print each "
+             "region's segments, sections and membrane area",
+        description="Build the cell of --morphology with --recipe, draw its x-y projection "
+        "coloured by region (a segment in several regions takes the colour of the last "
+        "listed) and, with --parameter, the parameter's value per segment and against the "
+        "path distance from the soma; print a table of each region's segments, sections "
+        "and membrane area (um2) and the figure's path.",
+    )
+    p.add_argument("--morphology", required=True, metavar="FILE",
+                   help="SWC or Neurolucida ASC file, or a bundled cell (ball_and_stick, "
+                        "pyramidal)")
+    p.add_argument("--recipe", default=None, metavar="R",
+                   help="recipe TOML file or preset name (default: mature)")
+    p.add_argument("--region", action="append", default=[], metavar="EXPR", dest="regions",
+                   help="a region expression to show, e.g. 'apical & distance > 300'; repeat "
+                        "for several (default: soma, axon, basal, apical and the finer named "
+                        "regions, those the cell has)")
+    p.add_argument("--parameter", default=None, metavar="MECH.PARAM",
+                   help="also draw this range parameter per segment after the recipe, e.g. "
+                        "kcc2.imax (ionhomeo list shows them)")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE.png",
+                   help="the figure (.png, .svg or .pdf; default: regions.png here)")
+    p.set_defaults(func=_cmd_regions)
 
     return parser
 
