@@ -58,7 +58,7 @@ class ClAccumulationSpec(Spec):
 
 
 def _thinnest_dendrite(cell):
-    secs = cell.sections("dendrite")
+    secs = cell.sections("dendrite", optional=True)
     if not secs:
         raise ValueError("the cell has no dendrite")
     return min(secs, key=lambda s: (np.mean([seg.diam for seg in s]), -s.L))
