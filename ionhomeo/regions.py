@@ -772,7 +772,8 @@ class Sites:
     def _centre(self):
         centre = getattr(self._cell, "soma_center", None)
         if centre is None:
-            raise RegionError("distance needs cell.soma_center (a segment at the soma "
+            raise RegionError("distance (and trunk_distance, trunk, oblique, tuft, proximal, "
+                              "distal) needs cell.soma_center (a segment at the soma "
                               "centre), and this cell has none")
         return centre
 
