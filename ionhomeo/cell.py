@@ -129,16 +129,19 @@ class Cell:
         """
         from . import morphology as morph_mod
 
-        summary = rec.apply_passive(self)
+        summary = rec.apply_passive(self, check=False)
         for _ in range(self.MAX_DISCRETISATION_ROUNDS):
             before = [sec.nseg for sec in self.all]
             self.nseg = morph_mod.discretize(self.all, d_lambda=self.d_lambda,
                                              frequency_hz=self.frequency_hz)
             if [sec.nseg for sec in self.all] == before:
+                # a rule's region is judged on the final segments (a 400 um
+                # dendrite of one segment has nothing beyond 200 um)
+                rec.check_regions(self)
                 return summary
             for sec in self.all:
                 sec.cm = DEFAULT_CM_UF_CM2
-            summary = rec.apply_passive(self)
+            summary = rec.apply_passive(self, check=False)
         raise morph_mod.MorphologyError(self.morphology.path, [(None, (
             f"the d_lambda discretisation did not settle in "
             f"{self.MAX_DISCRETISATION_ROUNDS} rounds with recipe {rec.name!r}'s passive rules "
@@ -167,19 +170,25 @@ class Cell:
             raise CellError(f"{self!r} was destroyed (Cell.destroy): its sections are gone; "
                             "build a new Cell")
 
-    def segments(self, region="all") -> list:
-        """The segments of a region (expression or Region object), in cell order."""
+    def segments(self, region="all", optional: bool = False) -> list:
+        """The segments of a region (expression or Region object), in cell order.
+
+        A region that selects nothing here (``apical`` on a cell without apical
+        dendrites) is an :class:`ionhomeo.regions.EmptyRegionError` naming the
+        cell and what it lacks, unless ``optional`` (then the list is empty).
+        """
         from . import regions
 
         self._alive()
-        return regions.as_region(region).segments(self)
+        return regions.as_region(region).segments(self, optional=optional)
 
-    def sections(self, region="all") -> list:
-        """The sections holding at least one segment of the region."""
+    def sections(self, region="all", optional: bool = False) -> list:
+        """The sections holding at least one segment of the region (``optional`` as
+        in :meth:`segments`)."""
         from . import regions
 
         self._alive()
-        return regions.as_region(region).sections(self)
+        return regions.as_region(region).sections(self, optional=optional)
 
     # -- state ---------------------------------------------------------------
 

@@ -125,7 +125,8 @@ def bouton_on_axon(soma_um: float, axon_length_um: float, axon_diam_um: float,
                    name: str = "bouton_on_axon") -> Geometry:
     """A soma, an axon and a bouton (a cylinder as long as wide) at its end.
 
-    The bouton is an axonal leaf, so the region ``terminal`` selects it.
+    The bouton is an axonal leaf of one segment, so the regions ``bouton`` and
+    ``terminal`` select it (the last segment of every axonal leaf).
     """
     return Geometry(name, (Piece("soma", "soma", soma_um, soma_um),
                            Piece("axon", "axon", axon_length_um, axon_diam_um, parent="soma",

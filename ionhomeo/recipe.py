@@ -29,8 +29,9 @@ TOML layout::
     note = "why this value"             # optional
 
     [[rules]]
-    region = "terminal"
+    region = "bouton"
     mechanism = "cadyn"
+    optional = true                     # cells without an axon have no boutons
     params = { kappab = 250.0 }
 
 Values are numbers in the units of the mod file (``ionhomeo list`` shows
@@ -40,7 +41,15 @@ kept as written (``recipe.to_toml()`` writes it back the same way);
 ``rule.values`` gives it in the mod file's units.
 
 Regions are the expressions of :mod:`ionhomeo.regions` ("soma",
-"apical & distance > 100", ...).
+"apical & distance > 100", "bouton", ...).
+
+A rule (or passive rule) whose region selects no segment of the cell it is
+applied to is an error (:class:`ionhomeo.regions.EmptyRegionError`, naming
+the recipe, the rule, the cell and what it lacks: "... has no apical
+dendrites"), raised before anything is placed, unless the rule says
+``optional = true``: a rule for boutons or dendrites in a recipe meant also
+for cells without them (a soma alone, a cell without an axon). An optional
+rule that selects nothing does nothing.
 
 Parameters as functions of position: a RANGE parameter's value may be a
 table instead of a number, giving it as a function of a position ``d`` (um)
@@ -151,8 +160,8 @@ except ModuleNotFoundError:  # Python 3.10: the same parser, as the tomli packag
 
 from . import mechanisms, regions, units
 
-__all__ = ["RecipeError", "PartialSectionWarning", "EmptyRegionWarning", "Rule", "PassiveRule",
-           "Recipe", "Profile", "FUNCTIONS", "POSITIONS", "load",
+__all__ = ["RecipeError", "PartialSectionWarning", "Rule", "PassiveRule", "Recipe", "Profile",
+           "FUNCTIONS", "POSITIONS", "load",
            "save", "UNIT_FACTORS", "PASSIVE", "to_mod_units"]
 
 
@@ -162,10 +171,6 @@ class RecipeError(ValueError):
 
 class PartialSectionWarning(UserWarning):
     """A rule inserted a mechanism into sections it selects only partly."""
-
-
-class EmptyRegionWarning(UserWarning):
-    """A rule's region selects no segment of the cell: the rule did nothing."""
 
 
 #: units a value may be written in: family -> {unit: factor to the family's first unit}
@@ -536,12 +541,15 @@ class Rule:
     kept as :class:`Profile`). ``values``: the constant ones in the mod
     file's units, as floats; ``functions``: {name: Profile} of the others.
     ``note``: free text (why these values).
+    ``optional``: the rule may select nothing on a cell (a cell without the
+    region); otherwise that is an error when the recipe is applied.
     """
 
     region: regions.Region
     mechanism: str
     params: types.MappingProxyType = dataclasses.field(default_factory=dict)
     note: str = ""
+    optional: bool = False
     values: types.MappingProxyType = dataclasses.field(init=False, repr=False, compare=False)
     functions: types.MappingProxyType = dataclasses.field(init=False, repr=False, compare=False)
 
@@ -562,15 +570,19 @@ class Rule:
         written, values, functions = _check_params(self.mechanism, self.params, "range", label)
         if not isinstance(self.note, str):
             raise RecipeError(f"{label}: note must be a string")
+        _check_optional(self.optional, label)
         object.__setattr__(self, "params", _frozen(written))
         object.__setattr__(self, "values", _frozen(values))
         object.__setattr__(self, "functions", _frozen(functions))
 
     def __hash__(self):
-        return hash((self.region, self.mechanism, tuple(self.params.items()), self.note))
+        return hash((self.region, self.mechanism, tuple(self.params.items()), self.note,
+                     self.optional))
 
     def to_dict(self) -> dict:
         out = {"region": str(self.region), "mechanism": self.mechanism}
+        if self.optional:
+            out["optional"] = True
         if self.params:
             out["params"] = {k: v.to_dict() if isinstance(v, Profile) else v
                              for k, v in self.params.items()}
@@ -583,10 +595,12 @@ class Rule:
         if not isinstance(d, dict):
             raise RecipeError(f"{label}: a rule must be a table with region, mechanism and "
                               f"params; got {d!r}")
-        _check_keys(d, ("region", "mechanism", "params", "note"), ("region", "mechanism"), label)
+        _check_keys(d, ("region", "mechanism", "optional", "params", "note"),
+                    ("region", "mechanism"), label)
         try:
             return cls(region=d["region"], mechanism=d["mechanism"],
-                       params=d.get("params", {}), note=d.get("note", ""))
+                       params=d.get("params", {}), note=d.get("note", ""),
+                       optional=d.get("optional", False))
         except RecipeError as e:
             raise RecipeError(f"{label}: {e}") from None
 
@@ -610,13 +624,15 @@ class PassiveRule:
     Values are numbers in those units or "value unit" strings (kept as
     written); ``values`` gives them as floats in NEURON's units. ``Ra`` is
     set per section (sections whose middle segment is selected), ``cm`` per
-    segment. ``note``: free text (the source of the values).
+    segment. ``note``: free text (the source of the values). ``optional``: as
+    for :class:`Rule`.
     """
 
     region: regions.Region
     Ra: object = None
     cm: object = None
     note: str = ""
+    optional: bool = False
     values: types.MappingProxyType = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -641,13 +657,16 @@ class PassiveRule:
             object.__setattr__(self, name, _canonical_value(value))
         if not isinstance(self.note, str):
             raise RecipeError(f"{label}: note must be a string")
+        _check_optional(self.optional, label)
         object.__setattr__(self, "values", _frozen(values))
 
     def __hash__(self):
-        return hash((self.region, self.Ra, self.cm, self.note))
+        return hash((self.region, self.Ra, self.cm, self.note, self.optional))
 
     def to_dict(self) -> dict:
         out = {"region": str(self.region)}
+        if self.optional:
+            out["optional"] = True
         out.update({k: getattr(self, k) for k in PASSIVE if getattr(self, k) is not None})
         if self.note:
             out["note"] = self.note
@@ -658,12 +677,18 @@ class PassiveRule:
         if not isinstance(d, dict):
             raise RecipeError(f"{label}: a passive rule must be a table with region and Ra "
                               f"and/or cm; got {d!r}")
-        _check_keys(d, ("region", *PASSIVE, "note"), ("region",), label)
+        _check_keys(d, ("region", "optional", *PASSIVE, "note"), ("region",), label)
         try:
             return cls(region=d["region"], Ra=d.get("Ra"), cm=d.get("cm"),
-                       note=d.get("note", ""))
+                       note=d.get("note", ""), optional=d.get("optional", False))
         except RecipeError as e:
             raise RecipeError(f"{label}: {e}") from None
+
+
+def _check_optional(value, label: str) -> None:
+    if not isinstance(value, bool):
+        raise RecipeError(f"{label}: optional must be true or false (may the region select "
+                          f"nothing on a cell?), got {value!r}")
 
 
 def _check_keys(d: dict, allowed, required, label: str):
@@ -772,9 +797,11 @@ class Recipe:
                                   f"field of a recipe.{hint} Fields: {', '.join(fields)}")
         return dataclasses.replace(self, **changes)
 
-    def add(self, region, mechanism: str, note: str = "", **params) -> "Recipe":
+    def add(self, region, mechanism: str, note: str = "", optional: bool = False,
+            **params) -> "Recipe":
         """A copy with one more rule at the end (it overrides earlier ones)."""
-        return self.replace(rules=self.rules + (Rule(region, mechanism, params, note),))
+        return self.replace(rules=self.rules + (Rule(region, mechanism, params, note,
+                                                     optional),))
 
     def swap_mechanism(self, old: str, new: str) -> "Recipe":
         """A copy with mechanism ``old`` replaced by ``new`` in every rule and
@@ -791,8 +818,8 @@ class Recipe:
             mechanisms.get(new)
         except mechanisms.UnknownMechanismError as e:
             raise RecipeError(f"{label}: {e}") from None
-        rules = tuple(Rule(r.region, new, dict(r.params), r.note) if r.mechanism == old else r
-                      for r in self.rules)
+        rules = tuple(dataclasses.replace(r, mechanism=new, params=dict(r.params))
+                      if r.mechanism == old else r for r in self.rules)
         globals_ = {(new if m == old else m): dict(ps) for m, ps in self.globals.items()}
         return self.replace(rules=rules, globals=globals_)
 
@@ -868,7 +895,7 @@ class Recipe:
             # a rule with a function of position gets its params as a sub-table,
             # one parameter a line (an inline table must fit on one line)
             table = any(isinstance(v, dict) for v in params.values())
-            for key in ("region", "mechanism", "params", "note"):
+            for key in ("region", "mechanism", "optional", "params", "note"):
                 if key in rule and not (key == "params" and table):
                     lines.append(f"{key} = {_toml_value(rule[key])}")
             if table:
@@ -893,19 +920,31 @@ class Recipe:
 
     # -- applying -------------------------------------------------------------
 
-    def apply_passive(self, cell) -> list:
+    def check_regions(self, cell) -> None:
+        """:class:`ionhomeo.regions.EmptyRegionError` for the first rule (passive
+        rules first) that selects no segment of ``cell`` and is not optional."""
+        _check_cell(cell, self.name)
+        where = regions.sites(cell)
+        self._masks(where, self.passive, "passive rule")
+        self._masks(where, self.rules, "rule")
+
+    def apply_passive(self, cell, check: bool = True) -> list:
         """Set the passive rules' Ra and cm in ``cell`` (see the module doc).
 
         Returns one dict per passive rule: ``rule`` (1-based), ``region``,
         ``values``, ``sections`` given Ra and ``segments`` given cm.
+        :class:`ionhomeo.regions.EmptyRegionError`, before anything is set,
+        if a rule that is not optional selects no segment (unless not
+        ``check``: :class:`ionhomeo.cell.Cell` sets them on a discretisation
+        still settling, and checks the final one).
         """
         if not self.passive:
             return []
         _check_cell(cell, self.name)
         where = regions.sites(cell)
+        masks = self._masks(where, self.passive, "passive rule", check)
         summary = []
-        for i, rule in enumerate(self.passive, 1):
-            mask = rule.region.mask(where)
+        for i, (rule, mask) in enumerate(zip(self.passive, masks), 1):
             n_sec = n_seg = 0
             for sec, selected in where.by_section(mask):
                 if "Ra" in rule.values and selected[len(selected) // 2]:
@@ -917,8 +956,21 @@ class Recipe:
                             seg.cm = rule.values["cm"]
                             n_seg += 1
             summary.append({"rule": i, "region": str(rule.region), "values": dict(rule.values),
-                            "sections": n_sec, "segments": n_seg})
+                            "sections": n_sec, "segments": n_seg, "optional": rule.optional})
         return summary
+
+    def _masks(self, where, rules, kind: str, check: bool = True) -> list:
+        """Each rule's selection on the cell of ``where``; EmptyRegionError (with
+        ``check``) for the first rule that selects nothing and is not optional."""
+        masks = []
+        for i, rule in enumerate(rules, 1):
+            mask = rule.region.mask(where)
+            if check and not rule.optional and not mask.any():
+                what = f" ({rule.mechanism})" if isinstance(rule, Rule) else ""
+                raise regions.EmptyRegionError(
+                    f"recipe {self.name!r}, {kind} {i}{what}: {where.empty_message(rule.region)}")
+            masks.append(mask)
+        return masks
 
     def apply(self, cell, passive: bool = True) -> list:
         """Insert the mechanisms into ``cell`` and set their parameters (see the module doc).
@@ -932,9 +984,13 @@ class Recipe:
         constant parameters, mod units), ``functions`` ({parameter:
         {``function``: its TOML inline table, ``unit``, ``min``, ``max``:
         the values set, None if no segment is selected}}), ``sections`` and
-        ``segments`` selected, ``area_um2`` (their membrane area) and
+        ``segments`` selected, ``area_um2`` (their membrane area),
         ``partial_sections`` (sections the rule inserted the mechanism into
-        but selects only partly).
+        but selects only partly) and ``optional``. A rule that selects no
+        segment and is not optional is an
+        :class:`ionhomeo.regions.EmptyRegionError` naming the cell and what
+        it lacks, raised before anything is inserted; so is a function of
+        position out of its parameter's range.
         """
         from neuron import h
 
@@ -942,20 +998,21 @@ class Recipe:
 
         build.load()
         _check_cell(cell, self.name)
+        where = regions.sites(cell)
+        masks = self._masks(where, self.rules, "rule")
         if passive:
             self.apply_passive(cell)
         if self.celsius is not None:
             h.celsius = self.celsius
         for mech, values in self.global_values().items():
             mechanisms.set_globals(mech, **values)
-        where = regions.sites(cell)
         cat = mechanisms.catalog()
         summary = []
-        for i, rule in enumerate(self.rules, 1):
-            mask = rule.region.mask(where)
-            # functions of position, evaluated (and checked) before anything is inserted
-            varying = {name: self._evaluate(i, rule, name, where, mask)
-                       for name in rule.functions}
+        # functions of position, evaluated (and checked) before anything is inserted
+        varying_all = [{name: self._evaluate(i, rule, name, where, mask)
+                        for name in rule.functions}
+                       for i, (rule, mask) in enumerate(zip(self.rules, masks), 1)]
+        for i, (rule, mask, varying) in enumerate(zip(self.rules, masks, varying_all), 1):
             n_sec = n_seg = partial = 0
             area = 0.0
             # mechanisms that write a concentration this one writes (NEURON allows
@@ -997,12 +1054,6 @@ class Recipe:
                     f"some segments; the other segments have {rule.mechanism}'s mod-file "
                     f"defaults. Place {rule.mechanism} on the whole sections first (e.g. with "
                     "zero density) if that is not intended.", PartialSectionWarning, stacklevel=2)
-            if n_seg == 0:
-                warnings.warn(
-                    f"recipe {self.name!r}, rule {i}: region {str(rule.region)!r} selects no "
-                    f"segment of this cell, so {rule.mechanism} was not placed there (a preset's "
-                    "rule for boutons on a cell without an axon, say); check the region if "
-                    "that is not intended", EmptyRegionWarning, stacklevel=2)
             functions = {name: {"function": rule.functions[name].to_toml(),
                                 "unit": rule.functions[name].unit,
                                 "min": float(v.min()) if v.size else None,
@@ -1011,7 +1062,8 @@ class Recipe:
             summary.append({"rule": i, "region": str(rule.region), "mechanism": rule.mechanism,
                             "values": dict(rule.values), "functions": functions,
                             "sections": n_sec, "segments": n_seg,
-                            "area_um2": area, "partial_sections": partial})
+                            "area_um2": area, "partial_sections": partial,
+                            "optional": rule.optional})
         return summary
 
     def _evaluate(self, i: int, rule: Rule, name: str, where, mask) -> np.ndarray:

@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 
 import pytest
 
@@ -178,7 +177,8 @@ CASES += [
     ("recipe rule without region", _toml('[[rules]]\nmechanism = "kcc2"\n'), recipe.RecipeError,
      r"x\.toml: rule 1 \(line 2\): 'region' is missing"),
     ("recipe misspelt rule key", _toml(_RULE + "param = { imax = 0.05 }\n"), recipe.RecipeError,
-     r"unknown key 'param'\. Did you mean 'params'\? Allowed: region, mechanism, params, note"),
+     r"unknown key 'param'\. Did you mean 'params'\? Allowed: region, mechanism, optional, "
+     r"params, note"),
     ("recipe misspelt top-level key", _toml("temperature = 37.0\n" + _RULE), recipe.RecipeError,
      r"unknown key 'temperature'\. Allowed: name, description, sources, celsius"),
     ("recipe without rules", _toml(""), recipe.RecipeError, r"x\.toml: 'rules' is missing"),
@@ -393,9 +393,7 @@ CASES += [
 
 
 def _cell():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", recipe.EmptyRegionWarning)  # no terminals
-        return Cell("ball_and_stick", "mature")
+    return Cell("ball_and_stick", "mature")
 
 
 def _destroyed_cell(then):
@@ -435,7 +433,7 @@ CASES += [
                          r"or an object with sections_by_type, all and soma_center\), not to "
                          r"int 5"),
     ("two owners of one concentration", _two_ca_owners, recipe.RecipeError,
-     r"rule 22: cadyn would go into .*soma\[0\], which already has cabuf; both write cai, and "
+     r"rule 23: cadyn would go into .*soma\[0\], which already has cabuf; both write cai, and "
      r"a concentration can have one owner\. Place one of them per region"),
 ]
 
@@ -799,10 +797,8 @@ def test_bad_input_gets_a_clear_error(h, tmp_path, case, factory, kind, pattern)
     """``h``: NEURON with ionhomeo's mechanisms and defaults (the cases that
     build sections need it; its fixture checks that none is left behind)."""
     call = factory(tmp_path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", recipe.EmptyRegionWarning)
-        with pytest.raises(kind, match=pattern) as info:
-            call()
+    with pytest.raises(kind, match=pattern) as info:
+        call()
     # one of ionhomeo's own errors, never a bare ValueError, KeyError or hoc RuntimeError
     assert kind is CommandLineExit or type(info.value).__module__.startswith("ionhomeo."), \
         f"{case}: {type(info.value).__name__}"
@@ -828,9 +824,7 @@ def test_a_repeated_recipe_rule_is_kept_and_changes_nothing(h):
     twice = presets.load("mature").add("all", "kcc2", imax=0.05)
     assert [r.mechanism for r in twice.rules].count("kcc2") == 2
     assert recipe.Recipe.from_toml(twice.to_toml()) == twice
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", recipe.EmptyRegionWarning)
-        cell = Cell("ball_and_stick", twice)
+    cell = Cell("ball_and_stick", twice)
     assert {seg.kcc2.imax for seg in cell.segments()} == {0.05}
     cell.destroy()
 
@@ -840,9 +834,7 @@ def test_a_zero_length_dendrite_is_dropped_with_a_warning_naming_its_line(h, tmp
     path.write_text(_SOMA + "2 3 0 0 0 1 1\n")  # a dendrite point at the soma's centre
     with pytest.warns(UserWarning, match=r"stub\.swc: Import3d: Two point section ending at "
                                          r"line 2 with 0 length has been removed"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", recipe.EmptyRegionWarning)
-            cell = Cell(path)
+        cell = Cell(path)
     assert [len(secs) for secs in cell.sections_by_type.values()] == [1, 0, 0, 0]
     cell.destroy()
 

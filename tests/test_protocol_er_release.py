@@ -161,7 +161,6 @@ def test_soma_of_a_cell(h):
     assert cells["B"]["cell"]["recipe"]["rules"][-1]["mechanism"] == "ryr"
 
 
-@pytest.mark.filterwarnings("ignore::ionhomeo.recipe.EmptyRegionWarning")  # a soma only
 def test_a_recipe_without_a_morphology_is_applied_to_the_own_dendrite(h):
     """The one policy of the protocols: a recipe alone is applied to the protocol's
     own geometry (it was refused before), here with the ER mechanisms added to it."""

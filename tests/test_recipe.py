@@ -277,15 +277,20 @@ def test_zero_first_restricts_a_mechanism_to_part_of_a_section(cell):
     assert per_segment(cell, "nav", "gbar", "apic0") == [0.0, 0.0, 0.01, 0.01]
 
 
-def test_a_rule_that_selects_nothing_changes_nothing(cell):
-    from ionhomeo.recipe import EmptyRegionWarning
+def test_a_rule_that_selects_nothing_is_an_error_unless_optional(cell):
+    from ionhomeo.regions import EmptyRegionError
 
-    with pytest.warns(EmptyRegionWarning, match=r"rule 1: region .soma & distance > 1000. "
-                                                r"selects no segment of this cell, so kcc2 was "
-                                                r"not placed"):
-        summary = Recipe(name="none", rules=[
-            {"region": "soma & distance > 1000", "mechanism": "kcc2"}]).apply(cell)
-    assert summary[0]["sections"] == summary[0]["segments"] == 0
+    rules = [{"region": "all", "mechanism": "nadyn"},
+             {"region": "soma & distance > 1000", "mechanism": "kcc2"}]
+    with pytest.raises(EmptyRegionError, match=r"recipe 'none', rule 2 \(kcc2\): region "
+                                               r"'soma & distance > 1000' selects no segment "
+                                               r"of this cell\. .*optional = true"):
+        Recipe(name="none", rules=rules).apply(cell)
+    # raised before anything was placed
+    assert not any(s.has_membrane("nadyn") or s.has_membrane("kcc2") for s in cell.all)
+    rules[1]["optional"] = True
+    summary = Recipe(name="none", rules=rules).apply(cell)
+    assert summary[1]["sections"] == summary[1]["segments"] == 0 and summary[1]["optional"]
     assert not any(s.has_membrane("kcc2") for s in cell.all)
 
 

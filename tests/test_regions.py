@@ -96,7 +96,9 @@ def counts(region, cell) -> dict:
 
 
 def n_selected(region, cell) -> int:
-    return len(regions.as_region(region).segments(cell))
+    """How many segments ``region`` selects (0 allowed: an empty region is otherwise an
+    EmptyRegionError, tested in test_regions_anatomy.py)."""
+    return len(regions.as_region(region).segments(cell, optional=True))
 
 
 # ----------------------------------------------------------------------------
@@ -147,7 +149,11 @@ def test_terminal_is_an_axonal_leaf_even_without_boutons(h):
                                  all=[soma, axon, dend], soma_center=soma(0.5))
     try:
         assert counts("terminal", cell) == {"axon": 1}
-        assert counts("apical", cell) == {}  # a missing type selects nothing
+        # a missing type selects nothing: an error unless asked for as optional
+        assert n_selected("apical", cell) == 0
+        with pytest.raises(regions.EmptyRegionError, match="this cell has no apical dendrites: "
+                                                           "region 'apical' selects nothing"):
+            regions.parse("apical").segments(cell)
     finally:
         for sec in (dend, axon, soma):
             sec.disconnect()

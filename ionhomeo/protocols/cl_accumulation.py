@@ -58,7 +58,7 @@ class ClAccumulationSpec(Spec):
 
 
 def _thinnest_dendrite(cell):
-    secs = cell.sections("dendrite")
+    secs = cell.sections("dendrite", optional=True)
     if not secs:
         from ..recipe import RecipeError
 

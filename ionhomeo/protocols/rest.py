@@ -56,7 +56,7 @@ class RestSpec(Spec):
 
 def _region_means(cell, state, region):
     """Volume-weighted mean concentrations and area-weighted mean v of a region at rest."""
-    segs = cell.segments(region)
+    segs = cell.segments(region, optional=True)
     if not segs:
         return None
     # segment objects are created anew on each access: match by (section, x)
@@ -80,7 +80,7 @@ def _profile(h, cell, state):
 
     region_of = {}
     for region in ("terminal", "soma", "basal", "apical", "axon"):  # terminals first
-        for s in cell.segments(region):
+        for s in cell.segments(region, optional=True):
             region_of.setdefault((s.sec.name(), round(s.x, 9)), region)
     rows = []
     for k, seg in enumerate(state.segments):
@@ -104,7 +104,7 @@ def _recorder(cell, spec):
     at_soma = [ion for ion in IONS if cell.soma_center.sec.has_membrane(f"{ion}_ion")]
     for var in ["v"] + [f"{ion}i" for ion in at_soma]:
         rec.record(var, at=cell.soma_center)
-    present = [r for r in REGIONS if cell.segments(r)]
+    present = [r for r in REGIONS if cell.segments(r, optional=True)]
     for region in present:
         if region != "soma":
             rec.record("v", region=region)

@@ -102,10 +102,10 @@ class TerminalVsSoma(Protocol):
         from ..mechanisms import ParameterError
 
         cell = session.cell(spec)
-        terminals = cell.segments("terminal")
+        terminals = cell.segments("terminal", optional=True)
         if not terminals:
             raise ParameterError("terminal-vs-soma: the morphology has no terminal "
-                                 "(region 'terminal': axonal leaf sections)")
+                                 "(region 'terminal': the boutons at the ends of the axon)")
         first = [s for s in terminals if s.sec == terminals[0].sec]
         segs = {"terminal": first[len(first) // 2], "soma": cell.soma_center}
         missing = [r for r, seg in segs.items() if calcium.owner(seg) is None]
