@@ -28,13 +28,13 @@ The sets
     pyramidal neurons (about 20-60 um long; spikes start about 35 um out:
     Palmer & Stuart 2006, J Neurosci 26:1854; Kole et al. 2008, Nat Neurosci
     11:178).
-``boutons(cell, length_um=1)``
+``boutons(cell, length_um=2)``
     One location per axonal leaf section (an axon section with no axonal
     child): the centre of its distal ``length_um`` (of the whole leaf when
     it is shorter). Not the very end (x = 1): a point process there would
-    sit on a node without membrane. The default, 1 um, is the size of a
-    cortical or hippocampal bouton (about 0.5-2 um: Shepherd & Harris 1998,
-    J Neurosci 18:8300), the bouton of the bundled cells.
+    sit on a node without membrane. The default, 2 um, is the region
+    ``bouton``'s: the length of a cortical or hippocampal varicosity (1.1 +-
+    0.7 um: Shepherd & Harris 1998, J Neurosci 18:8300) rounded up.
 ``uniform(cell, region, n)``
     ``n`` locations spread evenly by path length over the region: its
     selected segments, in cell order (sections as in ``cell.all``, each from
@@ -69,18 +69,17 @@ import numbers
 import numpy as np
 
 from . import regions
+from .regions import DEFAULT_LENGTHS_UM
 
 __all__ = ["LocationError", "Location", "AIS_LENGTH_UM", "BOUTON_LENGTH_UM", "soma_center",
            "ais_end", "boutons", "uniform", "random", "place"]
 
 #: the end of the axon initial segment, path distance (um) from the axon's
-#: origin (Palmer & Stuart 2006, J Neurosci 26:1854; Kole et al. 2008, Nat
-#: Neurosci 11:178: AIS about 20-60 um long, spikes start about 35 um out)
-AIS_LENGTH_UM = 40.0
-
-#: the length (um) of a bouton at the end of an axonal leaf (about 0.5-2 um:
-#: Shepherd & Harris 1998, J Neurosci 18:8300)
-BOUTON_LENGTH_UM = 1.0
+#: origin, and the length (um) of a bouton at the end of an axonal leaf: the
+#: defaults of the regions ``ais`` and ``bouton`` (:mod:`ionhomeo.regions`,
+#: with their sources), so that a location set and a region agree
+AIS_LENGTH_UM = DEFAULT_LENGTHS_UM["ais"]
+BOUTON_LENGTH_UM = DEFAULT_LENGTHS_UM["bouton"]
 
 #: how far inside its segment a location is kept (fraction of the segment), so
 #: that NEURON finds the segment it was drawn in, not its neighbour

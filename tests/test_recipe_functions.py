@@ -340,8 +340,9 @@ def test_a_value_out_of_range_names_the_segment_and_its_distance(cell):
     assert f"{len(beyond)} of the 28 selected segments are outside, at distance " \
            f"{min(beyond):g}-{max(beyond):g} um" in message
     assert "narrow the region" in message
-    # checked before anything was inserted: cldyn (rule 1) is in, kcc2 nowhere
-    assert all(sec.has_membrane("cldyn") and not sec.has_membrane("kcc2") for sec in cell.all)
+    # every rule's functions are checked before anything is inserted: neither
+    # cldyn (rule 1) nor kcc2 went in anywhere
+    assert not any(sec.has_membrane("cldyn") or sec.has_membrane("kcc2") for sec in cell.all)
 
 
 def test_an_overflowing_exponential_is_refused(cell):
@@ -356,9 +357,9 @@ def test_the_summary_records_the_function_and_the_values_set(cell, h):
     spec, formula = KINDS["sigmoid rising"]
     rec = Recipe(name="graded", rules=[
         {"region": "dendrite", "mechanism": "kcc2", "params": {"imax": spec, "kwnk": 0.5}},
-        {"region": "axon & distance > 1000", "mechanism": "kcc2", "params": {"imax": spec}}])
-    with pytest.warns(UserWarning, match="selects no segment"):
-        first, empty = rec.apply(cell)
+        {"region": "axon & distance > 1000", "mechanism": "kcc2", "params": {"imax": spec},
+         "optional": True}])
+    first, empty = rec.apply(cell)
     expected = [formula(d) for name in ("dend0", "dend1", "apic0", "apic1")
                 for d in DISTANCES_UM[name]]
     record = first["functions"]["imax"]

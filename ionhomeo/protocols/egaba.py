@@ -64,13 +64,13 @@ def measure(h, cell, hold_mv=HOLD_MV, weight_us=WEIGHT_US):
     The cell must have been initialised (cell.initialize()); every holding
     potential starts from that resting state.
     """
-    from .. import mechanisms, solver, thermo
+    from .. import locsets, solver, thermo
 
     seg = cell.soma_center
     # bath pharmacology of such recordings: TTX and Cd2+ block spikes and Ca
     # entry in the unclamped parts of the cell (their Cl is untouched)
     blocked = block(cell, BLOCK)
-    syn = mechanisms.add_point(seg, "GabaA")
+    [syn] = locsets.place(cell, [locsets.soma_center(cell)], "GabaA")
     stim = h.NetStim()
     stim.number, stim.start, stim.noise = 1, SETTLE_MS, 0
     nc = h.NetCon(stim, syn)
