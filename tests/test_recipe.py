@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from ionhomeo import mechanisms, presets, recipe, steady
+from ionhomeo import mechanisms, presets, recipe, regions, steady
 from ionhomeo.recipe import PartialSectionWarning, Recipe, RecipeError, Rule
 from test_regions import fake_cell
 
@@ -335,10 +335,14 @@ def test_mature_is_kcc2_dominated_and_immature_nkcc1_dominated(cell):
     ratio = {}
     for name in presets.NAMES:
         presets.load(name).apply(cell)
-        kcc2 = [seg.kcc2.imax for sec in cell.all for seg in sec]
-        nkcc1 = [seg.nkcc1.imax for sec in cell.all for seg in sec]
+        ais = set(map(str, regions.parse("ais").segments(cell)))
+        kcc2 = [seg.kcc2.imax for sec in cell.all for seg in sec if str(seg) not in ais]
+        nkcc1 = [seg.nkcc1.imax for sec in cell.all for seg in sec if str(seg) not in ais]
         ratio[name] = [k / n for k, n in zip(kcc2, nkcc1)]
-    # ">>": at least tenfold, in every segment
+        # the axon initial segment has no KCC2 in the mature preset (Szabadics et al. 2006)
+        ais_kcc2 = [seg.kcc2.imax for seg in regions.parse("ais").segments(cell)]
+        assert ais_kcc2 and (max(ais_kcc2) == 0.0 if name == "mature" else min(ais_kcc2) > 0)
+    # ">>": at least tenfold, in every segment outside the axon initial segment
     assert min(ratio["mature"]) >= 10
     assert max(ratio["immature"]) <= 0.1
 
@@ -376,15 +380,34 @@ def test_preset_soma_rests_with_the_intended_chloride(h, name, cli_range_mM):
 
 @pytest.mark.parametrize("name", presets.NAMES)
 def test_presets_give_a_whole_cell_that_rests(cell, name):
-    """Every region of the fake cell has owners, pump and leaks: a resting state exists."""
-    presets.load(name).apply(cell)
+    """Every region of the fake cell has owners, pump and leaks: a resting state
+    exists. Without its axon-initial-segment rules the chloride system is the
+    same everywhere, so Cli barely varies along the cell (0.1 %)."""
+    rec = presets.load(name)
+    uniform = rec.replace(rules=[r for r in rec.rules if str(r.region) != "ais"])
+    uniform.apply(cell)
     # three children at soma(0) and two at axon0(1): siblings meet at one node
     state = steady.solve_cell(cell.all)
     cl = state.concentrations["cl"]
-    # the chloride system is uniform, so Cli barely varies along the cell (0.1 %)
     assert cl.max() / cl.min() - 1 < 1e-3
     assert (3.5 < cl.min() < 6.0) if name == "mature" else (25.0 < cl.min() < 45.0)
     assert -90 < state.v.min() and state.v.max() < -60
+    del state
+
+
+def test_the_mature_axon_initial_segment_holds_more_chloride(cell):
+    """Without KCC2 in the axon initial segment (Szabadics et al. 2006), Cl is
+    highest there and falls towards the soma and the dendrites: the
+    axo-somato-dendritic gradient of E_GABA that Khirug et al. 2008 measured."""
+    presets.load("mature").apply(cell)
+    state = steady.solve_cell(cell.all)
+    cl = dict(zip(map(str, state.segments), state.concentrations["cl"]))
+
+    def mean(region):
+        return sum(cl[str(s)] for s in regions.parse(region).segments(cell)) / len(
+            regions.parse(region).segments(cell))
+
+    assert mean("ais") > mean("soma") > mean("dendrite & distance > 100")
     del state
 
 
