@@ -15,6 +15,13 @@ set first, since the d_lambda rule depends on them; the sections are then
 discretised and the recipe applied segment by segment (cm again, then the
 mechanisms).
 
+Boutons: reconstructions rarely mark them, and the d_lambda rule gives an
+axonal leaf segments of tens of um, so the region ``bouton`` (the distal
+2 um of each leaf, at least its last segment) is as coarse as that.
+``Cell(..., bouton_um=2)`` splits the distal 2 um of every axonal leaf longer
+than 4 um into a section of its own (its 3-D points cut at the interpolated
+point), which then is the bouton: ``cell.to_dict()`` records how many.
+
 Several cells can coexist in one process; each owns its sections, which
 :meth:`Cell.destroy` deletes (or garbage collection, once nothing refers to
 the cell).
@@ -39,7 +46,7 @@ class Cell:
     """A cell instantiated in NEURON (see the module docstring)."""
 
     def __init__(self, morphology, recipe=None, *, d_lambda: float = 0.1,
-                 frequency_hz: float = 100.0):
+                 frequency_hz: float = 100.0, bouton_um: float | None = None):
         import math
 
         from . import build, morphology as morph_mod, recipe as recipe_mod
@@ -50,6 +57,11 @@ class Cell:
                     or not 0 < value < math.inf:
                 raise CellError(f"Cell({label}={value!r}): {label} must be a finite number > 0 "
                                 f"(usually {usual})")
+        if bouton_um is not None and (isinstance(bouton_um, bool) or not isinstance(
+                bouton_um, (int, float)) or not 0 < bouton_um < math.inf):
+            raise CellError(f"Cell(bouton_um={bouton_um!r}): the length of the bouton split "
+                            "off each axonal leaf must be a finite number of um > 0 (the "
+                            "region 'bouton' takes 2 um), or None to keep the leaves whole")
         build.load()
         from neuron import h
 
@@ -83,6 +95,8 @@ class Cell:
         stem = "".join(ch if ch.isalnum() else "_" for ch in morph.path.stem)
         self.name = f"{stem}_{id(self):x}"
         self.sections_by_type = morph_mod.instantiate(morph, self)
+        self.bouton_um = None if bouton_um is None else float(bouton_um)
+        self.boutons_split = self._split_boutons(h) if bouton_um is not None else 0
         self.all = [sec for kind in ("soma", "dend", "apic", "axon")
                     for sec in self.sections_by_type.get(kind, [])]
         if not self.sections_by_type.get("soma"):
@@ -112,6 +126,41 @@ class Cell:
         self.passive = rec.apply_passive(self)
         self.applied = rec.apply(self, passive=False)
         self.area_factors = self._area_factors()
+
+    def _split_boutons(self, h) -> int:
+        """Split the distal ``bouton_um`` off every axonal leaf section longer than
+        twice that, into a section of its own (its 3-D points, from the point
+        interpolated at L - bouton_um to the tip), so that the d_lambda rule
+        gives the bouton its own segment and the region ``bouton`` selects a
+        bouton-sized piece instead of the leaf's last segment (tens of um on a
+        reconstruction). Returns how many leaves were split."""
+        import numpy as np
+
+        axon = self.sections_by_type.get("axon", [])
+        members = set(axon)
+        leaves = [sec for sec in axon if not any(c in members for c in sec.children())]
+        added = []
+        for k, sec in enumerate(leaves):
+            n = int(sec.n3d())
+            if sec.children() or n < 2 or not sec.L > 2 * self.bouton_um:
+                continue
+            pts = np.array([[sec.x3d(i), sec.y3d(i), sec.z3d(i), sec.diam3d(i)]
+                            for i in range(n)])
+            arc = np.array([sec.arc3d(i) for i in range(n)])
+            cut = arc[-1] - self.bouton_um
+            mid = np.array([np.interp(cut, arc, pts[:, j]) for j in range(4)])
+            keep = arc < cut
+            bouton = h.Section(name=f"bouton_{k}", cell=self)
+            for x, y, z, d in [mid] + [tuple(p) for p in pts[~keep]]:
+                h.pt3dadd(x, y, z, d, sec=bouton)
+            h.pt3dclear(sec=sec)
+            for x, y, z, d in [tuple(p) for p in pts[keep]] + [mid]:
+                h.pt3dadd(x, y, z, d, sec=sec)
+            bouton.connect(sec(1), 0)
+            added.append(bouton)
+        self.sections_by_type["axon"] = list(axon) + added
+        self._boutons = added  # the new sections live as long as the cell
+        return len(added)
 
     #: rounds of discretising and setting cm before :meth:`_discretize_with_passive` gives up
     MAX_DISCRETISATION_ROUNDS = 10
@@ -292,6 +341,8 @@ class Cell:
             "position_functions": _position_functions(self.applied),
             "d_lambda": self.d_lambda,
             "frequency_hz": self.frequency_hz,
+            "bouton_um": self.bouton_um,
+            "boutons_split": self.boutons_split,
             "sections": counts,
             "nseg": self.nseg,
             "Ra_ohm_cm_range": _value_range(sec.Ra for sec in self.all),

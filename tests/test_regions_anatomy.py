@@ -636,3 +636,42 @@ def test_optional_rules_round_trip_through_toml():
                                           "optional": "yes"}])
     assert rec != rec.replace(rules=[recipe.Rule(r.region, r.mechanism, dict(r.params), r.note)
                                      for r in rec.rules])
+
+
+def test_split_boutons_make_the_region_bouton_sized(h):
+    """Cell(bouton_um=2) cuts the distal 2 um off every axonal leaf longer than
+    4 um: the axon keeps its length and every tip its distance, and the region
+    'bouton' is then those 2 um pieces (65 on the L5PC) instead of the leaves'
+    last segments (about 25 um each)."""
+    from ionhomeo.cell import Cell, CellError
+
+    path = shared("l5pc_with_axon.swc")
+    whole = Cell(str(path), "mature")
+    try:
+        axon_um = sum(sec.L for sec in whole.sections("axon"))
+        tips = sorted(h.distance(whole.soma_center, sec(1)) for sec in whole.sections("bouton"))
+        coarse = sum(seg.sec.L / seg.sec.nseg for seg in whole.segments("bouton"))
+    finally:
+        whole.destroy()
+    split = Cell(str(path), "mature", bouton_um=2.0)
+    try:
+        boutons = split.sections("bouton")
+        assert split.boutons_split == len(boutons) == len(tips) == 65
+        assert split.to_dict()["boutons_split"] == 65
+        # NEURON keeps 3-D points in single precision: coordinates of a few
+        # hundred um carry about 1e-5 um, so lengths agree to 1e-4 um
+        assert all(sec.nseg == 1 and abs(sec.L - 2.0) < 1e-4 for sec in boutons)
+        # cut along the 3-D path: nothing gained or lost
+        assert abs(sum(sec.L for sec in split.sections("axon")) - axon_um) < 65 * 1e-4
+        new_tips = sorted(h.distance(split.soma_center, sec(1)) for sec in boutons)
+        assert max(abs(a - b) for a, b in zip(tips, new_tips)) < 1e-4
+        fine = sum(seg.sec.L / seg.sec.nseg for seg in split.segments("bouton"))
+        assert abs(fine - 2.0 * 65) < 65 * 1e-4 and coarse > 10 * fine, (fine, coarse)
+        # the preset's bouton rules now hit the 2 um pieces only
+        assert all(seg.cabuf.kappab == 250.0 for seg in split.segments("bouton"))
+        assert all(seg.cahva.pbar == 0.0 for sec in split.sections("axon")
+                   if sec not in boutons for seg in sec if hasattr(seg, "cahva"))
+    finally:
+        split.destroy()
+    with pytest.raises(CellError, match="bouton_um=0"):
+        Cell(str(path), "mature", bouton_um=0)
