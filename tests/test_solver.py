@@ -37,8 +37,18 @@ def test_cvode_fires_the_spikes_fine_fixed_steps_fire(h):
     1e-4 mV it fires all four, the late ones 0.5 ms from fixed steps of
     6.25 us (measured 0.54 and 0.48 ms). Halving the fixed step from 12.5 to
     6.25 us moved them by 1.1 and 3.2 ms, so the fine step itself resolves
-    them to about 1 ms: the bound."""
-    cell = Cell("pyramidal", "mature")
+    them to about 1 ms: the bound.
+
+    The mature preset without its axon-initial-segment rules: with 2,500
+    pS/um2 of Na channels there, the cell fires a burst of 6-7 spikes after
+    the step whose count the fixed step itself does not settle (8 spikes at
+    12.5 us, 9 at 6.25 us; CVODE 8), so there is no converged reference to
+    compare with."""
+    from ionhomeo import presets
+
+    mature = presets.load("mature")
+    cell = Cell("pyramidal", mature.replace(
+        rules=[r for r in mature.rules if str(r.region) != "ais"]))
     try:
         v0 = float(cell.initialize().v[0])
         fine = _spikes(h, cell, v0, "fixed", dt_ms=0.00625)
