@@ -19,8 +19,11 @@ Boutons: reconstructions rarely mark them, and the d_lambda rule gives an
 axonal leaf segments of tens of um, so the region ``bouton`` (the distal
 2 um of each leaf, at least its last segment) is as coarse as that.
 ``Cell(..., bouton_um=2)`` splits the distal 2 um of every axonal leaf longer
-than 4 um into a section of its own (its 3-D points cut at the interpolated
-point), which then is the bouton: ``cell.to_dict()`` records how many.
+than 4 um (attached by its 0 end, as Import3d attaches them, and without
+children of another type) into a section of its own (its 3-D points cut at
+the interpolated point), which then is the bouton: ``cell.to_dict()``
+records how many. The cut leaf stays one leaf for ``tip_distance`` and
+``bouton(L)``, measured to the bouton's end.
 
 Several cells can coexist in one process; each owns its sections, which
 :meth:`Cell.destroy` deletes (or garbage collection, once nothing refers to
@@ -139,10 +142,13 @@ class Cell:
         axon = self.sections_by_type.get("axon", [])
         members = set(axon)
         leaves = [sec for sec in axon if not any(c in members for c in sec.children())]
-        added = []
+        added, self.split_leaves = [], {}
         for k, sec in enumerate(leaves):
             n = int(sec.n3d())
-            if sec.children() or n < 2 or not sec.L > 2 * self.bouton_um:
+            # Import3d attaches every section by its 0 end; a leaf attached by its
+            # 1 end, with children or too short to keep a piece is left whole
+            if sec.children() or n < 2 or not sec.L > 2 * self.bouton_um \
+                    or sec.orientation() != 0:
                 continue
             pts = np.array([[sec.x3d(i), sec.y3d(i), sec.z3d(i), sec.diam3d(i)]
                             for i in range(n)])
@@ -158,8 +164,10 @@ class Cell:
                 h.pt3dadd(x, y, z, d, sec=sec)
             bouton.connect(sec(1), 0)
             added.append(bouton)
+            self.split_leaves[sec] = bouton
         self.sections_by_type["axon"] = list(axon) + added
-        self._boutons = added  # the new sections live as long as the cell
+        self._boutons = added  # the new sections live as long as the cell (not in
+        # Import3d's own self.axon list: cell.sections("axon") has them)
         return len(added)
 
     #: rounds of discretising and setting cm before :meth:`_discretize_with_passive` gives up
@@ -311,6 +319,7 @@ class Cell:
         self.soma_center = None
         self.sections_by_type = {}
         self.pieces = {}
+        self.split_leaves = {}
         for name, value in list(vars(self).items()):
             if _holds_sections(value):
                 setattr(self, name, [])

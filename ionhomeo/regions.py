@@ -799,7 +799,8 @@ class Sites:
     def tip_distance_um(self) -> np.ndarray:
         """Segments of axonal leaf sections (axon sections with no axonal child):
         path distance (um) from the segment centre to the leaf's distal end; NaN
-        elsewhere."""
+        elsewhere. A leaf whose distal piece ``Cell(bouton_um=...)`` split off
+        is still one leaf: its segments measure to the bouton's end."""
         return self._axon()["tip_distance"]
 
     @property
@@ -830,6 +831,7 @@ class Sites:
                "leaf": np.zeros(n, dtype=bool), "first": np.zeros(n, dtype=bool),
                "last": np.zeros(n, dtype=bool)}
         axon = self._type_set("axon")
+        split = getattr(self._cell, "split_leaves", None) or {}
         stem = {}
         for k, sec in enumerate(self.sections):
             if sec not in axon:
@@ -841,7 +843,13 @@ class Sites:
                 out["axon_distance"][start + j] = h.distance(origin, seg)
             if root is sec:
                 out["first"][start + (0 if sec.orientation() == 0 else nseg - 1)] = True
-            if not any(child in axon for child in sec.children()):
+            cut = split.get(sec)  # a leaf whose bouton Cell(bouton_um=...) split off
+            if cut is not None:  # the same leaf: tips measured to the bouton's end
+                distal = 1.0 - sec.orientation()
+                out["leaf"][start:start + nseg] = True
+                out["tip_distance"][start:start + nseg] = [
+                    cut.L + sec.L * abs(distal - seg.x) for seg in sec]
+            elif not any(child in axon for child in sec.children()):
                 distal = 1.0 - sec.orientation()
                 rows = slice(start, start + nseg)
                 out["leaf"][rows] = True

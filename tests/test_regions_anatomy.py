@@ -667,6 +667,18 @@ def test_split_boutons_make_the_region_bouton_sized(h):
         assert max(abs(a - b) for a, b in zip(tips, new_tips)) < 1e-4
         fine = sum(seg.sec.L / seg.sec.nseg for seg in split.segments("bouton"))
         assert abs(fine - 2.0 * 65) < 65 * 1e-4 and coarse > 10 * fine, (fine, coarse)
+        # the cut leaf stays one leaf: tip distances run to the bouton's end, so
+        # bouton(L) with L beyond the split length reaches into the cut leaf
+        from ionhomeo import regions
+
+        tip = regions.sites(split).tip_distance_um
+        for parent, bouton in list(split.split_leaves.items())[:5]:
+            k = [i for i, seg in enumerate(regions.sites(split).segments) if seg.sec == parent]
+            last = parent(1 - 0.5 / parent.nseg)
+            assert abs(tip[k[-1]] - (bouton.L + parent.L / (2 * parent.nseg))) < 1e-9
+            assert h.distance(last, bouton(1)) == pytest.approx(tip[k[-1]], abs=1e-6)
+        far = sum(seg.sec.L / seg.sec.nseg for seg in split.segments("bouton(40)"))
+        assert far > fine + 1.0  # some leaves' last segments centre within 40 um of a tip
         # the preset's bouton rules now hit the 2 um pieces only
         assert all(seg.cabuf.kappab == 250.0 for seg in split.segments("bouton"))
         assert all(seg.cahva.pbar == 0.0 for sec in split.sections("axon")
