@@ -99,7 +99,9 @@ class Cell:
         self.name = f"{stem}_{id(self):x}"
         self.sections_by_type = morph_mod.instantiate(morph, self)
         self.bouton_um = None if bouton_um is None else float(bouton_um)
-        self.boutons_split = self._split_boutons(h) if bouton_um is not None else 0
+        self.split_leaves = {}  # leaf section -> the bouton section split off it
+        if bouton_um is not None:
+            self._split_boutons(h)
         self.all = [sec for kind in ("soma", "dend", "apic", "axon")
                     for sec in self.sections_by_type.get(kind, [])]
         if not self.sections_by_type.get("soma"):
@@ -119,7 +121,7 @@ class Cell:
 
         self.morphology, self.recipe = geometry, rec
         self.d_lambda = self.frequency_hz = None
-        self._handler, self.state, self.pieces = None, None, {}
+        self._handler, self.state, self.pieces, self.split_leaves = None, None, {}, {}
         self.name = f"{geometry.name}_{id(self):x}"
         self.sections_by_type = geometry_mod.instantiate(geometry, self)
         self.all = [sec for kind in ("soma", "dend", "apic", "axon")
@@ -130,19 +132,23 @@ class Cell:
         self.applied = rec.apply(self, passive=False)
         self.area_factors = self._area_factors()
 
-    def _split_boutons(self, h) -> int:
+    @property
+    def boutons_split(self) -> int:
+        """How many axonal leaves ``bouton_um`` split (0 without it)."""
+        return len(self.split_leaves)
+
+    def _split_boutons(self, h) -> None:
         """Split the distal ``bouton_um`` off every axonal leaf section longer than
         twice that, into a section of its own (its 3-D points, from the point
         interpolated at L - bouton_um to the tip), so that the d_lambda rule
         gives the bouton its own segment and the region ``bouton`` selects a
         bouton-sized piece instead of the leaf's last segment (tens of um on a
-        reconstruction). Returns how many leaves were split."""
+        reconstruction). Records each in :attr:`split_leaves`."""
         import numpy as np
 
         axon = self.sections_by_type.get("axon", [])
         members = set(axon)
         leaves = [sec for sec in axon if not any(c in members for c in sec.children())]
-        added, self.split_leaves = [], {}
         for k, sec in enumerate(leaves):
             n = int(sec.n3d())
             # Import3d attaches every section by its 0 end; a leaf attached by its
@@ -163,12 +169,9 @@ class Cell:
             for x, y, z, d in [tuple(p) for p in pts[keep]] + [mid]:
                 h.pt3dadd(x, y, z, d, sec=sec)
             bouton.connect(sec(1), 0)
-            added.append(bouton)
-            self.split_leaves[sec] = bouton
-        self.sections_by_type["axon"] = list(axon) + added
-        self._boutons = added  # the new sections live as long as the cell (not in
-        # Import3d's own self.axon list: cell.sections("axon") has them)
-        return len(added)
+            self.split_leaves[sec] = bouton  # held as long as the cell
+        # not in Import3d's own self.axon list: cell.sections("axon") has them
+        self.sections_by_type["axon"] = list(axon) + list(self.split_leaves.values())
 
     #: rounds of discretising and setting cm before :meth:`_discretize_with_passive` gives up
     MAX_DISCRETISATION_ROUNDS = 10
