@@ -710,8 +710,12 @@ class Recipe:
     str), ``rules`` (tuple of Rule, or dicts with region, mechanism, params,
     note), ``celsius`` (degC, optional: the temperature the recipe was made
     for; :meth:`apply` sets it), ``globals`` ({mechanism: {param: value}},
-    GLOBAL parameters) and ``passive`` (tuple of PassiveRule, or dicts with
-    region, Ra, cm, note: the cable properties). Validated when created.
+    GLOBAL parameters), ``passive`` (tuple of PassiveRule, or dicts with
+    region, Ra, cm, note: the cable properties) and ``calibration`` (a table
+    recording how the recipe's parameters were fitted to measurements:
+    method, command, seed, the targets fitted and those held out; empty for
+    a recipe that was not calibrated, see :attr:`calibrated`). Validated when
+    created.
     """
 
     name: str
@@ -721,6 +725,7 @@ class Recipe:
     celsius: float | None = None
     globals: types.MappingProxyType = dataclasses.field(default_factory=dict)
     passive: tuple = ()
+    calibration: types.MappingProxyType = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.strip():
@@ -752,6 +757,13 @@ class Recipe:
         if not isinstance(self.globals, (dict, types.MappingProxyType)):
             raise RecipeError(f"recipe {self.name!r}: globals must be a table "
                               "{mechanism: {param: value}}")
+        if not isinstance(self.calibration, (dict, types.MappingProxyType)) or not all(
+                isinstance(k, str) and isinstance(v, (str, int, float, list, tuple))
+                and not isinstance(v, bool) for k, v in self.calibration.items()):
+            raise RecipeError(f"recipe {self.name!r}: calibration must be a table of "
+                              "key = text, number or list (method, command, seed, targets)")
+        object.__setattr__(self, "calibration", _frozen(
+            {k: tuple(v) if isinstance(v, list) else v for k, v in self.calibration.items()}))
         written = {}
         for mech, params in self.globals.items():
             label = f"recipe {self.name!r}, [globals.{mech}]"
@@ -772,7 +784,12 @@ class Recipe:
     def __hash__(self):
         return hash((self.name, self.description, self.sources, self.rules, self.celsius,
                      tuple((m, tuple(p.items())) for m, p in self.globals.items()),
-                     self.passive))
+                     self.passive, tuple(self.calibration.items())))
+
+    @property
+    def calibrated(self) -> bool:
+        """Were this recipe's parameters fitted to measurements (it has a calibration table)?"""
+        return bool(self.calibration)
 
     # -- derived ------------------------------------------------------------
 
@@ -834,6 +851,9 @@ class Recipe:
             out["globals"] = {m: dict(ps) for m, ps in self.globals.items()}
         if self.passive:
             out["passive"] = [r.to_dict() for r in self.passive]
+        if self.calibration:
+            out["calibration"] = {k: list(v) if isinstance(v, tuple) else v
+                                  for k, v in self.calibration.items()}
         out["rules"] = [r.to_dict() for r in self.rules]
         return out
 
@@ -843,7 +863,7 @@ class Recipe:
         if not isinstance(d, dict):
             raise RecipeError(f"{source}: a recipe must be a table, got {type(d).__name__}")
         _check_keys(d, ("name", "description", "sources", "celsius", "globals", "passive",
-                        "rules"), ("name", "rules"), source)
+                        "calibration", "rules"), ("name", "rules"), source)
         rules = d["rules"]
         if not isinstance(rules, list):
             raise RecipeError(f"{source}: 'rules' must be an array of tables: start each rule "
@@ -866,7 +886,7 @@ class Recipe:
         try:
             return cls(name=d["name"], description=d.get("description", ""), sources=tuple(sources),
                        rules=tuple(parsed), celsius=d.get("celsius"), globals=globals_,
-                       passive=tuple(passive))
+                       passive=tuple(passive), calibration=d.get("calibration", {}))
         except RecipeError as e:
             raise RecipeError(f"{source}: {e}") from None
 
@@ -886,6 +906,9 @@ class Recipe:
         for mech, params in d.get("globals", {}).items():
             lines += ["", f"[globals.{_toml_key(mech)}]"]
             lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in params.items()]
+        if "calibration" in d:
+            lines += ["", "[calibration]"]
+            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d["calibration"].items()]
         for rule in d.get("passive", []):
             lines += ["", "[[passive]]"]
             lines += [f"{key} = {_toml_value(value)}" for key, value in rule.items()]

@@ -157,6 +157,19 @@ MIN_DT_MS, MAX_DT_MS = 1e-9, 1e9
 MAX_TSTOP_MS = 1e10
 
 
+def _structure_changed(h, cvode) -> bool:
+    """Has the model's structure changed since NEURON last set it up?
+
+    NEURON sets the model up again lazily; ``h.fcurrent()`` does it when
+    needed (and otherwise only recomputes the assigned variables from the
+    current states, which CVODE recomputes at its next step anyway), and
+    each set-up increments ``CVode.structure_change_count()``.
+    """
+    before = cvode.structure_change_count()
+    h.fcurrent()
+    return cvode.structure_change_count() != before
+
+
 def _cvode_matches(cvode, rtol: float, atol: float) -> bool:
     """Is CVODE already active with exactly ionhomeo's settings for these tolerances?"""
     from . import solver
@@ -287,6 +300,12 @@ def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=N
         if not _cvode_matches(cvode, rtol, atol):
             solver.use_cvode(rtol=rtol, atol=atol)
             cvode.re_init()  # start CVODE's history here: from the current state
+        elif _structure_changed(h, cvode):
+            # a section, mechanism or point process (an IClamp) added since the
+            # last run: CVode.solve does not set the model up again and
+            # crashes NEURON (segmentation fault); re_init does, from the
+            # current state
+            cvode.re_init()
         steps_before = _cvode_steps(cvode)
 
     reporter = _ProgressLine(t0, tstop_ms) if progress is True else progress

@@ -261,3 +261,29 @@ def test_run_keeps_cvode_going_when_its_settings_match(h):
     assert simulate._cvode_steps(cvode) > steps
     solver.use_cvode(False)
     del soma, stim
+
+
+def test_run_after_adding_a_point_process_under_cvode(h):
+    """A current clamp added between two CVODE runs: CVode.solve does not set
+    the model up again and NEURON crashed (segmentation fault) in the second
+    run; run() now re-initialises CVODE when the structure changed. The clamp
+    then acts: dV = I R of this passive compartment after the step (checked
+    against a run where the clamp existed from the start)."""
+    soma = compartment(h, RESTING)
+    solver.use_cvode()
+    h.finitialize(-65)
+    simulate.run(200.0)
+    stim = h.IClamp(soma(0.5))
+    stim.delay, stim.dur, stim.amp = 250.0, 1e9, -0.01
+    simulate.run(600.0)
+    v_late = soma(0.5).v
+    # the same with the clamp present from the start
+    h.finitialize(-65)
+    simulate.run(600.0)
+    assert v_late == pytest.approx(soma(0.5).v, abs=1e-3)  # CVODE atol 1e-3 mV
+    stim.amp = 0.0
+    h.finitialize(-65)
+    simulate.run(600.0)
+    assert soma(0.5).v - v_late > 1.0  # the -10 pA clamp hyperpolarised it
+    solver.use_cvode(False)
+    del stim
