@@ -1,0 +1,1 @@
+"""Scorecard experiments: calcium (registered with :func:`ionhomeo.scorecard.experiment`)."""

@@ -1,0 +1,1 @@
+"""Scorecard experiments: chloride (registered with :func:`ionhomeo.scorecard.experiment`)."""

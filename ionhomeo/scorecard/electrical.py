@@ -1,0 +1,1 @@
+"""Scorecard experiments: electrical (registered with :func:`ionhomeo.scorecard.experiment`)."""

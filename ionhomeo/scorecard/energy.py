@@ -1,0 +1,1 @@
+"""Scorecard experiments: energy (registered with :func:`ionhomeo.scorecard.experiment`)."""

@@ -1,0 +1,1 @@
+"""Scorecard experiments: sodium (registered with :func:`ionhomeo.scorecard.experiment`)."""
