@@ -23,7 +23,7 @@ from typing import Callable
 
 from . import (added_buffer, cl_accumulation, egaba, egaba_development, energy_failure,
                er_release, extrusion_division, homeostatic_plasticity, kcc2_phosphorylation,
-               na_leak, pump_ahp, rest, spike_train, terminal_vs_soma)
+               na_leak, pump_ahp, rest, scorecard, spike_train, terminal_vs_soma)
 
 
 class UnknownProtocolError(LookupError):
@@ -88,3 +88,4 @@ for _module in (kcc2_phosphorylation, added_buffer, terminal_vs_soma, extrusion_
                 er_release, na_leak, energy_failure, pump_ahp, homeostatic_plasticity):
     register(_module.NAME, _module.run, _module.DESCRIPTION)
 register(spike_train.NAME, spike_train.run, spike_train.DESCRIPTION)
+register(scorecard.NAME, scorecard.run, scorecard.DESCRIPTION)

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["Target", "Model", "targets", "experiment", "EXPERIMENTS", "evaluate", "TARGETS_DIR"]
+__all__ = ["Target", "Model", "targets", "experiment", "start", "EXPERIMENTS", "evaluate", "TARGETS_DIR"]
 
 #: the measured quantities, one [[target]] table each, in the files
 #: ``targets_<topic>.toml`` of this folder (read in name order)
@@ -112,9 +112,10 @@ def _read_file(path: Path, seen: set) -> list:
         t = Target(**d)
         if t.id in seen:
             raise ScorecardError(f"{path.name}: target id {t.id!r} appears twice")
-        if t.role not in ROLES or not t.low <= t.value <= t.high:
-            raise ScorecardError(f"{path.name}: target {t.id!r}: role must be one of {ROLES} "
-                                 f"and low <= value <= high")
+        if t.role not in ROLES or not (t.low < t.high and (
+                math.isnan(t.value) or t.low <= t.value <= t.high)):
+            raise ScorecardError(f"{path.name}: target {t.id!r}: role must be one of {ROLES}, "
+                                 f"low < high, and low <= value <= high (value NaN: qualitative)")
         seen.add(t.id)
         out.append(t)
     return out
@@ -165,6 +166,19 @@ class Model:
             yield cell
         finally:
             self.session.drop(cell)
+
+
+def start(cell) -> float:
+    """Start a run in the cell's resting state under CVODE (ionhomeo's settings),
+    after the experiment has placed its stimuli, plays and recordings (NEURON
+    takes them up at finitialize); returns the start time (ms)."""
+    from neuron import h
+
+    from .. import solver
+
+    solver.use_cvode()
+    cell.start()
+    return float(h.t)
 
 
 def _import_experiments() -> None:

@@ -1,1 +1,98 @@
-"""Scorecard experiments: sodium (registered with :func:`ionhomeo.scorecard.experiment`)."""
+"""Scorecard experiments on sodium and the Na/K pump: a bath of ouabain over
+minutes, and a somatic spike train followed by the pump-driven recovery of
+Na and the afterhyperpolarisation it carries."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import experiment, start
+from .electrical import traces
+
+OUABAIN_S = 300.0       # minutes of pump block, as in bath applications
+TRAIN_HZ = 50.0         # a somatic train of brief pulses
+TRAIN_SPIKES = 50
+PULSE_MS, PULSE_NA = 2.0, 2.0   # each pulse fires one spike
+RECOVERY_S = 60.0       # the pump AHP lasts tens of seconds
+BASELINE_MS = 500.0
+
+
+def _block_pump(cell) -> None:
+    for seg in cell.segments("all"):
+        if hasattr(seg, "nakpump"):
+            seg.nakpump.avail = 0.0
+
+
+@experiment("ouabain")
+def ouabain(model) -> dict:
+    """The Na/K pump blocked everywhere (avail = 0) from rest for 5 min: the
+    rate of the somatic Na rise over the first minute (mM/min, as imaged
+    with SBFI) and the change of the somatic potential after 5 min."""
+    from neuron import h
+
+    from .. import simulate
+
+    with model.cell() as cell:
+        soma = cell.soma_center
+        t, v, na = traces(h, [soma._ref_v, soma._ref_nai])
+        t0 = start(cell)
+        v0, na0 = soma.v, soma.nai
+        _block_pump(cell)  # a parameter, not a state: CVODE goes on
+        simulate.run(t0 + OUABAIN_S * 1e3)
+        t_s = (np.asarray(t) - t0) * 1e-3
+        na_1min = float(np.interp(60.0, t_s, np.asarray(na)))
+        return {"dnai_dt_mM_per_min": na_1min - na0, "dvm_ouabain_mV": soma.v - v0,
+                "nai_ouabain_mM": soma.nai}
+
+
+def _count_spikes(t, v, t1) -> int:
+    up = (v[1:] > 0.0) & (v[:-1] <= 0.0) & (t[1:] <= t1)
+    return int(up.sum())
+
+
+@experiment("spike-train")
+def spike_train(model) -> dict:
+    """50 spikes at 50 Hz evoked at the soma by 2 ms pulses, then 60 s of
+    recovery: the number of spikes; the somatic Na rise and its recovery time
+    constant (exponential fit from 2 s after the train, when the fast,
+    diffusive redistribution is over) and its duration (until the rise is
+    below 10 % of its peak); the afterhyperpolarisation's largest
+    depth below the pre-train potential after the train (mV, from 1 s on:
+    the slow, pump AHP, not the spike AHPs), and its duration, from the end
+    of the train until it is shallower than 10 % of that depth."""
+    from neuron import h
+
+    from .. import simulate
+    from ..analysis import fit_decay
+
+    with model.cell() as cell:
+        soma = cell.soma_center
+        t, v, na = traces(h, [soma._ref_v, soma._ref_nai])
+        t0, v0, na0 = 0.0, soma.v, soma.nai  # initialize() left NEURON at t = 0 at rest
+        onsets = [t0 + BASELINE_MS + k * 1e3 / TRAIN_HZ for k in range(TRAIN_SPIKES)]
+        clamp = h.IClamp(soma)
+        clamp.dur, clamp.amp, clamp.delay = 1e9, 0.0, 0.0
+        # square pulses: each edge a repeated time (simulate.play)
+        times = [t0] + [x for o in onsets for x in (o, o, o + PULSE_MS, o + PULSE_MS)]
+        amps = [0.0] + [a for _ in onsets for a in (0.0, PULSE_NA, PULSE_NA, 0.0)]
+        tv, av = simulate.play(clamp._ref_amp, times, amps)
+        start(cell)
+        t_end = onsets[-1] + 1e3 / TRAIN_HZ
+        simulate.run(t_end + RECOVERY_S * 1e3)
+        tt, vv, nn = np.asarray(t), np.asarray(v), np.asarray(na)
+        del av, tv, clamp
+    n_spikes = _count_spikes(tt, vv, t_end)
+    after = tt >= t_end + 1e3
+    depth = float(v0 - vv[after].min()) if after.any() else math.nan
+    still = after & (v0 - vv > 0.1 * depth)
+    duration_s = (float(tt[still].max()) - t_end) * 1e-3 if still.any() else 0.0
+    fit = fit_decay((tt - t_end) * 1e-3, nn - na0, 2.0, span=3.0)
+    rise = nn - na0
+    peak = float(rise[tt >= t_end].max())
+    high = (tt >= t_end) & (rise > 0.1 * peak)
+    return {"spikes": float(n_spikes), "dnai_train_mM": float(np.interp(t_end, tt, nn)) - na0,
+            "nai_tau_s": fit.fit.tau if fit.fit else math.nan,
+            "na_duration_s": (float(tt[high].max()) - t_end) * 1e-3 if high.any() else 0.0,
+            "ahp_depth_mV": depth, "ahp_duration_s": duration_s}
