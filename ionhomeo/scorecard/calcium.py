@@ -46,6 +46,17 @@ How the simulation follows the measurements, and where it departs:
   exponential's tau is determined by a window shorter than tau.
 * kappa_B of each concentration is the indicator's capacity at the site's
   resting Ca, K_D/(K_D + c)^2 times its total (:func:`ionhomeo.buffering.capacity`).
+* The decay line gives ``kappa_S_<site>``, the output the targets use (Kim
+  et al. 2003 computed kappa_S from the decay phases; Helmchen et al. 1996
+  from the decays and the amplitudes). The amplitude line
+  (``kappa_S_amp_<site>``) is biased high in this model (bundled pyramidal
+  cell, mature preset: soma 71 for a set 40, bouton 409 for 250): the
+  indicator takes up Ca with a relaxation time of about 1 ms (its on rate
+  times the free indicator, divided by 1 + the fast endogenous capacity, to
+  which the entering Ca binds first), while the Ca entry of the model's
+  spike and afterdepolarisation lasts several ms, so the peak overshoots the
+  buffered equilibrium, the more so the more indicator. The decay, hundreds
+  of ms later, is past this.
 * ``tau_trunk_7um_ms`` scales the trunk's decay to the 7 um diameter at
   which Helmchen et al. (1996) quote theirs: where extrusion through the
   membrane limits the decay, tau = (1 + kappa) d/(4 j) grows in proportion
@@ -53,8 +64,9 @@ How the simulation follows the measurements, and where it departs:
 
 A site the cell does not have (no apical trunk, no bouton), a transient
 smaller than :data:`MIN_TRANSIENT_NM` at zero indicator (no Ca entry near
-the site) or a run that does not fire exactly one spike gives NaN for the
-outputs that need it.
+the site: no decay or kappa_S), a ratio whose denominator is no transient at
+all (below :data:`NUMERICAL_ZERO_NM`) or a run that does not fire exactly
+one spike gives NaN for the outputs that need it.
 """
 
 from __future__ import annotations
@@ -77,6 +89,7 @@ FIT_DELAY_MS, FIT_SPAN = 20.0, 3.0     # fit from 20 ms after the peak over <= 3
 RECORD_DT_MS = 0.25                    # sampling of the recorded cai traces
 CVODE_ATOL = 1e-5                      # as the added-buffer protocol (cai to 1e-11 mM)
 MIN_TRANSIENT_NM = 1.0                 # smaller zero-indicator transients are "no transient"
+NUMERICAL_ZERO_NM = 1e-3               # a ratio's denominator below this is integration error
 PROXIMAL_TRUNK_UM = 50.0               # the dendritic site: the trunk segment nearest this
 HELMCHEN_DIAM_UM = 7.0                 # the diameter of Helmchen et al.'s quoted decay
 SITES = ("soma", "trunk", "bouton", "axon")  # axon: the axon flanking the bouton
@@ -225,7 +238,9 @@ def _site_outputs(name, seg, rest_mM, runs, dye_kd_mM) -> dict:
 
 
 def _ratio(a, b) -> float:
-    return a / b if b > 0 else math.nan
+    """a/b, NaN where b (nM) is no transient at all: below :data:`NUMERICAL_ZERO_NM`,
+    100 times CVODE's absolute tolerance of cai (1e-5 nM)."""
+    return a / b if b >= NUMERICAL_ZERO_NM else math.nan
 
 
 @experiment("ca-added-buffer")
