@@ -1,0 +1,224 @@
+"""Fit the presets' parameters to measured neurons (the scorecard's ``fit`` targets).
+
+Run ``python -m ionhomeo.calibration PRESET [--block NAME ...]`` (PRESET is
+``mature`` or ``immature``). The parameters the measurements constrain are
+fitted in blocks, each to the targets that depend on it, in this order:
+
+* ``calcium``: the Ca leak, the PMCA's capacity and the HVA Ca channels
+  of the apical trunk, to the resting Ca, the amplitude and the decay of
+  the AP-evoked transient in the proximal apical dendrite (the buffer
+  capacities are set to their measured values in the preset, not fitted);
+* ``membrane``: the K and Na leak permeabilities and the Na/K pump's
+  capacity, to the resting potential, the input resistance, the resting Na,
+  the Na rise under ouabain and the duration of the Na recovery after a
+  spike train;
+* ``chloride``: the Cl transporters (KCC2 in the mature preset; NKCC1 and
+  the Cl leak in the immature one), to E_GABA or the resting Cl and its
+  re-accumulation after bumetanide.
+
+Each block is a bounded least-squares fit (scipy.optimize.least_squares,
+trust-region reflective, on the logarithms of the parameters; the residual
+of a target is (simulated - centre of its measured range) / half its
+width) started from the preset's values. Every residual is a simulation of
+the target's measurement by the scorecard's experiments, so a fit is
+deterministic: no random numbers are drawn (the record says so in place of a
+seed). The result is printed as TOML rule parameters and written with the
+whole fit history to ``ionhomeo/presets/calibration/<preset>.json``; the
+preset's TOML takes the fitted values by hand, each with a note naming its
+targets, and a ``[calibration]`` table naming this command.
+
+Targets with role ``validation`` are never used here: the scorecard reports
+them as held out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["Parameter", "BLOCKS", "with_value", "fit_block", "main"]
+
+RECORD_DIR = Path(__file__).with_name("presets") / "calibration"
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    """A fitted parameter: ``mechanism.name`` in the preset's rule for
+    ``region`` (a GLOBAL when region is None), between ``low`` and ``high``."""
+
+    mechanism: str
+    name: str
+    region: str | None
+    low: float
+    high: float
+
+    @property
+    def key(self) -> str:
+        return f"{self.mechanism}.{self.name}" + (f" [{self.region}]" if self.region else "")
+
+
+def current_value(recipe, p: Parameter) -> float:
+    """The parameter's value in ``recipe`` (its rule's, else the mod-file default)."""
+    from . import mechanisms
+
+    if p.region is None:
+        if p.mechanism in recipe.globals and p.name in recipe.globals[p.mechanism]:
+            return float(recipe.globals[p.mechanism][p.name])
+    else:
+        for rule in reversed(recipe.rules):
+            if rule.mechanism == p.mechanism and str(rule.region) == p.region \
+                    and p.name in rule.values:
+                return float(rule.values[p.name])
+    return float(mechanisms.get(p.mechanism).parameter(p.name).default)
+
+
+def with_value(recipe, p: Parameter, value: float):
+    """A copy of ``recipe`` with ``p`` set to ``value``: in every rule of its
+    mechanism and region (its other parameters kept), or in a new rule at the
+    end when there is none; a GLOBAL in the globals."""
+    from .recipe import Rule
+
+    if p.region is None:
+        globals_ = {m: dict(ps) for m, ps in recipe.globals.items()}
+        globals_.setdefault(p.mechanism, {})[p.name] = float(value)
+        return recipe.replace(globals=globals_)
+    rules, found = [], False
+    for rule in recipe.rules:
+        if rule.mechanism == p.mechanism and str(rule.region) == p.region:
+            params = dict(rule.params)
+            params[p.name] = float(value)
+            rule = Rule(rule.region, rule.mechanism, params, rule.note, rule.optional)
+            found = True
+        rules.append(rule)
+    if not found:
+        return recipe.add(p.region, p.mechanism, **{p.name: float(value)})
+    return recipe.replace(rules=tuple(rules))
+
+
+def _membrane():
+    return ("membrane",
+            [Parameter("kleak", "pk", "all", 1e-8, 1e-5),
+             Parameter("naleak", "pna", "all", 1e-10, 1e-6),
+             Parameter("nakpump", "imax", "all", 1e-4, 0.1)],
+            ["vm-rest", "input-resistance", "nai-soma", "ouabain-na-rise", "na-recovery-duration"])
+
+
+def _calcium():
+    return ("calcium",
+            [Parameter("caleak", "pca", "all", 1e-10, 1e-5),
+             Parameter("pmca", "imax", "all", 1e-5, 0.1),
+             Parameter("cahva", "pbar", "trunk", 1e-8, 1e-4)],
+            ["ca-rest-proximal-apical", "ca-decay-proximal-apical",
+             "ca-ap-amplitude-proximal-apical"])
+
+
+#: preset -> [(block, parameters, fit target ids)], fitted in this order (the
+#: PMCA's H+ exchange brings Na in, so calcium comes before the Na balance)
+BLOCKS = {
+    "mature": [_calcium(), _membrane(),
+               ("chloride", [Parameter("kcc2", "imax", "all", 1e-4, 1.0)], ["egaba-mature"])],
+    "immature": [_calcium(), _membrane(),
+                 ("chloride", [Parameter("nkcc1", "imax", "all", 1e-4, 1.0),
+                               Parameter("clleak", "pcl", "all", 1e-10, 1e-5)],
+                  ["cli-immature", "cl-reaccumulation-tau"])],
+}
+
+
+def _residuals(targets, values) -> np.ndarray:
+    out = []
+    for t in targets:
+        x = values[t.id]
+        out.append((x - 0.5 * (t.low + t.high)) / (0.5 * (t.high - t.low))
+                   if math.isfinite(x) else 1e3)  # a failed experiment: far from any target
+    return np.array(out)
+
+
+def fit_block(recipe, params, target_ids, morphology="pyramidal", max_nfev=30, log=print):
+    """Fit ``params`` of ``recipe`` to the targets ``target_ids``; returns
+    (fitted recipe, record dict)."""
+    from scipy.optimize import least_squares
+
+    from . import scorecard
+    from .experiment import Session
+
+    by_id = {t.id: t for t in scorecard.targets()}
+    targets = [by_id[i] for i in target_ids]
+    x0 = np.log([current_value(recipe, p) for p in params])
+    lo, hi = np.log([p.low for p in params]), np.log([p.high for p in params])
+    history = []
+
+    def recipe_at(x):
+        r = recipe
+        for p, v in zip(params, np.exp(x)):
+            r = with_value(r, p, float(v))
+        return r
+
+    def fun(x):
+        with Session() as session:
+            model = scorecard.Model(morphology, recipe_at(x), session)
+            values, info = scorecard.evaluate(model, targets)
+        res = _residuals(targets, values)
+        history.append({"params": dict(zip([p.key for p in params], np.exp(x).tolist())),
+                        "values": values, "cost": float(0.5 * res @ res)})
+        log(f"  {len(history):3d}  cost {history[-1]['cost']:.4g}  " +
+            "  ".join(f"{p.key}={v:.4g}" for p, v in zip(params, np.exp(x))) + "  | " +
+            "  ".join(f"{t.id}={values[t.id]:.4g}" for t in targets))
+        return res
+
+    start = time.process_time()
+    sol = least_squares(fun, np.clip(x0, lo, hi), bounds=(lo, hi), method="trf",
+                        diff_step=0.02, x_scale=1.0, max_nfev=max_nfev, xtol=1e-3, ftol=1e-4)
+    fitted = recipe_at(sol.x)
+    record = {"parameters": [{"key": p.key, "mechanism": p.mechanism, "name": p.name,
+                              "region": p.region, "start": float(np.exp(a)),
+                              "fitted": float(np.exp(b)), "low": p.low, "high": p.high}
+                             for p, a, b in zip(params, x0, sol.x)],
+              "targets": target_ids, "residuals": sol.fun.tolist(), "cost": float(sol.cost),
+              "nfev": int(sol.nfev), "status": int(sol.status), "message": sol.message,
+              "cpu_s": time.process_time() - start, "history": history}
+    return fitted, record
+
+
+def main(argv=None) -> int:
+    from . import presets, results
+
+    ap = argparse.ArgumentParser(prog="python -m ionhomeo.calibration", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("preset", choices=sorted(BLOCKS))
+    ap.add_argument("--block", action="append", help="fit only these blocks (repeatable)")
+    ap.add_argument("--morphology", default="pyramidal")
+    ap.add_argument("--max-nfev", type=int, default=30)
+    args = ap.parse_args(argv)
+    recipe = presets.load(args.preset)
+    blocks = [b for b in BLOCKS[args.preset] if not args.block or b[0] in args.block]
+    record = {"preset": args.preset, "morphology": args.morphology,
+              "command": "python -m ionhomeo.calibration " + " ".join(argv or sys.argv[1:]),
+              "seed": "none: the fit draws no random numbers (deterministic)",
+              "method": "scipy.optimize.least_squares (trf) on log parameters, per block",
+              "blocks": {}}
+    for name, params, target_ids in blocks:
+        print(f"block {name}: {', '.join(p.key for p in params)} -> {', '.join(target_ids)}")
+        recipe, rec = fit_block(recipe, params, target_ids, args.morphology, args.max_nfev)
+        record["blocks"][name] = rec
+        for p in rec["parameters"]:
+            print(f"  fitted {p['key']} = {p['fitted']:.4g} (start {p['start']:.4g})")
+    record["provenance"] = results.provenance(protocol="calibration")
+    RECORD_DIR.mkdir(exist_ok=True)
+    path = RECORD_DIR / f"{args.preset}.json"
+    old = json.loads(path.read_text()) if path.exists() else {"blocks": {}}
+    old_blocks = {k: v for k, v in old.get("blocks", {}).items() if k not in record["blocks"]}
+    record["blocks"] = {**old_blocks, **record["blocks"]}
+    path.write_text(json.dumps(results.jsonable(record), indent=1) + "\n")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
