@@ -133,6 +133,9 @@ class PumpAhp(Protocol):
                    "ouabain")
     Spec = PumpAhpSpec
     preset = "na-k-cl-spiking"
+    idealised = ("the duration, tau_AHP and correlation checks hold in one isopotential process "
+                 "(the own 1 um cylinder), where tau_Na = (diam/4) F/(3 dIp/dNai) is the only "
+                 "slow time scale; in a cell Na diffuses between segments of different tau_Na")
 
     def geometry(self, spec):
         from ..geometry import cylinder
