@@ -140,7 +140,7 @@ class PumpAhp(Protocol):
     name = "pump-ahp"
     description = ("slow Na/K-pump afterhyperpolarisation after a spike train (Gulledge et al. "
                    "2013): duration vs the model's Nai recovery tau, tracking of Nai, block by "
-                   "ouabain")
+                   "ouabain; and at the soma of a whole pyramidal cell")
     Spec = PumpAhpSpec
     preset = "na-k-cl-spiking"
     idealised = ("the duration, tau_AHP and correlation checks hold in one isopotential process "
