@@ -46,6 +46,23 @@ def format_summary(summary) -> str:
     return "\n".join(lines)
 
 
+def model_lines(metadata) -> list:
+    """The printed header of a run: the recipes it ran on, whether each was
+    calibrated (the recipe's [calibration] table), and the protocol's note on
+    an idealised geometry, if it has one."""
+    def state(r):
+        if not r["calibrated"]:
+            return "not calibrated"
+        return f"calibrated: {r['method']}" if r.get("method") else "calibrated"
+
+    recipes = metadata.get("recipes") or []
+    text = ", ".join(f"{r['name']} ({state(r)})" for r in recipes) or "none recorded"
+    lines = [f"recipe: {text}"]
+    if metadata.get("idealised"):
+        lines.append(f"idealised: {metadata['idealised']}")
+    return lines
+
+
 def _protocol_list() -> str:
     from .protocols import PROTOCOLS
 
@@ -126,6 +143,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"ionhomeo run {protocol.name}: error: {err}", file=sys.stderr)
         return 2
     print(f"{protocol.name}: {protocol.description}")
+    print("\n".join(model_lines(result.metadata)))
     print()
     print(format_summary(result.summary))
     if result.checks:
@@ -319,7 +337,7 @@ def _run_all(args: argparse.Namespace) -> int:
             result = protocol(out_dir=target)
         except Exception as err:  # noqa: BLE001 - record it, keep the other protocols
             rows.append((name, protocol.description, "error", f"{type(err).__name__}: {err}",
-                         None))
+                         None, {}))
             print(f"   error: {err}", file=sys.stderr)
             continue
         if result.passed is None:
@@ -329,7 +347,7 @@ def _run_all(args: argparse.Namespace) -> int:
             text = "\n".join(c.line() for c in result.checks)
         png = next((p for p in result.files if str(p).endswith(".png")), None)
         rows.append((name, protocol.description, status, text,
-                     None if png is None else Path(png).relative_to(out)))
+                     None if png is None else Path(png).relative_to(out), result.metadata))
         print(f"   {status}")
     lines = ["# ionhomeo protocols: results index",
              "",
@@ -337,12 +355,14 @@ def _run_all(args: argparse.Namespace) -> int:
              " by `ionhomeo run all`. Each protocol's folder holds its table (CSV), its",
              "provenance (JSON) and its figure.",
              "",
-             "| protocol | check | criterion |",
-             "|---|---|---|"]
-    lines += [f"| [{n}]({n}/) | {st} | {txt.replace('|', '/').replace(chr(10), '<br>')} |"
-              for n, _, st, txt, _ in rows]
-    for name, desc, status, text, png in rows:
+             "| protocol | check | criterion | calibrated recipe |",
+             "|---|---|---|---|"]
+    lines += [f"| [{n}]({n}/) | {st} | {txt.replace('|', '/').replace(chr(10), '<br>')} | "
+              f"{_calibrated_cell(meta)} |" for n, _, st, txt, _, meta in rows]
+    for name, desc, status, text, png, meta in rows:
         lines += ["", f"## {name}: {status}", "", desc, ""]
+        if meta:
+            lines += [f"{line}  " for line in model_lines(meta)] + [""]
         if text:
             lines += ["Checks:", ""] + [f"- {line}" for line in text.split("\n")] + [""]
         if png is not None:
@@ -351,7 +371,15 @@ def _run_all(args: argparse.Namespace) -> int:
 
     index = write_text("\n".join(lines) + "\n", out / "index.md")
     print(f"wrote: {index}")
-    return 0 if all(st in ("PASS", "no check") for _, _, st, _, _ in rows) else 1
+    return 0 if all(st in ("PASS", "no check") for _, _, st, _, _, _ in rows) else 1
+
+
+def _calibrated_cell(metadata) -> str:
+    """The index's calibrated column: yes/no with the recipes' names (- after an error)."""
+    if not metadata:
+        return "-"
+    names = ", ".join(r["name"] for r in metadata.get("recipes") or [])
+    return f"{'yes' if metadata.get('calibrated') else 'no'} ({names})"
 
 
 _NAME = r"[A-Z][A-Za-z'\-]+"

@@ -204,6 +204,13 @@ def summary_table(rows):
     return pd.DataFrame(rows, columns=["quantity", "value", "unit", "description"])
 
 
+def recipe_record(recipe) -> dict:
+    """{name, calibrated, method} of a recipe a protocol ran on, for the JSON and the
+    printed header (method: the calibration's, or None)."""
+    return {"name": recipe.name, "calibrated": bool(recipe.calibrated),
+            "method": recipe.calibration.get("method") if recipe.calibrated else None}
+
+
 def summary_dict(summary) -> dict:
     """{quantity: {"value", "unit"}} of a summary table, for the JSON provenance."""
     return {q: {"value": v, "unit": u}
@@ -302,7 +309,7 @@ class Session:
 
     def __init__(self, protocol=None, defaults=None, progress=None):
         self.protocol, self._defaults_arg, self.progress = protocol, defaults, progress
-        self.cells, self._kept = [], []
+        self.cells, self._kept, self.recipes = [], [], []
         self.h = self.defaults = self._saved = self._celsius = None
 
     def __enter__(self):
@@ -369,6 +376,8 @@ class Session:
         else:
             raise ValueError("Session.cell needs a morphology or a geometry")
         self.cells.append(cell)
+        if cell.recipe not in self.recipes:  # every recipe the protocol ran on, once
+            self.recipes.append(cell.recipe)
         return cell
 
 
@@ -403,6 +412,9 @@ class Protocol:
     preset: str | None = None
     #: the recipe a reconstruction gets when none is given
     cell_recipe: str = "mature"
+    #: where the protocol's checks hold only in an idealised geometry: the reason
+    #: (written to the output and the JSON); empty if they hold in any cell
+    idealised: str = ""
 
     def geometry(self, spec):
         """The protocol's own model (None: it needs a morphology)."""
@@ -461,13 +473,16 @@ class Protocol:
         with Session(self, defaults=defaults, progress=progress) as session:
             data = self.measure(spec, session)
             defaults_used = session.defaults.to_dict()
+            recipes = [recipe_record(r) for r in session.recipes]
         report = self.report(spec, data)
         summary = summary_table([(q, float(v), u, d) for q, v, u, d in report.rows])
         warnings = list(report.warnings)
         warnings += [f"check failed: {c.line()[6:]}" for c in report.checks if not c.passed]
         metadata = results.provenance(
             protocol=self.name, description=self.description, spec=spec.to_dict(),
-            defaults=defaults_used, **report.metadata, summary=summary_dict(summary),
+            defaults=defaults_used, recipes=recipes,
+            calibrated=bool(recipes) and all(r["calibrated"] for r in recipes),
+            idealised=self.idealised or None, **report.metadata, summary=summary_dict(summary),
             checks=[c.to_dict() for c in report.checks], warnings=warnings)
         tables = {"": report.timecourse} if report.timecourse is not None else {}
         tables.update(report.tables)

@@ -55,6 +55,8 @@ def test_run_rest_prints_table_and_paths(rest_run):
         assert re.search(rf"^{quantity}\s+-?[\d.]+(e[-+]\d+)?\s+{re.escape(unit)}\s", text, re.M), \
             (quantity, text)
     assert re.search(r"^spikes\s+20\s", text, re.M), text
+    # under the description: the recipe it ran on, and whether it was calibrated
+    assert re.search(r"^recipe: na-k-cl-spiking \(not calibrated\)$", text, re.M), text
     # the checks are printed after the table, each PASS
     for name in ("max_residual", "rest_drift", "one spike per pulse"):
         assert re.search(rf"^PASS  {name}: ", text, re.M), (name, text)

@@ -135,3 +135,56 @@ def test_checks_say_pass_or_fail_with_their_source():
         checks.at_most("x", 1.0, 2.0, "1", "my guess", "")
     table = checks.table([ok, bad])
     assert list(table["result"]) == ["PASS", "FAIL"]
+
+
+def _calibrated(recipe):
+    """``recipe`` (a preset name) with a [calibration] table, as a calibrated preset has."""
+    from ionhomeo import presets
+
+    return dataclasses.replace(presets.load(recipe), calibration={
+        "method": "test stand-in", "command": "none", "seed": 1, "fitted": ["Vm"]})
+
+
+@pytest.mark.parametrize("calibrated", [True, False])
+def test_a_run_says_whether_its_recipe_was_calibrated(h, tmp_path, capsys, calibrated):
+    """The recipe's calibrated flag (a [calibration] table) reaches the JSON, the
+    Result's metadata and the printed header."""
+    import json
+
+    from ionhomeo import cli
+
+    recipe = _calibrated("mature") if calibrated else "mature"
+    result = Toy()(out_dir=tmp_path, recipe=recipe)
+    meta = json.loads((tmp_path / "toy.json").read_text())
+    for m in (meta, result.metadata):
+        assert m["calibrated"] is calibrated
+        assert m["recipes"] == [{"name": "mature", "calibrated": calibrated,
+                                 "method": "test stand-in" if calibrated else None}]
+        assert m["idealised"] is None  # Toy declares none
+    line = cli.model_lines(meta)
+    assert line == ["recipe: mature (calibrated: test stand-in)" if calibrated
+                    else "recipe: mature (not calibrated)"]
+
+
+def test_an_idealised_protocol_says_so(h, tmp_path):
+    import json
+
+    from ionhomeo import cli
+
+    class Ideal(Toy):
+        idealised = "the check holds in one isopotential compartment"
+
+    result = Ideal()(out_dir=tmp_path)
+    meta = json.loads((tmp_path / "toy.json").read_text())
+    assert meta["idealised"] == result.metadata["idealised"] == Ideal.idealised
+    assert cli.model_lines(meta)[-1] == f"idealised: {Ideal.idealised}"
+
+
+def test_the_protocols_declare_their_idealised_geometry():
+    """Every idealised note is a reason, written as a sentence; pump-ahp and
+    added-buffer have one (their checks hold in their own compartment only)."""
+    from ionhomeo.protocols import PROTOCOLS
+
+    notes = {name: p.run.idealised for name, p in PROTOCOLS.items()}
+    assert notes["pump-ahp"] and notes["added-buffer"]
+    assert all(isinstance(n, str) and (not n or len(n) > 40) for n in notes.values())

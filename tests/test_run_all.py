@@ -100,3 +100,30 @@ def test_finish_draws_the_figure_only_when_writing(tmp_path):
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
     assert results.verify(tmp_path / "demo.json") == []
     assert sorted(os.listdir(tmp_path)) == sorted(p.name for p in res.files)
+
+
+def test_the_index_says_which_runs_used_a_calibrated_recipe(tmp_path, monkeypatch):
+    """The index's last column and each section's header: the recipes, calibrated or
+    not, and the protocol's idealised-geometry note."""
+    def fake(name, calibrated):
+        inner = _fake(name, 1.0).run
+
+        def run(out_dir=None):
+            result = inner(out_dir)
+            meta = {"recipes": [{"name": "mature", "calibrated": calibrated,
+                                 "method": "fit" if calibrated else None}],
+                    "calibrated": calibrated,
+                    "idealised": None if calibrated else "holds in one compartment only"}
+            return Result(summary=result.summary, timecourse=None, metadata=meta,
+                          figures=result.figures, files=result.files, checks=result.checks)
+        return Protocol(name=name, run=run, description=f"{name} description")
+
+    monkeypatch.setattr("ionhomeo.protocols.PROTOCOLS",
+                        {"alpha": fake("alpha", True), "beta": fake("beta", False)})
+    assert cli.main(["run", "all", "--out", str(tmp_path)]) == 0
+    index = (tmp_path / "index.md").read_text()
+    assert "| protocol | check | criterion | calibrated recipe |" in index
+    assert "stand-in) | yes (mature) |" in index and "stand-in) | no (mature) |" in index
+    assert "recipe: mature (calibrated: fit)" in index
+    assert "recipe: mature (not calibrated)" in index
+    assert "idealised: holds in one compartment only" in index

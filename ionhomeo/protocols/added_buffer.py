@@ -1,13 +1,11 @@
-"""Protocol ``added-buffer``: the added-buffer method (Neher & Augustine 1992;
-Helmchen et al. 1996). An action potential at each of several totals of cadyn's
-indicator (fura-2); the Ca transients decay with tau = (1 + kappa_S +
-kappa_B)/gamma, and the line tau(kappa_B) gives kappa_S and gamma. Model: a
-current-clamped compartment, L = diam = 20 um (preset ``added-buffer``, or a
-recipe), or a morphology (recipe default "mature"; dye everywhere, soma
-recorded); cabuf becomes cadyn. Checks: R^2 of the line > 0.99 (physics);
-kappa_S and gamma within 10 % of the model's own values at rest (model:
-cadyn's buffers; the mechanisms' currents, V following cai in current clamp).
-Derivations and discussion: docs/protocols/added-buffer.md
+"""Protocol ``added-buffer``: the added-buffer method (Neher & Augustine 1992; Helmchen et al. 1996).
+An action potential at each of several totals of cadyn's indicator (fura-2); the Ca transients
+decay with tau = (1 + kappa_S + kappa_B)/gamma, and the line tau(kappa_B) gives kappa_S and gamma.
+Model: a current-clamped compartment, L = diam = 20 um (preset ``added-buffer``, or a recipe), or a
+morphology (recipe default "mature"; dye everywhere, soma recorded); cabuf becomes cadyn. Checks:
+R^2 of the line > 0.99 (physics); kappa_S and gamma within 10 % of the model's own values at rest
+(model: cadyn's buffers; the mechanisms' currents, V following cai in current clamp). Derivations
+and discussion: docs/protocols/added-buffer.md
 """
 
 from __future__ import annotations
@@ -109,6 +107,8 @@ class AddedBuffer(Protocol):
                    "AP-evoked Ca transients at several indicator concentrations; tau vs "
                    "kappa_B recovers the model's endogenous buffer capacity and extrusion rate")
     Spec = AddedBufferSpec
+    idealised = ("kappa_S and gamma hold in one compartment (the own 20 um soma), where a "
+                 "transient decays as one exponential; in a cell dye and Ca diffuse away")
     preset = "added-buffer"
 
     def geometry(self, spec):

@@ -149,6 +149,10 @@ def _fit_tau(t, c, t_end, rest):
 class ClAccumulation(Protocol):
     name, description = NAME, DESCRIPTION
     Spec = ClAccumulationSpec
+    idealised = (
+        "the recovery-tau checks hold with axial Cl diffusion switched off (the protocol "
+        "switches it off for them), each site then relaxing on its own; with diffusion "
+        "the dendrite's Cl also leaves along the dendrite (reported, not checked)")
 
     def measure(self, spec, session):
         h = session.h

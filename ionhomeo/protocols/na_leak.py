@@ -72,6 +72,8 @@ class NaLeakSpec(Spec):
 
 
 class NaLeak(Protocol):
+    idealised = ("the GHK check holds in an isopotential compartment (the own soma); in a cell "
+                 "the soma also exchanges axial current and rests off its own GHK potential")
     name = "na-leak"
     description = ("NALCN Na leak at 1x, 2x, 3x: resting potential, rheobase, f-I curve; K-leak or "
                    "pump compensation (default: a 20 um soma compartment)")

@@ -9,8 +9,11 @@ import math
 
 import numpy as np
 
-from .. import kinetics
+from .. import checks, kinetics
 from ..analysis import fit_exp, loglinear_guess, trapezoid
+
+#: tolerances of the 1 um process's checks (ionhomeo.protocols.pump_ahp)
+DURATION_TOL, TAU_TOL, MIN_CORRELATION, OUABAIN_FRACTION = 0.10, 0.10, 0.99, 0.10
 
 
 def fit_decay(t, y):
@@ -152,8 +155,16 @@ def figure(spec, d, a, values):
     ``values``: the summary {quantity: value}."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(9.0, 9.5), layout="constrained")
-    ax_v, ax_n, ax_o = fig.subplots(3, 1, sharex=True)
+    whole = d.get("whole_cell")
+    fig = Figure(figsize=(9.0, 12.5 if whole else 9.5), layout="constrained")
+    axes = fig.subplots(4 if whole else 3, 1)
+    ax_v, ax_n, ax_o = axes[:3]
+    ax_n.sharex(ax_v)
+    ax_o.sharex(ax_v)
+    if whole:
+        from .pump_ahp_cell import draw
+
+        draw(axes[3], spec, whole, whole["analysis"])
     t, dv, excess, t1 = a["t"], a["dv"], a["excess"], spec.t1_s
     after, tt = t >= spec.train_end_s + 0.2, t[t >= t1]
     train = (spec.train_start_s, spec.train_end_s)
@@ -191,3 +202,24 @@ def figure(spec, d, a, values):
                  f"{values['AHP_ouabain']:.3f} mV. A {spec.soma_diam_um:g} um soma: tau_Na "
                  f"{values['tau_Na_20um']:.0f} s, AHP {values['AHP_20um']:.3f} mV", fontsize=10)
     return fig
+
+
+def checks_for(a):
+    """The 1 um process's checks (module docstring of pump_ahp)."""
+    quasi = "physics: a quasi-static membrane, dV = -(dI_p/dNai) Na excess / G_m"
+    return [
+        checks.relative("duration", a["d_meas"], a["d_pred"], DURATION_TOL, "s", "model: Nai "
+                        "recovery tau_Na = (diam/4) F / (3 dI_p/dNai), nakpump's rate law",
+                        "the other Na fluxes (+5 % with the defaults, tau_Na_all) and the "
+                        "nonlinearity of a 14 % Na load (about 2 %)"),
+        checks.relative("tau_AHP", a["fit_v"]["tau_s"], a["fit_na"]["tau_s"], TAU_TOL, "s",
+                        f"{quasi}: the AHP decays with the Na excess (tau_Nai)",
+                        "the lost K and the Cl (and Ca) transients respond to Nai too"),
+        checks.at_least("correlation", a["corr"], MIN_CORRELATION, "1",
+                        f"{quasi}: -dV proportional to the Na excess",
+                        "linear response within the nonlinearity of the Na load"),
+        checks.at_most("ouabain_fraction", a["oua_fraction"], OUABAIN_FRACTION, "1",
+                       "paper: Gulledge et al. 2013, J Neurosci 33:13025: ouabain abolishes the "
+                       "slow AHP", "none is expected without the pump (measured with the "
+                       "defaults: none); 10 % allows a small pump-independent part"),
+    ]

@@ -1,14 +1,12 @@
-"""Protocol ``terminal-vs-soma``: the same Ca entry (1.2e5 ions, a 1 ms CaInject
-pulse) into a voltage-clamped axon terminal and soma: free Ca jumps to Ca_rest +
-N/(N_A V)/(1 + kappa) and decays with tau = (1 + kappa)/k, k = g (S/V)/(2F).
-Model: the reference table's isolated compartments (preset ``terminal-vs-soma``:
-0.2 fL, kappa 250 and 5 pL, kappa 40, K_D 1 mM, Ca leak balancing the PMCA at
-hold_mV, no calmodulin feedback); with a recipe, the protocol's own cell
-(geometry.bouton_on_axon: the regions place the mechanisms, terminal = the
-bouton); or a morphology (recipe default "mature"). A cell is held at rest.
-Checks: peak free Ca in the terminal within 2 % of 4.1 uM, in the soma within
-0.5 nM of 101 nM (paper: the reference table; else physics: mass action in the
-segment); tau_t/tau_s within 5 % of (1 + k_t)/(1 + k_s) (S/V)_s/(S/V)_t g_s/g_t
+"""Protocol ``terminal-vs-soma``: the same Ca entry (1.2e5 ions, a 1 ms CaInject pulse) into a
+voltage-clamped axon terminal and soma: free Ca jumps to Ca_rest + N/(N_A V)/(1 + kappa) and decays
+with tau = (1 + kappa)/k, k = g (S/V)/(2F). Model: the reference table's isolated compartments
+(preset ``terminal-vs-soma``: 0.2 fL, kappa 250 and 5 pL, kappa 40, K_D 1 mM, Ca leak balancing the
+PMCA at hold_mV, no calmodulin feedback); with a recipe, the protocol's own cell
+(geometry.bouton_on_axon: the regions place the mechanisms, terminal = the bouton); or a morphology
+(recipe default "mature"). A cell is held at rest. Checks: peak free Ca in the terminal within 2 %
+of 4.1 uM, in the soma within 0.5 nM of 101 nM (paper: the reference table; else physics: mass
+action in the segment); tau_t/tau_s within 5 % of (1 + k_t)/(1 + k_s) (S/V)_s/(S/V)_t g_s/g_t
 (physics). Derivations and discussion: docs/protocols/terminal-vs-soma.md
 """
 
@@ -65,6 +63,8 @@ class TerminalVsSoma(Protocol):
                    "pL soma (kappa 40): amplitudes against the reference table, decay-time "
                    "ratio against kappa and surface-to-volume")
     Spec = TerminalVsSomaSpec
+    idealised = ("the formulas are those of isolated, well-mixed compartments (the preset); in a "
+                 "cell Ca and mobile buffer diffuse into the axon and dendrites, ignored there")
     preset = "terminal-vs-soma"
 
     def geometry(self, spec):  # the own cell for a recipe: the two volumes on an axon
