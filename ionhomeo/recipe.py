@@ -804,8 +804,16 @@ class Recipe:
         return list(dict.fromkeys(r.mechanism for r in self.rules))
 
     def replace(self, **changes) -> "Recipe":
-        """A modified, validated copy (``recipe.replace(name="mine")``)."""
+        """A modified, validated copy (``recipe.replace(name="mine")``).
+
+        A copy whose model differs (rules, globals, passive rules or
+        temperature changed) is no longer the one that was calibrated: it
+        loses the ``calibration`` table unless ``calibration`` is given too.
+        """
         fields = [f.name for f in dataclasses.fields(self) if f.init]
+        if "calibration" not in changes and any(
+                k in changes for k in ("rules", "globals", "passive", "celsius")):
+            changes["calibration"] = {}
         for key in changes:
             if key not in fields:
                 close = difflib.get_close_matches(key, fields, n=1)

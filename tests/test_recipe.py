@@ -515,3 +515,19 @@ def test_two_owners_of_one_concentration_are_refused(cell):
                                           r"write cai"):
         r.apply(cell)
 
+
+
+def test_a_changed_recipe_is_no_longer_calibrated():
+    """The calibration table describes the model that was fitted: renaming keeps
+    it, any change of the model (a rule added, a mechanism swapped, a global)
+    drops it."""
+    from ionhomeo import presets
+
+    d = presets.load("mature").to_dict()
+    d["calibration"] = {"method": "a fit", "seed": "none"}
+    rec = Recipe.from_dict(d)
+    assert rec.calibrated and rec.replace(name="mine").calibrated
+    assert not rec.add("soma", "kcc2", imax=0.0).calibrated
+    assert not rec.replace(globals={"pmca": {"nh": 0.0}}).calibrated
+    assert rec.replace(rules=rec.rules, calibration=rec.calibration).calibrated
+    assert Recipe.from_toml(rec.to_toml()).calibration == rec.calibration

@@ -115,6 +115,9 @@ def test_added_buffer_recovers_the_set_capacity(recovery_run, site):
 
 def test_mature_preset_recovers_its_capacities(mature_run):
     out = mature_run[1]["ca-added-buffer"]["outputs"]
-    for site, kappa in (("soma", 40.0), ("bouton", 250.0)):  # presets/mature.toml
+    from ionhomeo import presets
+
+    rules = {str(r.region): r.values for r in presets.load("mature").rules if r.mechanism == "cabuf"}
+    for site, kappa in (("soma", rules["soma"]["kappab"]), ("bouton", rules["bouton"]["kappab"])):
         assert out[f"kappa_model_{site}"] == pytest.approx(kappa, rel=1e-6)
         assert out[f"kappa_S_{site}"] == pytest.approx(kappa, rel=KAPPA_REL_TOL), site

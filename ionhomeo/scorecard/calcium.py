@@ -138,8 +138,9 @@ def _spikes(h, seg):
 
 def one_spike_pulse_nA(h, cell) -> float:
     """The smallest :data:`PULSE_START_NA` * 2**k nA (k <= :data:`PULSE_DOUBLINGS`),
-    as a :data:`PULSE_MS` pulse at the soma, that fires a spike; NaN unless it
-    fires exactly one."""
+    as a :data:`PULSE_MS` pulse at the soma, that fires exactly one spike (a
+    pulse just above threshold can fire a doublet, the second spike carried by
+    the dendrites' depolarisation; a stronger one fires once); NaN if none."""
     from .. import simulate
 
     soma = cell.soma_center
@@ -150,8 +151,8 @@ def one_spike_pulse_nA(h, cell) -> float:
         stim.amp = PULSE_START_NA * 2.0 ** k
         h.finitialize()
         simulate.run(STIM_MS + SEARCH_MS, atol=CVODE_ATOL)
-        if times.size() >= 1:
-            return float(stim.amp) if times.size() == 1 else math.nan
+        if times.size() == 1:
+            return float(stim.amp)
     return math.nan
 
 

@@ -1,0 +1,126 @@
+"""The scorecard: its targets, its experiments against physics on a cell
+whose answers are known, and its protocol's report."""
+
+import math
+
+import numpy as np
+import pytest
+
+from ionhomeo import geometry, presets, scorecard
+from ionhomeo.experiment import Session
+from ionhomeo.recipe import Recipe
+from ionhomeo.scorecard import Model, ScorecardError, electrical, energy
+
+
+def test_targets_are_complete_and_each_preset_has_twenty():
+    scorecard._import_experiments()
+    for preset in ("mature", "immature"):
+        ts = scorecard.targets(preset)
+        assert len(ts) >= 20, preset
+        assert scorecard.targets(preset, "fit") and scorecard.targets(preset, "validation")
+        for t in ts:
+            assert t.experiment in scorecard.EXPERIMENTS, t.id
+            assert t.source and t.species and t.method and t.range_rule, t.id
+            assert "shared" not in t.source and "reference" not in t.source.lower()
+    assert len({t.id for t in scorecard.targets()}) == len(scorecard.targets())
+
+
+def test_target_ranges_and_qualitative_targets():
+    [t] = [t for t in scorecard.targets() if t.id == "ouabain-depolarises"]
+    assert math.isnan(t.value) and math.isinf(t.high)
+    assert t.passes(1.0) and not t.passes(0.0) and not t.passes(math.nan)
+    assert t.range_text == ">= 0.5"
+
+
+def test_a_malformed_target_file_is_named(tmp_path, monkeypatch):
+    (tmp_path / "targets_bad.toml").write_text(
+        '[[target]]\nid = "x"\nquantity = "q"\nvalue = 1\n')
+    monkeypatch.setattr(scorecard, "TARGETS_DIR", tmp_path)
+    with pytest.raises(ScorecardError, match="targets_bad.toml: target 1 .x.: missing"):
+        scorecard.targets()
+
+
+def test_a_failing_experiment_is_recorded_and_the_others_run(monkeypatch):
+    def broken(model):
+        raise RuntimeError("no such cell")
+
+    monkeypatch.setitem(scorecard.EXPERIMENTS, "passive", broken)
+    wanted = [t for t in scorecard.targets("mature") if t.experiment in ("passive", "energy-at-rest")]
+    with Session() as s:
+        values, info = scorecard.evaluate(Model("pyramidal", presets.load("mature"), s), wanted)
+    assert info["passive"]["error"] == "RuntimeError: no such cell"
+    assert math.isnan(values["vm-rest"])
+    assert values["atp-at-rest"] > 0
+
+
+def _leaky_cylinder_recipe():
+    """A passive compartment: concentration owners, GHK leaks and the pump."""
+    rules = [{"region": "all", "mechanism": m} for m in
+             ("nadyn", "kdyn", "cldyn", "cabuf", "nakpump", "naleak", "kleak", "clleak",
+              "caleak", "pmca")]
+    return Recipe(name="leaky", rules=rules)
+
+
+def test_passive_experiment_matches_the_slope_conductance():
+    """On one isopotential compartment the measured input resistance is 1/(G A)
+    and the time constant C/G, with G NEURON's own slope conductance at rest
+    (the pump's and the GHK leaks' slopes). The -20 pA step moves V by about
+    1 mV, over which the GHK I-V curves by well under 1 %, and the pump's Na
+    change over 600 ms is negligible: 2 % covers both. (A 200 x 100 um
+    compartment: about 40 MOhm, so that the step stays small.)"""
+    from ionhomeo import response
+
+    geom = geometry.cylinder(200.0, 100.0)
+    with Session() as s:
+        model = Model(geom, _leaky_cylinder_recipe(), s)
+        out = electrical.passive(model)
+        with model.cell() as cell:
+            seg = cell.soma_center
+            g_ms_cm2 = float(response.slope_conductance(cell, [seg])[0])
+            area_cm2 = seg.area() * 1e-8
+    rin_mohm = 1.0 / (g_ms_cm2 * 1e-3 * area_cm2) * 1e-6
+    assert out["rin_MOhm"] == pytest.approx(rin_mohm, rel=0.02)
+    assert out["tau_m_ms"] == pytest.approx(1.0 / g_ms_cm2, rel=0.02)  # cm 1 uF/cm2
+
+
+def test_energy_counts_one_atp_per_pump_charge_and_per_pmca_ca():
+    """The Na/K pump moves one net charge per ATP, the PMCA two (one Ca): the
+    ATP rate is the pumps' currents over those charges, by hand."""
+    geom = geometry.cylinder(20.0, 20.0)
+    with Session() as s:
+        model = Model(geom, _leaky_cylinder_recipe(), s)
+        out = energy.energy_at_rest(model)
+        with model.cell() as cell:
+            seg = cell.soma_center
+            a = seg.area() * 1e-8 * 1e-3 / 1.602176634e-19
+            by_hand = seg.nakpump.ipump * a + seg.pmca.ipmca * a / 2
+    assert out["atp_per_s"] == pytest.approx(by_hand, rel=1e-12)
+    assert 0 < out["nakpump_share"] < 1
+
+
+def test_scorecard_report_checks_every_target_and_the_share():
+    from ionhomeo.protocols.scorecard import Scorecard
+
+    proto = Scorecard()
+    spec = proto.spec(presets=("mature",))
+    rec = presets.load("mature")
+    from ionhomeo.protocols.scorecard import _row
+
+    ts = scorecard.targets("mature")
+    rows = [_row("mature", rec, t, t.low if not math.isinf(t.low) else t.high) for t in ts]
+    rows[0]["obtained"] = math.nan
+    rows[0]["result"] = "FAIL"
+    report = proto.report(spec, {"rows": rows, "experiments": [], "recipes": {}})
+    assert len(report.checks) == len(ts) + 1
+    share = dict((r[0], r[1]) for r in report.rows)["mature pass share"]
+    assert share == pytest.approx((len(ts) - 1) / len(ts))
+    fig = proto.figure(spec, None, report)
+    assert fig is not None
+
+
+def test_scorecard_rejects_a_preset_without_targets():
+    from ionhomeo.mechanisms import ParameterError
+    from ionhomeo.protocols.scorecard import Scorecard
+
+    with pytest.raises(ParameterError, match="has no targets"):
+        Scorecard().spec(presets=("adult",))
