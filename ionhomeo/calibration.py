@@ -2,7 +2,8 @@
 
 Run ``python -m ionhomeo.calibration PRESET [--block NAME ...]`` (PRESET is
 ``mature`` or ``immature``). The parameters the measurements constrain are
-fitted in blocks, each to the targets that depend on it, in this order:
+fitted in blocks, each to the targets that depend on it, in this order
+(:data:`BLOCKS` says why):
 
 * ``calcium``: the Ca leak and the PMCA's capacity, to the resting Ca and
   the decay of the AP-evoked transient in the proximal apical dendrite (the
@@ -11,12 +12,16 @@ fitted in blocks, each to the targets that depend on it, in this order:
   K channels to repolarise them, densities that approach the measured
   dendritic amplitude fire Ca spikes);
 * ``membrane``: the K and Na leak permeabilities and the Na/K pump's
-  capacity, to the resting potential, the input resistance, the resting Na,
-  the Na rise under ouabain and the duration of the Na recovery after a
-  spike train;
+  capacity, to the resting potential, the input resistance, the resting Na
+  and the Na rise under ouabain (the resting Na influx); the Na recovery and
+  the AHP after a spike train are held out;
 * ``chloride``: the Cl transporters (KCC2 in the mature preset; NKCC1 and
   the Cl leak in the immature one), to E_GABA or the resting Cl and its
   re-accumulation after bumetanide.
+
+The immature preset is the mature cell with an immature chloride system:
+it takes the mature fit's calcium and membrane values (:data:`SHARED`) and
+fits its chloride block only.
 
 Each block is a bounded least-squares fit (scipy.optimize.least_squares,
 trust-region reflective, on the logarithms of the parameters; the residual
@@ -104,12 +109,12 @@ def with_value(recipe, p: Parameter, value: float):
     return recipe.replace(rules=tuple(rules))
 
 
-def _membrane():
-    return ("membrane",
+def _membrane(name="membrane"):
+    return (name,
             [Parameter("kleak", "pk", "all", 1e-8, 1e-5),
              Parameter("naleak", "pna", "all", 1e-10, 1e-6),
              Parameter("nakpump", "imax", "all", 1e-4, 0.1)],
-            ["vm-rest", "input-resistance", "nai-soma", "ouabain-na-rise", "na-recovery-duration"])
+            ["vm-rest", "input-resistance", "nai-soma", "ouabain-na-rise"])
 
 
 def _calcium():
@@ -119,16 +124,45 @@ def _calcium():
             ["ca-rest-proximal-apical", "ca-decay-proximal-apical"])
 
 
-#: preset -> [(block, parameters, fit target ids)], fitted in this order (the
-#: PMCA's H+ exchange brings Na in, so calcium comes before the Na balance)
+#: preset -> [(block, parameters, fit target ids)], fitted in this order: the
+#: calcium block first (the PMCA's H+ exchange brings Na in, which the
+#: membrane block then balances), at the preset's starting membrane, where
+#: one pulse fires one spike; fitted after it, the membrane rests near
+#: threshold, where the Ca experiment's pulse fires a doublet and costs 25
+#: times as much to simulate
 BLOCKS = {
     "mature": [_calcium(), _membrane(),
                ("chloride", [Parameter("kcc2", "imax", "all", 1e-4, 1.0)], ["egaba-mature"])],
-    "immature": [_calcium(), _membrane(),
-                 ("chloride", [Parameter("nkcc1", "imax", "all", 1e-4, 1.0),
+    "immature": [("chloride", [Parameter("nkcc1", "imax", "all", 1e-4, 1.0),
                                Parameter("clleak", "pcl", "all", 1e-10, 1e-5)],
                   ["cli-immature", "cl-reaccumulation-tau"])],
 }
+
+#: preset -> (the preset whose fitted blocks it takes, those blocks): the
+#: immature preset is the mature cell with an immature chloride system, and
+#: the targets of the other blocks are the same for both
+SHARED = {"immature": ("mature", ("calcium", "membrane"))}
+
+
+def shared_values(recipe, preset: str, log=print):
+    """``recipe`` with the fitted values of the blocks ``preset`` shares
+    (:data:`SHARED`), read from the other preset's record."""
+    if preset not in SHARED:
+        return recipe, {}
+    source, blocks = SHARED[preset]
+    path = RECORD_DIR / f"{source}.json"
+    if not path.exists():
+        raise SystemExit(f"{preset} takes the {', '.join(blocks)} blocks of {source}: run "
+                         f"python -m ionhomeo.calibration {source} first")
+    record = json.loads(path.read_text())
+    taken = {}
+    for block in blocks:
+        for p in record["blocks"][block]["parameters"]:
+            param = Parameter(p["mechanism"], p["name"], p["region"], p["low"], p["high"])
+            recipe = with_value(recipe, param, p["fitted"])
+            taken[p["key"]] = p["fitted"]
+            log(f"  from {source}: {p['key']} = {p['fitted']:.4g}")
+    return recipe, taken
 
 
 def _residuals(targets, values) -> np.ndarray:
@@ -140,7 +174,7 @@ def _residuals(targets, values) -> np.ndarray:
     return np.array(out)
 
 
-def fit_block(recipe, params, target_ids, morphology="pyramidal", max_nfev=30, log=print):
+def fit_block(recipe, params, target_ids, morphology="pyramidal", max_nfev=20, log=print):
     """Fit ``params`` of ``recipe`` to the targets ``target_ids``; returns
     (fitted recipe, record dict)."""
     from scipy.optimize import least_squares
@@ -161,13 +195,16 @@ def fit_block(recipe, params, target_ids, morphology="pyramidal", max_nfev=30, l
         return r
 
     def fun(x):
+        clock = time.process_time()
         with Session() as session:
             model = scorecard.Model(morphology, recipe_at(x), session)
             values, info = scorecard.evaluate(model, targets)
         res = _residuals(targets, values)
         history.append({"params": dict(zip([p.key for p in params], np.exp(x).tolist())),
-                        "values": values, "cost": float(0.5 * res @ res)})
-        log(f"  {len(history):3d}  cost {history[-1]['cost']:.4g}  " +
+                        "values": values, "cost": float(0.5 * res @ res),
+                        "cpu_s": {k: d["cpu_s"] for k, d in info.items()}})
+        log(f"  {len(history):3d}  cost {history[-1]['cost']:.4g}  "
+            f"({time.process_time() - clock:.0f} s)  " +
             "  ".join(f"{p.key}={v:.4g}" for p, v in zip(params, np.exp(x))) + "  | " +
             "  ".join(f"{t.id}={values[t.id]:.4g}" for t in targets))
         return res
@@ -194,11 +231,13 @@ def main(argv=None) -> int:
     ap.add_argument("preset", choices=sorted(BLOCKS))
     ap.add_argument("--block", action="append", help="fit only these blocks (repeatable)")
     ap.add_argument("--morphology", default="pyramidal")
-    ap.add_argument("--max-nfev", type=int, default=30)
+    ap.add_argument("--max-nfev", type=int, default=20,
+                    help="evaluations per block (default 20)")
     args = ap.parse_args(argv)
     recipe = presets.load(args.preset)
     blocks = [b for b in BLOCKS[args.preset] if not args.block or b[0] in args.block]
-    record = {"preset": args.preset, "morphology": args.morphology,
+    recipe, taken = shared_values(recipe, args.preset)
+    record = {"preset": args.preset, "morphology": args.morphology, "shared": taken,
               "command": "python -m ionhomeo.calibration " + " ".join(argv or sys.argv[1:]),
               "seed": "none: the fit draws no random numbers (deterministic)",
               "method": "scipy.optimize.least_squares (trf) on log parameters, per block",

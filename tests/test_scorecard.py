@@ -124,3 +124,20 @@ def test_scorecard_rejects_a_preset_without_targets():
 
     with pytest.raises(ParameterError, match="has no targets"):
         Scorecard().spec(presets=("adult",))
+
+
+@pytest.mark.slow
+def test_the_calibrated_presets_pass_the_scorecard(tmp_path):
+    """The whole scorecard on the bundled cell (a few minutes): every quantity
+    simulated, written with its source, and each calibrated preset within
+    the measured range for at least 80 % of its quantities."""
+    from ionhomeo.protocols import PROTOCOLS
+
+    result = PROTOCOLS["scorecard"](out_dir=tmp_path)
+    table = result.timecourse
+    assert set(table["preset"]) == {"mature", "immature"}
+    assert table["calibrated"].all()
+    assert table["obtained"].notna().all(), table[table["obtained"].isna()]["id"].tolist()
+    for preset in ("mature", "immature"):
+        assert result.check(f"{preset} passes 80%").passed, result.value(f"{preset} pass share")
+    assert (tmp_path / "scorecard.csv").exists() and (tmp_path / "scorecard.png").exists()

@@ -11,8 +11,8 @@ import numpy as np
 from . import experiment, start
 from .electrical import traces
 
-BLOCK_S = 1800.0     # 30 min of bumetanide: several of the measured 381 s time constants
-WASHOUT_S = 1800.0   # and as long again after washout
+BLOCK_S = 1200.0     # 20 min of bumetanide: three of the measured 381 s time constants
+WASHOUT_S = 1200.0   # and as long again after washout
 
 
 @experiment("gramicidin")
@@ -42,7 +42,7 @@ def _relaxation_tau_s(t_s, y, t_from):
 
 @experiment("bumetanide")
 def bumetanide(model) -> dict:
-    """NKCC1 blocked everywhere (imax = 0) for 30 min, then restored for 30
+    """NKCC1 blocked everywhere (imax = 0) for 20 min, then restored for 20
     min: the somatic Cl at rest, the time constant of its fall towards the
     passive distribution, and that of its re-accumulation after washout
     (exponential fits on the Cl time course at the soma)."""

@@ -25,11 +25,23 @@ def _block_pump(cell) -> None:
             seg.nakpump.avail = 0.0
 
 
+def _ttx(cell) -> None:
+    """Tetrodotoxin: every fast Na channel blocked (gbar 0)."""
+    for seg in cell.segments("all"):
+        if hasattr(seg, "nav"):
+            seg.nav.gbar = 0.0
+
+
 @experiment("ouabain")
 def ouabain(model) -> dict:
-    """The Na/K pump blocked everywhere (avail = 0) from rest for 5 min: the
-    rate of the somatic Na rise over the first minute (mM/min, as imaged
-    with SBFI) and the change of the somatic potential after 5 min."""
+    """The Na/K pump blocked everywhere (avail = 0) from rest for 5 min, with
+    TTX: the rate of the somatic Na rise over the first minute (mM/min, as
+    imaged with SBFI) and the change of the somatic potential after 5 min.
+
+    TTX (every nav blocked from the start, at rest, where they carry almost
+    nothing): the depolarisation would otherwise make the cell fire for
+    minutes, which costs hours of integration; the quantities are those of
+    the resting membrane, without the Na of spikes."""
     from neuron import h
 
     from .. import simulate
@@ -39,6 +51,7 @@ def ouabain(model) -> dict:
         t, v, na = traces(h, [soma._ref_v, soma._ref_nai])
         t0 = start(cell)
         v0, na0 = soma.v, soma.nai
+        _ttx(cell)
         _block_pump(cell)  # a parameter, not a state: CVODE goes on
         simulate.run(t0 + OUABAIN_S * 1e3)
         t_s = (np.asarray(t) - t0) * 1e-3
