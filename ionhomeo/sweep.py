@@ -305,7 +305,8 @@ def _axis(protocol, d: dict, where: str) -> Axis:
         kind, name, region, scope = "option", d["option"], None, "range"
         if "region" in d:
             raise SweepError(f"{where}: region belongs to a recipe parameter, not to an option")
-        convert = lambda v, w: _option_value(protocol, name, _with_unit(v, unit), w)  # noqa: E731
+        def convert(v, w, u=unit):
+            return _option_value(protocol, name, _with_unit(v, u), w)
         target = _option_unit(protocol, name)
     else:
         kind, name = "parameter", d["parameter"]
@@ -316,7 +317,8 @@ def _axis(protocol, d: dict, where: str) -> Axis:
                              f"segment): remove region")
         if region is not None:
             _region_ok(region, where)
-        convert = lambda v, w: _parameter_value(param, name, _with_unit(v, unit), w)  # noqa: E731
+        def convert(v, w, u=unit):
+            return _parameter_value(param, name, _with_unit(v, u), w)
         target = param.units
     if "values" in d:
         values = d["values"]
@@ -335,7 +337,8 @@ def _axis(protocol, d: dict, where: str) -> Axis:
             raise SweepError(f"{where}: num must be a whole number >= 2, got {num!r}")
         lo, hi = (_number_of(convert(d[k], f"{where}, {k}"), k, where) for k in ("start", "stop"))
         grid = _grid(lo, hi, num, scale == "log", where)
-        vals = tuple(convert(float(x), f"{where}, grid value {x:g}") for x in grid)
+        # the grid is in the target unit already
+        vals = tuple(convert(float(x), f"{where}, grid value {x:g}", None) for x in grid)
         return Axis(kind, name, target or "", values=vals, region=region, scope=scope,
                     log=scale == "log")
     if "high" not in d:
@@ -923,6 +926,7 @@ def figure(spec: SweepSpec, df):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     axes_ = [a for a in spec.axes]
     if not axes_ or not len(df):
@@ -949,10 +953,11 @@ def figure(spec: SweepSpec, df):
                 ax.set_xlabel(axis.label if axis.kind != "option" or not axis.unit
                               else f"{axis.label} ({axis.unit})", fontsize=7)
             ax.tick_params(labelsize=6)
+            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
     if len(groups) > 1:
         grid[0][0].legend(fontsize=6)
     fig.suptitle(f"sweep {spec.name}: {spec.protocol}", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))
     return fig
 
 
