@@ -29,9 +29,12 @@ from pathlib import Path
 __all__ = ["MPIError", "launched_size", "find_library", "init", "run_points"]
 
 #: environment variables in which MPI launchers give the number of ranks
-SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "PMIX_SIZE")
+#: (SLURM_STEP_NUM_TASKS: inside an srun step, not in the batch script itself)
+SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE",
+                  "SLURM_STEP_NUM_TASKS")
 #: ... and this process's rank
-RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK", "PMIX_RANK")
+RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK", "PMIX_RANK",
+                  "SLURM_PROCID")
 
 
 class MPIError(RuntimeError):

@@ -691,10 +691,9 @@ def run_point_json(point_json: str, out: str) -> dict:
 
 def _rank():
     """The MPI rank of this process (None without MPI)."""
-    for var in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "MV2_COMM_WORLD_RANK"):
-        if os.environ.get(var, "").isdigit():
-            return int(os.environ[var])
-    return None
+    from .mpi import launched_rank
+
+    return launched_rank()
 
 
 def _utc_now() -> str:
@@ -795,12 +794,20 @@ def run(spec: SweepSpec, out, jobs: int | None = None, quiet: bool = False,
             from . import mpi
 
             mpi.run_points(todo, out, progress.update)
-        elif (jobs or os.cpu_count() or 1) == 1 or len(todo) <= 1:
+        elif (jobs or cores()) == 1 or len(todo) <= 1:
             for point in todo:
                 progress.update(run_point(point, out))
         else:
-            _run_pool(todo, out, jobs or os.cpu_count() or 1, progress.update)
+            _run_pool(todo, out, jobs or cores(), progress.update)
         return write_results(spec, out)
+
+
+def cores() -> int:
+    """The cores this process may use (its CPU affinity where the system has it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
 
 
 def _run_pool(todo: list, out: Path, jobs: int, report) -> None:

@@ -287,3 +287,18 @@ def test_mpi_that_cannot_start_is_a_clear_error(tmp_path):
         del os.environ["MPI_LIB_NRN_PATH"]
     assert proc.returncode == 2
     assert "is not a shared library" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_points_globals_do_not_reach_the_next_point(h, tmp_path):
+    """Run in this process (--jobs 1): a GLOBAL parameter a point's recipe sets
+    (process-wide in NEURON) is back at its value after the sweep, and no
+    section is left behind."""
+    before = h.kmna_nakpump
+    spec = parse(spec_text("[[vary]]\nparameter = \"nakpump.kmna\"\nvalues = [5, 20]\n"))
+    df = sweep.run(spec, tmp_path / "out", jobs=1, quiet=True)
+    assert h.kmna_nakpump == before
+    assert sum(1 for _ in h.allsec()) == 0
+    pump = df[df["quantity"] == "I_pump"].set_index("nakpump.kmna (mM)")["value"]
+    assert pump[5.0] != pump[20.0]  # the global took effect in each point
+    record = json.loads((tmp_path / "out" / "points" / "0001" / "point.json").read_text())
+    assert record["recipe"]["globals"] == {"nakpump": {"kmna": 20.0}}
