@@ -155,8 +155,8 @@ def worker(pc) -> bool:
     """Enter the bulletin board: returns True on rank 0 (the master), which
     must end it with ``pc.done()``; the other ranks run jobs there until the
     master is done, and then leave (NEURON ends their process)."""
-    from . import build
+    from .sweep import warm_up
 
-    build.load()  # a rank that compiles holds the cache's lock; the others wait for it
+    warm_up()  # the mechanisms: a rank that compiles holds the cache's lock, the others wait
     pc.runworker()
     return int(pc.id()) == 0

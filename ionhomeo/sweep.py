@@ -684,6 +684,23 @@ def run_point(point: dict, out) -> dict:
     return json.loads(json.dumps(results.jsonable(record)))
 
 
+def warm_up() -> None:
+    """Load what every point needs once per process (the mechanisms, stdrun,
+    the protocols, pandas and matplotlib), so that a worker's first point is
+    timed like the others."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+    import pandas  # noqa: F401
+    from neuron import h
+
+    from . import build, protocols  # noqa: F401 - imported to register them
+
+    build.load()
+    h.load_file("stdrun.hoc")
+
+
 def run_point_json(point_json: str, out: str) -> dict:
     """:func:`run_point` taking the point as JSON text (how MPI jobs carry it)."""
     return run_point(json.loads(point_json), out)
@@ -795,6 +812,8 @@ def run(spec: SweepSpec, out, jobs: int | None = None, quiet: bool = False,
 
             mpi.run_points(todo, out, progress.update)
         elif (jobs or cores()) == 1 or len(todo) <= 1:
+            if todo:
+                warm_up()
             for point in todo:
                 progress.update(run_point(point, out))
         else:
@@ -822,7 +841,8 @@ def _run_pool(todo: list, out: Path, jobs: int, report) -> None:
     build.compile_mechanisms()  # once, before the workers load it
     ctx = multiprocessing.get_context("spawn")
     unfinished = []
-    with cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx) as pool:
+    with cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx,
+                                initializer=warm_up) as pool:
         futures = {pool.submit(run_point, p, str(out)): p for p in todo}
         for fut in cf.as_completed(futures):
             try:

@@ -302,3 +302,27 @@ def test_a_points_globals_do_not_reach_the_next_point(h, tmp_path):
     assert pump[5.0] != pump[20.0]  # the global took effect in each point
     record = json.loads((tmp_path / "out" / "points" / "0001" / "point.json").read_text())
     assert record["recipe"]["globals"] == {"nakpump": {"kmna": 20.0}}
+
+
+def test_the_sweep_benchmark_reports_throughput_against_ranks(tmp_path, capsys):
+    """benchmarks/bench_sweep.py --quick: a sweep on 1 and 2 ranks, points/s
+    from wall times and the ratio against the target (not the timing itself:
+    machines are shared and noisy)."""
+    import importlib.util
+
+    path = REPO / "benchmarks" / "bench_sweep.py"
+    module_spec = importlib.util.spec_from_file_location("bench_sweep", path)
+    bench = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(bench)
+    out = tmp_path / "bench.json"
+    assert bench.main(["--quick", "--runners", "mpi", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    meta = json.loads(out.read_text())
+    assert [(r["runner"], r["n"]) for r in meta["rows"]] == [("mpi", 1), ("mpi", 2)]
+    for r in meta["rows"]:
+        assert r["points"] == 2 and 0 < r["span_s"] <= r["wall_s"]
+        assert r["points_per_s"] == 2 / r["span_s"]
+    two = next(s for s in meta["summary"] if s["n"] == 2)
+    assert two["ratio_best"] == meta["rows"][1]["points_per_s"] / meta["rows"][0]["points_per_s"]
+    assert meta["target"]["met"] == (two["ratio_best"] >= 1.8)
+    assert "target: 2 ranks at least 1.8x the points/s of 1 rank: " in printed
