@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
+import errno
 import hashlib
 import itertools
 import json
@@ -124,9 +125,16 @@ class SweepSpec:
     source: str = "sweep spec"
 
     def to_dict(self) -> dict:
-        """The spec as data (for sweep.json and its hash)."""
+        """The spec as data (for sweep.json and its hash), with the SHA-256 of
+        each morphology and recipe file it names (an edited file is a
+        different sweep)."""
+        from .build import _sha256
+
+        files = {f: _sha256(Path(f)) for f in self.morphologies + self.recipes
+                 if Path(f).is_absolute()}
         return {"name": self.name, "protocol": self.protocol, "seed": self.seed,
                 "morphologies": list(self.morphologies), "recipes": list(self.recipes),
+                "files_sha256": files,
                 "options": self.options,
                 "sample": {"method": self.sample_method, "n": self.sample_n},
                 "vary": [dataclasses.asdict(a) for a in self.axes]}
@@ -766,6 +774,9 @@ def _locked(out: Path):
         except BlockingIOError:
             raise SweepError(f"another sweep is running into {out}; wait for it or give "
                              f"another --out") from None
+        except OSError as err:  # a file system without locks (some NFS, Lustre): go on
+            if err.errno not in (errno.ENOLCK, errno.ENOSYS, errno.EOPNOTSUPP):
+                raise
         yield
 
 
@@ -844,11 +855,15 @@ def _run_pool(todo: list, out: Path, jobs: int, report) -> None:
     with cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx,
                                 initializer=warm_up) as pool:
         futures = {pool.submit(run_point, p, str(out)): p for p in todo}
-        for fut in cf.as_completed(futures):
-            try:
-                report(fut.result())
-            except cf.process.BrokenProcessPool:
-                unfinished.append(futures[fut])
+        try:
+            for fut in cf.as_completed(futures):
+                try:
+                    report(fut.result())
+                except cf.process.BrokenProcessPool:
+                    unfinished.append(futures[fut])
+        except BaseException:  # Ctrl-C: the points not started are not started
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     for point in sorted(unfinished, key=lambda p: p["index"]):
         with cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as alone:
             try:

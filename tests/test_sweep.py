@@ -260,6 +260,14 @@ def test_a_changed_spec_does_not_resume_another_sweeps_folder(tmp_path):
     changed = parse(spec_text("[[vary]]\noption = \"pulse_nA\"\nvalues = [0.6, 0.9]\n"))
     with pytest.raises(sweep.SweepError, match="holds a sweep of a different spec"):
         sweep.prepare(changed, tmp_path)
+    # a recipe file edited between two runs is a different sweep too
+    recipe = tmp_path / "mine.toml"
+    recipe.write_text(BAD_RECIPE)
+    spec = parse(spec_text(recipes=["mine.toml"]), base=tmp_path)
+    sweep.prepare(spec, tmp_path / "b")
+    recipe.write_text(BAD_RECIPE.replace("apical", "soma"))
+    with pytest.raises(sweep.SweepError, match="holds a sweep of a different spec"):
+        sweep.prepare(parse(spec_text(recipes=["mine.toml"]), base=tmp_path), tmp_path / "b")
 
 
 # --------------------------------------------------------------------------- MPI set-up
