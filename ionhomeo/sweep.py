@@ -178,8 +178,9 @@ def parse(data: dict, base=".", source: str = "sweep spec",
     except (UnknownProtocolError, TypeError) as err:
         raise SweepError(f"{where}: protocol: {err}") from None
     name = data.get("name", default_name)
-    if not isinstance(name, str) or not name.strip():
-        raise SweepError(f"{where}: name must be a non-empty string, got {name!r}")
+    if not isinstance(name, str) or not name.strip() or "/" in name or "\\" in name:
+        raise SweepError(f"{where}: name must be a non-empty string without / or \\ (it "
+                         f"names the default folder results/<name>), got {name!r}")
     morphs = tuple(_path_or_name(m, base, where, "morphologies", _morphology_ok)
                    for m in _names(data, "morphologies", where))
     recipes = tuple(_path_or_name(r, base, where, "recipes", _recipe_ok)
