@@ -62,8 +62,8 @@ def comparable(out: Path) -> pd.DataFrame:
     """The results table without the columns that differ from run to run (and
     with the addresses of NEURON objects named in error texts masked)."""
     df = pd.read_csv(out / "results.csv", keep_default_na=False, na_values=[""])
-    df["error"] = df["error"].astype(object).fillna("").astype(str).str.replace(r"_[0-9a-f]{9,16}\b", "_<address>",
-                                                     regex=True)
+    error = df["error"].astype(object).fillna("").astype(str)
+    df["error"] = error.str.replace(r"_[0-9a-f]{9,16}\b", "_<address>", regex=True)
     return df.drop(columns=list(sweep.TABLE_RUN_COLUMNS))
 
 
