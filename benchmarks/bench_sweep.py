@@ -1,12 +1,12 @@
 """Throughput of ``ionhomeo sweep`` against the number of MPI ranks (and of
 worker processes without MPI).
 
-    python benchmarks/bench_sweep.py                  # 8 points, 1 and 2 ranks and processes
+    python benchmarks/bench_sweep.py                  # 12 points, 1 and 2 ranks and processes
     python benchmarks/bench_sweep.py --points 16 --ranks 1,2,4 --out bench_sweep.json
     python benchmarks/bench_sweep.py --quick          # seconds; what the test suite runs
 
 Each measurement is a fresh sweep of the same spec (the spike-train
-protocol on its own soma, a pump density per point) in a subprocess, as a
+protocol on its own soma, a 40 Hz train, a pump density per point) in a subprocess, as a
 user starts it: ``mpiexec -n N python -m ionhomeo sweep SPEC --mpi`` for
 ranks, ``python -m ionhomeo sweep SPEC --jobs N`` for processes (``--jobs
 1``: the points run in the sweep's own process).
@@ -19,7 +19,11 @@ points/s
     at, without the start-up (Python, NEURON and MPI start, the mechanisms
     load) that a long sweep pays once;
 end-to-end points/s
-    the points divided by the whole command's wall time, start-up included.
+    the points divided by the whole command's wall time, start-up included;
+cores got
+    the points' CPU time over N x the span: the share of N cores the ranks
+    had (below 100 % when other work on the machine took cores, which caps
+    the ratio whatever the sweep does).
 
 Each ratio divides a rate by the 1-rank (1-process) rate of the same
 round; rounds (``--repeats``) run every configuration once, interleaved, and
@@ -50,6 +54,7 @@ protocol = "spike-train"
 duration_s = {duration_s}
 train_start_s = 0.05
 train_s = {train_s}
+train_hz = 40
 [[vary]]
 parameter = "nakpump.imax"
 start = 0.002
@@ -77,15 +82,17 @@ def _command(runner: str, n: int, spec: Path, out: Path) -> list:
     return sweep + ["--jobs", str(n)]
 
 
-def _span_s(out: Path) -> float:
-    """From the first point's start to the last point's end (s), from point.json."""
-    starts, ends = [], []
+def _span_s(out: Path) -> tuple:
+    """(From the first point's start to the last point's end (s), the points'
+    CPU time (s)), from their point.json."""
+    starts, ends, cpu = [], [], 0.0
     for path in out.glob("points/*/point.json"):
         rec = json.loads(path.read_text())
         t0 = datetime.datetime.fromisoformat(rec["started_utc"]).timestamp()
         starts.append(t0)
         ends.append(t0 + rec["wall_s"])
-    return max(ends) - min(starts)
+        cpu += rec["cpu_s"]
+    return max(ends) - min(starts), cpu
 
 
 def measure(runner: str, n: int, spec: Path, points: int) -> dict:
@@ -101,9 +108,10 @@ def measure(runner: str, n: int, spec: Path, points: int) -> dict:
         done = len(list(out.glob("points/*/point.json")))
         if done != points:
             raise RuntimeError(f"{runner} x{n}: {done} of {points} points written")
-        span = _span_s(out)
+        span, cpu = _span_s(out)
     return {"runner": runner, "n": n, "points": points, "wall_s": wall, "span_s": span,
-            "points_per_s": points / span, "end_to_end_points_per_s": points / wall}
+            "points_per_s": points / span, "end_to_end_points_per_s": points / wall,
+            "points_cpu_s": cpu, "core_share": cpu / (n * span)}
 
 
 def _summary(rows: list, runner: str, n: int) -> dict:
@@ -117,23 +125,25 @@ def _summary(rows: list, runner: str, n: int) -> dict:
             "points_per_s_median": statistics.median(r["points_per_s"] for r in mine),
             "end_to_end_points_per_s_best": max(r["end_to_end_points_per_s"] for r in mine),
             "ratio_best": max(ratios), "ratio_median": statistics.median(ratios),
+            "core_share_best": max(r["core_share"] for r in mine),
             "end_to_end_ratio_best": max(e2e)}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--points", type=int, default=8, help="points per sweep (default 8)")
+    parser.add_argument("--points", type=int, default=12, help="points per sweep (default 12)")
     parser.add_argument("--ranks", default="1,2", help="rank / process counts (default 1,2)")
     parser.add_argument("--runners", default="mpi,processes",
                         help="mpi, processes or both (default both)")
     parser.add_argument("--repeats", type=int, default=1, help="rounds (default 1)")
-    parser.add_argument("--duration", type=float, default=8.0,
-                        help="simulated s per point (default 8: about 3 s of computing)")
+    parser.add_argument("--duration", type=float, default=10.0,
+                        help="simulated s per point, a 40 Hz train in its first half "
+                             "(default 10: about 2 s of computing)")
     parser.add_argument("--quick", action="store_true",
                         help="2 points of 2.2 s, one round: checks the benchmark runs")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     args = parser.parse_args(argv)
-    points, duration, train = args.points, args.duration, 1.0
+    points, duration, train = args.points, args.duration, args.duration / 2
     if args.quick:
         points, duration, train = 2, 2.2, 0.1
     ranks = sorted({int(x) for x in args.ranks.split(",")} | {1})
@@ -151,11 +161,12 @@ def main(argv=None) -> int:
     print(f"sweep throughput, {points} points of spike-train ({duration:g} s simulated each), "
           f"{args.repeats} round(s), wall time; load average before {load_before[0]:.2f}")
     print(f"{'runner':<10} {'n':>3} {'points/s':>9} {'ratio':>6} {'median':>7} "
-          f"{'end-to-end points/s':>20} {'ratio':>6}")
+          f"{'end-to-end points/s':>20} {'ratio':>6} {'cores got':>9}")
     for s in summary:
         print(f"{s['runner']:<10} {s['n']:>3} {s['points_per_s_best']:>9.3f} "
               f"{s['ratio_best']:>6.2f} {s['ratio_median']:>7.2f} "
-              f"{s['end_to_end_points_per_s_best']:>20.3f} {s['end_to_end_ratio_best']:>6.2f}")
+              f"{s['end_to_end_points_per_s_best']:>20.3f} {s['end_to_end_ratio_best']:>6.2f} "
+              f"{s['core_share_best']:>9.0%}")
     target = next((s for s in summary if s["runner"] == "mpi" and s["n"] == 2), None)
     met = None
     if target is not None:
