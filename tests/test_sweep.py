@@ -196,9 +196,10 @@ def test_serial_processes_and_two_mpi_ranks_give_the_same_table(tmp_path):
     tables = {name: comparable(tmp_path / name) for name in runs}
     pd.testing.assert_frame_equal(tables["serial"], tables["processes"], check_exact=True)
     pd.testing.assert_frame_equal(tables["serial"], tables["mpi"], check_exact=True)
-    # both MPI ranks ran points (the master runs jobs too)
-    ranks = pd.read_csv(tmp_path / "mpi" / "results.csv")["rank"]
-    assert set(ranks) == {0, 1}
+    # NEURON ran on 2 ranks; each point records the rank that ran it (which
+    # ranks get which points depends on timing: the master runs jobs too)
+    assert "numprocs=2" in runs["mpi"].stdout
+    assert set(pd.read_csv(tmp_path / "mpi" / "results.csv")["rank"]) <= {0, 1}
     t = tables["serial"]
     ok = t[t["status"] == "ok"]
     assert set(ok["point"]) == {0, 1} and set(ok["recipe"]) == {"na-k-cl-spiking"}
