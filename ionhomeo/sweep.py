@@ -818,7 +818,14 @@ def run(spec: SweepSpec, out, jobs: int | None = None, quiet: bool = False,
     out = Path(out)
     with _locked(out):
         todo = prepare(spec, out)
-        progress = Progress(len(points(spec)), len(points(spec)) - len(todo), quiet)
+        total = len(points(spec))
+        progress = Progress(total, total - len(todo), quiet)
+        if not quiet and todo:
+            where = (f"{int(mpi_context().nhost())} MPI ranks" if runner == "mpi" else
+                     "this process" if (jobs or cores()) == 1 or len(todo) == 1 else
+                     f"{min(jobs or cores(), len(todo))} worker processes")
+            print(f"sweep {spec.name}: {total} points, {total - len(todo)} done before, "
+                  f"{len(todo)} to run in {where}", file=sys.stderr, flush=True)
         if runner == "mpi":
             from . import mpi
 
@@ -831,6 +838,13 @@ def run(spec: SweepSpec, out, jobs: int | None = None, quiet: bool = False,
         else:
             _run_pool(todo, out, jobs or cores(), progress.update)
         return write_results(spec, out)
+
+
+def mpi_context():
+    """NEURON's ParallelContext (for the number of ranks)."""
+    from neuron import h
+
+    return h.ParallelContext()
 
 
 def cores() -> int:
