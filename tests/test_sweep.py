@@ -220,14 +220,16 @@ def test_serial_processes_and_two_mpi_ranks_give_the_same_table(tmp_path):
     assert (full["cpu_s"] > 0).all() and (full["neuron_version"].astype(str) != "").all()
 
 
-def test_a_killed_sweep_resumes_with_every_point_run_exactly_once(tmp_path):
-    """SIGKILL the sweep (and its workers) once two points are done; run it
-    again: it runs only the others, and each point has exactly one record,
-    the earlier ones untouched."""
+@pytest.mark.parametrize("ranks", [None, 2], ids=["serial", "2 MPI ranks"])
+def test_a_killed_sweep_resumes_with_every_point_run_exactly_once(tmp_path, ranks):
+    """SIGKILL the sweep (and its workers or ranks) once two points are done;
+    run it again: it runs only the others, and each point has exactly one
+    record, the earlier ones untouched."""
     (tmp_path / "sweep.toml").write_text(spec_text(
         "[[vary]]\noption = \"pulse_nA\"\nvalues = [0.6, 0.8, 1.0, 1.2, 1.4, 1.6]\n"))
     out = tmp_path / "out"
-    proc = cli("sweep.toml", "--out", out, "--jobs", "1", cwd=tmp_path, wait=False)
+    proc = cli("sweep.toml", "--out", out, "--jobs", "1", cwd=tmp_path, wait=False,
+               mpiexec_ranks=ranks)
     try:
         while len(list(out.glob("points/*/point.json"))) < 2:
             assert proc.poll() is None, proc.stdout.read()
@@ -238,7 +240,7 @@ def test_a_killed_sweep_resumes_with_every_point_run_exactly_once(tmp_path):
     before = {p.parent.name: p.read_bytes() for p in out.glob("points/*/point.json")}
     assert 2 <= len(before) < 6
     first_pid = {json.loads(b)["pid"] for b in before.values()}
-    resumed = cli("sweep.toml", "--out", out, "--jobs", "1", cwd=tmp_path)
+    resumed = cli("sweep.toml", "--out", out, "--jobs", "1", cwd=tmp_path, mpiexec_ranks=ranks)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     after = {p.parent.name: p.read_bytes() for p in out.glob("points/*/point.json")}
     assert sorted(after) == [f"{i:04d}" for i in range(6)]
