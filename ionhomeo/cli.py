@@ -622,6 +622,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the figure (.png, .svg or .pdf; default: regions.png here)")
     p.set_defaults(func=_cmd_regions)
 
+    from . import sweep
+
+    sweep.add_parser(commands)  # ionhomeo sweep: its options and command live in sweep.py
     return parser
 
 

@@ -97,3 +97,28 @@ def test_the_protocol_template_runs_as_written_in_under_100_lines(tmp_path):
     files = {p.name for p in (tmp_path / "pump-block-out").iterdir()}
     assert files == {"pump-block.csv", "pump-block_summary.csv", "pump-block_checks.csv",
                      "pump-block.json", "pump-block.png"}
+
+
+def test_the_sweep_section_runs_as_written(tmp_path):
+    """The README's sweep spec, saved under the name its comment gives, and
+    its commands in a shell: the points listed, then run on every core into
+    one table with a row per point and quantity, and the figure."""
+    import json
+
+    text = section("Parameter sweeps")
+    [spec] = code_blocks(text, "toml")
+    [commands] = code_blocks(text, "bash")
+    name = re.match(r"# (\S+\.toml)\n", spec).group(1)
+    (tmp_path / name).write_text(spec)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               MPLBACKEND="Agg")
+    proc = subprocess.run(["bash", "-e", "-c", commands], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "nakpump.imax[all] (mA/cm2)" in proc.stdout and "0005" in proc.stdout  # --points
+    assert "sweep pump-sweep: 6 points of spike-train, 0 failed" in proc.stdout
+    out = tmp_path / "sweeps" / "pump"
+    meta = json.loads((out / "results.json").read_text())
+    assert meta["completed"] == 6 and meta["failed"] == []
+    assert len(list(out.glob("points/*/point.json"))) == 6
+    assert (out / "results.png").stat().st_size > 0
