@@ -34,7 +34,7 @@ def test_preset_values_are_those_of_its_recorded_fit(name):
     fit_ids = {t.id for t in scorecard.targets(name, "fit")}
     for block in record["blocks"].values():
         assert set(block["targets"]) <= fit_ids
-        assert len(block["history"]) == block["nfev"]
+        assert len(block["history"]) >= block["nfev"]  # nfev leaves out the Jacobian's
 
 
 def test_with_value_edits_the_rule_of_that_region_only():

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import experiment, start
 from .electrical import traces
+from .sodium import ttx
 
 BLOCK_S = 1200.0     # 20 min of bumetanide: three of the measured 381 s time constants
 WASHOUT_S = 1200.0   # and as long again after washout
@@ -45,7 +46,9 @@ def bumetanide(model) -> dict:
     """NKCC1 blocked everywhere (imax = 0) for 20 min, then restored for 20
     min: the somatic Cl at rest, the time constant of its fall towards the
     passive distribution, and that of its re-accumulation after washout
-    (exponential fits on the Cl time course at the soma)."""
+    (exponential fits on the Cl time course at the soma). With TTX (every
+    nav blocked from the start): a cell that fires during the hour costs
+    hours of integration; the quantities are those of the resting membrane."""
     from neuron import h
 
     from .. import simulate
@@ -57,6 +60,7 @@ def bumetanide(model) -> dict:
         t, cl = traces(h, [soma._ref_cli])
         t0 = start(cell)
         cl0 = soma.cli
+        ttx(cell)
         for p in pumps:
             p.imax = 0.0
         simulate.run(t0 + BLOCK_S * 1e3)

@@ -25,7 +25,7 @@ def _block_pump(cell) -> None:
             seg.nakpump.avail = 0.0
 
 
-def _ttx(cell) -> None:
+def ttx(cell) -> None:
     """Tetrodotoxin: every fast Na channel blocked (gbar 0)."""
     for seg in cell.segments("all"):
         if hasattr(seg, "nav"):
@@ -51,7 +51,7 @@ def ouabain(model) -> dict:
         t, v, na = traces(h, [soma._ref_v, soma._ref_nai])
         t0 = start(cell)
         v0, na0 = soma.v, soma.nai
-        _ttx(cell)
+        ttx(cell)
         _block_pump(cell)  # a parameter, not a state: CVODE goes on
         simulate.run(t0 + OUABAIN_S * 1e3)
         t_s = (np.asarray(t) - t0) * 1e-3
