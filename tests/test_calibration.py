@@ -11,11 +11,14 @@ from ionhomeo.calibration import Parameter, current_value, with_value
 
 
 @pytest.mark.parametrize("name", presets.NAMES)
-def test_preset_values_are_those_of_its_recorded_fit(name):
+def test_candidate_values_are_those_of_its_recorded_fit(name):
     """Every fitted value (and every value taken from another preset's fit) is
-    in the preset's TOML as the record has it, to the 4 significant digits the
-    TOML is written with."""
-    rec = presets.load(name)
+    in the calibrated candidate's TOML as the record has it, to the 4
+    significant digits the TOML is written with."""
+    from ionhomeo import recipe
+
+    rec = recipe.load(calibration.RECORD_DIR / f"{name}.toml")
+    assert rec.name == name and not presets.load(name).calibrated
     assert rec.calibrated
     record = json.loads((calibration.RECORD_DIR / f"{name}.json").read_text())
     assert rec.calibration["command"] == record["command"]

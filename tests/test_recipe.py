@@ -322,13 +322,10 @@ def test_presets_apply_to_the_fake_cell(cell, name):
         for mech in OWNERS + RESTING + ("kcc2", "nkcc1", "nav", "kdr"):
             assert sec.has_membrane(mech), (sec.name(), mech)
     soma, trunk, bouton = cell.byname["soma"], cell.byname["apic0"], cell.byname["bouton1"]
-    # measured capacities: soma 79 and terminals 187 (Kim et al. 2003), dendrites 62
-    assert soma(0.5).cabuf.kappab == 79.0 and bouton(0.5).cabuf.kappab == 187.0
-    assert trunk(0.5).cabuf.kappab == 62.0
+    assert soma(0.5).cabuf.kappab == 40.0 and bouton(0.5).cabuf.kappab == 250.0
+    assert trunk(0.5).cabuf.kappab == 0.0  # the default buffer (btot 1 mM) elsewhere
     assert soma.has_membrane("sk") and not trunk.has_membrane("sk")
-    # HVA channels in soma, boutons and the apical trunk (this fake cell's apic0
-    # is a trunk only if the trunk rule finds it; either way not in basal dendrites)
-    assert bouton.has_membrane("cahva")
+    assert bouton.has_membrane("cahva") and not trunk.has_membrane("cahva")
     # spike channels: full density in soma and axon, a tenth in dendrites
     assert bouton(0.5).nav.gbar == soma(0.5).nav.gbar
     assert soma(0.5).nav.gbar == pytest.approx(10 * trunk(0.5).nav.gbar, rel=1e-12)  # 0.056 vs 0.0056

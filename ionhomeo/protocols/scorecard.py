@@ -94,7 +94,7 @@ class Scorecard(Protocol):
                                  "cpu_s": d["cpu_s"], "error": d["error"] or ""}
                                 for k, v in (d["outputs"] or {"": math.nan}).items()]
         return {"rows": rows, "experiments": experiments,
-                "recipes": {label: rec.to_dict() for label, rec, _ in _models(spec)}}
+                "recipe_tables": {label: rec.to_dict() for label, rec, _ in _models(spec)}}
 
     def report(self, spec, data):
         import pandas as pd
@@ -127,7 +127,7 @@ class Scorecard(Protocol):
                 "protocol: a preset reproduces at least 80 % of the measured quantities",
                 "the project's acceptance of a calibrated preset"))
         return Report(rows, table, tables={"experiments": pd.DataFrame(data["experiments"])},
-                      checks=found, metadata={"recipes": data["recipes"]})
+                      checks=found, metadata={"recipe_tables": data["recipe_tables"]})
 
     def figure(self, spec, data, report):
         from . import scorecard_figure

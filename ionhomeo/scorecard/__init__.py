@@ -161,6 +161,11 @@ class Model:
         cell = Cell(self.morphology, recipe if recipe is not None else self.recipe,
                     **cell_options)
         self.session.cells.append(cell)
+        recipes = getattr(self.session, "recipes", None)
+        if recipes is not None and self.recipe not in recipes:
+            # the run's provenance names the model's recipe (an experiment's own
+            # variant of it, a drug or an indicator, is part of the measurement)
+            recipes.append(self.recipe)
         try:
             cell.initialize()
             yield cell
