@@ -36,12 +36,15 @@ preset with the changes taken from measurements rather than fitted (an
 electroneutral PMCA, the measured buffer capacities, HVA channels in the
 apical trunk). The result is printed and written with the whole fit history
 to ``ionhomeo/presets/calibration/<preset>.json`` (each parameter's start
-value too); the candidate takes the fitted values, each with a note naming
-its targets, and a ``[calibration]`` table naming this command.
+value too). The candidate was then given the fitted values by hand, each
+with a note naming its targets, and a ``[calibration]`` table naming this
+command. Run again, the command starts from those fitted values (the
+record keeps the first run's start values): it reproduces the fit as a
+fixed point, not the path to it.
 
 The candidates are not the presets yet: on the scorecard they reproduce 40 %
-of the measured quantities (the preset they would replace: a similar share),
-short of the 80 % the presets must reach (see the scorecard's output and
+(mature) and 39 % (immature) of the measured quantities, the presets 32 % and
+46 %, all short of the 80 % a preset must reach (see the scorecard's output and
 ``docs/protocols/scorecard.md``). Score one with ``ionhomeo run scorecard
 --recipe ionhomeo/presets/calibration/mature.toml --set targets_of=mature``.
 
@@ -64,6 +67,10 @@ import numpy as np
 __all__ = ["Parameter", "BLOCKS", "with_value", "fit_block", "main"]
 
 RECORD_DIR = Path(__file__).with_name("presets") / "calibration"
+
+
+class CalibrationError(RuntimeError):
+    """A calibration that cannot run (a record it needs is missing)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,8 +169,8 @@ def shared_values(recipe, preset: str, log=print):
     source, blocks = SHARED[preset]
     path = RECORD_DIR / f"{source}.json"
     if not path.exists():
-        raise SystemExit(f"{preset} takes the {', '.join(blocks)} blocks of {source}: run "
-                         f"python -m ionhomeo.calibration {source} first")
+        raise CalibrationError(f"{preset} takes the {', '.join(blocks)} blocks of {source}: "
+                               f"run python -m ionhomeo.calibration {source} first")
     record = json.loads(path.read_text())
     taken = {}
     for block in blocks:
@@ -248,7 +255,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     recipe = recipe_mod.load(args.start or RECORD_DIR / f"{args.preset}.toml")
     blocks = [b for b in BLOCKS[args.preset] if not args.block or b[0] in args.block]
-    recipe, taken = shared_values(recipe, args.preset)
+    try:
+        recipe, taken = shared_values(recipe, args.preset)
+    except CalibrationError as err:
+        print(f"calibration: error: {err}", file=sys.stderr)
+        return 2
     record = {"preset": args.preset, "morphology": args.morphology, "shared": taken,
               "command": "python -m ionhomeo.calibration " + " ".join(argv or sys.argv[1:]),
               "seed": "none: the fit draws no random numbers (deterministic)",
@@ -266,7 +277,7 @@ def main(argv=None) -> int:
     old = json.loads(path.read_text()) if path.exists() else {"blocks": {}}
     old_blocks = {k: v for k, v in old.get("blocks", {}).items() if k not in record["blocks"]}
     record["blocks"] = {**old_blocks, **record["blocks"]}
-    path.write_text(json.dumps(results.jsonable(record), indent=1) + "\n")
+    results.write_json(record, path)
     print(f"wrote {path}")
     return 0
 

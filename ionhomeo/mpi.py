@@ -113,8 +113,8 @@ def find_library() -> Path:
 def init(expected: int | None = None):
     """Start NEURON's MPI and return its ParallelContext.
 
-    Sets ``MPI_LIB_NRN_PATH`` (:func:`find_library`) unless NEURON already
-    runs under MPI, calls ``h.nrnmpi_init()`` and checks that NEURON sees the
+    Sets ``MPI_LIB_NRN_PATH`` (:func:`find_library`; MPIError when no real
+    libmpi is found), calls ``h.nrnmpi_init()`` and checks that NEURON sees the
     ``expected`` number of ranks (default: what the launcher says). MPIError
     otherwise (NEURON would run every rank alone, each doing all the work).
     """

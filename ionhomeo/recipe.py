@@ -757,9 +757,13 @@ class Recipe:
         if not isinstance(self.globals, (dict, types.MappingProxyType)):
             raise RecipeError(f"recipe {self.name!r}: globals must be a table "
                               "{mechanism: {param: value}}")
+        def plain(v):
+            return isinstance(v, (str, int, float)) and not isinstance(v, bool)
+
         if not isinstance(self.calibration, (dict, types.MappingProxyType)) or not all(
-                isinstance(k, str) and isinstance(v, (str, int, float, list, tuple))
-                and not isinstance(v, bool) for k, v in self.calibration.items()):
+                isinstance(k, str) and (plain(v) or isinstance(v, (list, tuple))
+                                        and all(plain(x) for x in v))
+                for k, v in self.calibration.items()):
             raise RecipeError(f"recipe {self.name!r}: calibration must be a table of "
                               "key = text, number or list (method, command, seed, targets)")
         object.__setattr__(self, "calibration", _frozen(
@@ -812,7 +816,8 @@ class Recipe:
         """
         fields = [f.name for f in dataclasses.fields(self) if f.init]
         if "calibration" not in changes and any(
-                k in changes for k in ("rules", "globals", "passive", "celsius")):
+                k in changes and changes[k] != getattr(self, k)
+                for k in ("rules", "globals", "passive", "celsius")):
             changes["calibration"] = {}
         for key in changes:
             if key not in fields:

@@ -18,7 +18,7 @@ def test_candidate_values_are_those_of_its_recorded_fit(name):
     from ionhomeo import recipe
 
     rec = recipe.load(calibration.RECORD_DIR / f"{name}.toml")
-    assert rec.name == name and not presets.load(name).calibrated
+    assert rec.name == f"{name}-candidate" and not presets.load(name).calibrated
     assert rec.calibrated
     record = json.loads((calibration.RECORD_DIR / f"{name}.json").read_text())
     assert rec.calibration["command"] == record["command"]

@@ -531,3 +531,17 @@ def test_a_changed_recipe_is_no_longer_calibrated():
     assert not rec.replace(globals={"pmca": {"nh": 0.0}}).calibrated
     assert rec.replace(rules=rec.rules, calibration=rec.calibration).calibrated
     assert Recipe.from_toml(rec.to_toml()).calibration == rec.calibration
+
+
+def test_a_calibration_table_holds_plain_values_only():
+    from ionhomeo import presets
+
+    d = presets.load("mature").to_dict()
+    d["calibration"] = {"targets": [{"a": 1}]}
+    with pytest.raises(RecipeError, match="calibration must be a table"):
+        Recipe.from_dict(d)
+    d["calibration"] = {"method": "fit", "seed": "none", "targets": ["a", "b"]}
+    rec = Recipe.from_dict(d)
+    assert hash(rec) == hash(Recipe.from_dict(d))
+    assert rec.replace(celsius=rec.celsius).calibrated  # nothing changed
+    assert not rec.swap_mechanism("cabuf", "cadyn").calibrated

@@ -9,7 +9,7 @@ spike train for the pump AHP, voltage clamp of a GABA_A synapse for E_GABA,
 an added-buffer series for a Ca buffer capacity. Printed and written per
 quantity: the measured value and range, species, temperature, preparation,
 method and primary source, the model's value, PASS or FAIL, and whether the
-quantity was fitted by the preset's calibration or held out (validation).
+quantity was fitted by the calibration or held out (validation).
 
 Checks: one per quantity (``paper:`` its source; the range is the measured
 population's, see each target's ``range_rule``), and per preset the share of

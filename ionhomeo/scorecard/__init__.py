@@ -14,8 +14,8 @@ a :class:`Model` (a morphology and a recipe, and the NEURON session) and
 returns ``{output: value}``. Every experiment starts from the cell's
 whole-cell steady state (:meth:`Model.cell`) and leaves nothing behind.
 
-A target's ``role`` is ``fit`` (used by the calibration of the presets, see
-:mod:`ionhomeo.calibration`) or ``validation`` (held out of the fit and
+A target's ``role`` is ``fit`` (used by the calibration, see
+:mod:`ionhomeo.calibration`, or to set a parameter directly) or ``validation`` (held out of the fit and
 reported separately). A target passes when the simulated value lies in its
 range ``[low, high]``; how each range was taken from the measurement (the
 population's mean +/- 1 SD, a reported range, or a sign for a qualitative

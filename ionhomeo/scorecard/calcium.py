@@ -81,8 +81,8 @@ import numpy as np
 from . import experiment
 
 #: indicator (fura-2) totals of the added-buffer series (uM): kappa_B 0, about
-#: 170 and 340 at 50 nM rest, about 100 and 200 at 120 nM (Helmchen et al. 1996
-#: loaded 50-250 uM)
+#: 150 and 300 at 50 nM rest, about 100 and 200 at 120 nM (K_D 224 nM;
+#: Helmchen et al. 1996 loaded 50-250 uM)
 DYE_UM = (0.0, 50.0, 100.0)
 STIM_MS, PULSE_MS = 10.0, 2.0          # onset and duration of the somatic current pulse
 PULSE_START_NA, PULSE_DOUBLINGS = 1.0, 3  # pulses tried: 1, 2, 4, 8 nA

@@ -14,7 +14,7 @@ from .electrical import traces
 OUABAIN_S = 300.0       # minutes of pump block, as in bath applications
 TRAIN_HZ = 50.0         # a somatic train of brief pulses
 TRAIN_SPIKES = 50
-PULSE_MS, PULSE_NA = 2.0, 2.0   # each pulse fires one spike
+PULSE_MS, PULSE_NA = 2.0, 5.0   # each pulse fires one spike (at 2 nA, 2 of 50 failed)
 RECOVERY_S = 60.0       # the pump AHP lasts tens of seconds
 BASELINE_MS = 500.0
 
@@ -52,7 +52,8 @@ def ouabain(model) -> dict:
         t0 = start(cell)
         v0, na0 = soma.v, soma.nai
         ttx(cell)
-        _block_pump(cell)  # a parameter, not a state: CVODE goes on
+        _block_pump(cell)
+        h.cvode.re_init()  # a step change of parameters: CVODE starts again from here
         simulate.run(t0 + OUABAIN_S * 1e3)
         t_s = (np.asarray(t) - t0) * 1e-3
         na_1min = float(np.interp(60.0, t_s, np.asarray(na)))
@@ -67,14 +68,16 @@ def _count_spikes(t, v, t1) -> int:
 
 @experiment("spike-train")
 def spike_train(model) -> dict:
-    """50 spikes at 50 Hz evoked at the soma by 2 ms pulses, then 60 s of
+    """50 spikes at 50 Hz evoked at the soma by 2 ms, 5 nA pulses, then 60 s of
     recovery: the number of spikes; the somatic Na rise and its recovery time
     constant (exponential fit from 2 s after the train, when the fast,
     diffusive redistribution is over) and its duration (until the rise is
     below 10 % of its peak); the afterhyperpolarisation's largest
     depth below the pre-train potential after the train (mV, from 1 s on:
     the slow, pump AHP, not the spike AHPs), and its duration, from the end
-    of the train until it is shallower than 10 % of that depth."""
+    of the train until it is shallower than 10 % of that depth. NaN for
+    these when the train did not fire 50 spikes, when the cell fires after
+    it, or when the run ends before the recovery (60 s)."""
     from neuron import h
 
     from .. import simulate
@@ -97,15 +100,31 @@ def spike_train(model) -> dict:
         tt, vv, nn = np.asarray(t), np.asarray(v), np.asarray(na)
         del av, tv, clamp
     n_spikes = _count_spikes(tt, vv, t_end)
+    out = {"spikes": float(n_spikes), "spikes_after": float(_count_spikes(tt, vv, math.inf)
+                                                          - n_spikes),
+           "dnai_train_mM": float(np.interp(t_end, tt, nn)) - na0}
+    nan = {"nai_tau_s": math.nan, "na_duration_s": math.nan, "ahp_depth_mV": math.nan,
+           "ahp_duration_s": math.nan}
+    if n_spikes != TRAIN_SPIKES or out["spikes_after"]:
+        # not the measured experiment: pulses that failed, or a cell that
+        # fires on after the train (its AHP and Na are those of the firing)
+        return {**out, **nan}
     after = tt >= t_end + 1e3
-    depth = float(v0 - vv[after].min()) if after.any() else math.nan
+    depth = float(v0 - vv[after].min())
     still = after & (v0 - vv > 0.1 * depth)
-    duration_s = (float(tt[still].max()) - t_end) * 1e-3 if still.any() else 0.0
     fit = fit_decay((tt - t_end) * 1e-3, nn - na0, 2.0, span=3.0)
     rise = nn - na0
-    peak = float(rise[tt >= t_end].max())
-    high = (tt >= t_end) & (rise > 0.1 * peak)
-    return {"spikes": float(n_spikes), "dnai_train_mM": float(np.interp(t_end, tt, nn)) - na0,
-            "nai_tau_s": fit.fit.tau if fit.fit else math.nan,
-            "na_duration_s": (float(tt[high].max()) - t_end) * 1e-3 if high.any() else 0.0,
-            "ahp_depth_mV": depth, "ahp_duration_s": duration_s}
+    high = (tt >= t_end) & (rise > 0.1 * float(rise[tt >= t_end].max()))
+    return {**out, "nai_tau_s": fit.fit.tau if fit.fit else math.nan,
+            "na_duration_s": _duration_s(tt, high, t_end), "ahp_depth_mV": depth,
+            "ahp_duration_s": _duration_s(tt, still, t_end)}
+
+
+def _duration_s(t_ms, above, t_end) -> float:
+    """Seconds from t_end to the last sample still ``above`` its criterion; NaN
+    when the last sample of the run still is (not recovered within it)."""
+    if not above.any():
+        return 0.0
+    if above[-1]:
+        return math.nan
+    return (float(t_ms[above].max()) - t_end) * 1e-3
