@@ -42,9 +42,9 @@ command. Run again, the command starts from those fitted values (the
 record keeps the first run's start values): it reproduces the fit as a
 fixed point, not the path to it.
 
-The candidates are not the presets yet: on the scorecard they reproduce 40 %
-(mature) and 39 % (immature) of the measured quantities, the presets 32 % and
-46 %, all short of the 80 % a preset must reach (see the scorecard's output and
+The candidates are not the presets yet: on the scorecard they, like the
+presets, reproduce well under the 80 % of the measured quantities a preset
+must reach (see the scorecard's output and
 ``docs/protocols/scorecard.md``). Score one with ``ionhomeo run scorecard
 --recipe ionhomeo/presets/calibration/mature.toml --set targets_of=mature``.
 
