@@ -157,6 +157,17 @@ MIN_DT_MS, MAX_DT_MS = 1e-9, 1e9
 MAX_TSTOP_MS = 1e10
 
 
+def _interrupted(h) -> bool:
+    """Was the run stopped early by stdrun's ``stoprun`` (NEURON's Stop)? The
+    run would otherwise return as if it had finished and the caller carry on
+    with it; it ends as an interrupt (the flag cleared, so the next run is
+    not stopped)."""
+    if getattr(h, "stoprun", 0):
+        h.stoprun = 0
+        return True
+    return False
+
+
 def _structure_changed(h, cvode) -> bool:
     """Has the model's structure changed since NEURON last set it up?
 
@@ -328,6 +339,8 @@ def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=N
                 failure = err
                 break
             done += 1
+            if _interrupted(h):
+                raise KeyboardInterrupt
             if reporter is not None:
                 reporter(float(h.t), tstop_ms)
     finally:
