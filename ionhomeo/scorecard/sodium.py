@@ -19,17 +19,18 @@ RECOVERY_S = 60.0       # the pump AHP lasts tens of seconds
 BASELINE_MS = 500.0
 
 
-def _block_pump(cell) -> None:
-    for seg in cell.segments("all"):
-        if hasattr(seg, "nakpump"):
-            seg.nakpump.avail = 0.0
-
-
 def ttx(cell) -> None:
     """Tetrodotoxin: every fast Na channel blocked (gbar 0)."""
-    for seg in cell.segments("all"):
-        if hasattr(seg, "nav"):
-            seg.nav.gbar = 0.0
+    from ..protocols.egaba import block
+
+    block(cell, {"nav": "gbar"})
+
+
+def _block_pump(cell) -> None:
+    """Ouabain: every Na/K pump blocked (avail 0)."""
+    from ..protocols.egaba import block
+
+    block(cell, {"nakpump": "avail"})
 
 
 @experiment("ouabain")
