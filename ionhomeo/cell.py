@@ -34,6 +34,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import _interrupt
+
 __all__ = ["Cell", "CellError"]
 
 #: NEURON's default specific capacitance (uF/cm2), where no passive rule sets cm
@@ -252,6 +254,7 @@ class Cell:
 
     # -- state ---------------------------------------------------------------
 
+    @_interrupt.guarded
     def initialize(self, *, uniform: bool | None = None, **solver_options):
         """Solve the resting state and start every later finitialize there.
 
@@ -288,6 +291,7 @@ class Cell:
         h.finitialize(float(self.state.v[0]))
         return self.state
 
+    @_interrupt.guarded
     def start(self, v_shift_mV: float = 0.0):
         """``finitialize`` into the solved resting state (:meth:`initialize` first);
         ``v_shift_mV`` starts the membrane that far from it (a uniform state only)."""

@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from . import build
+from . import _interrupt, build
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -336,6 +336,7 @@ def _run_all(args: argparse.Namespace) -> int:
         try:
             result = protocol(out_dir=target)
         except Exception as err:  # noqa: BLE001 - record it, keep the other protocols
+            _interrupt.check()  # unless it came from a Ctrl-C that NEURON swallowed
             rows.append((name, protocol.description, "error", f"{type(err).__name__}: {err}",
                          None, {}))
             print(f"   error: {err}", file=sys.stderr)
@@ -653,7 +654,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with _interrupt.guard():  # a Ctrl-C that NEURON swallowed still ends the command
+            return args.func(args)
     except (build.BuildError, DamagedLibraryError) as err:
         print(f"ionhomeo {args.command}: error: {err}", file=sys.stderr)
         return 2

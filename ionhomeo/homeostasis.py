@@ -52,6 +52,7 @@ import math
 
 import numpy as np
 
+from . import _interrupt
 from .mechanisms import ParameterError
 
 
@@ -222,10 +223,11 @@ class IntegralController:
         while h.t < tstop_ms - 1e-9:
             t_start = h.t
             t_next = min(t_start + self.update_ms, tstop_ms)
-            if cv.active():
-                cv.solve(t_next)
-            else:
-                h.continuerun(t_next)
+            with _interrupt.guard():  # a Ctrl-C NEURON swallowed ends the loop
+                if cv.active():
+                    cv.solve(t_next)
+                else:
+                    h.continuerun(t_next)
             dt = h.t - t_start
             if dt <= 0:
                 raise HomeostasisError(f"the integration did not advance past t = {h.t:g} ms")

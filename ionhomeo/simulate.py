@@ -245,7 +245,7 @@ def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=N
     """
     from neuron import h
 
-    from . import build, solver
+    from . import _interrupt, build, solver
 
     if method not in METHODS:
         raise SimulationError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
@@ -330,14 +330,19 @@ def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=N
             # stops at the first step within dt/2 of each chunk end
             h.nstep_steprun = 1
         for end in ends:
-            try:
-                if method == "fixed":
-                    h.continuerun(end)
-                else:
-                    cvode.solve(end)
-            except RuntimeError as err:  # NEURON's hoc error: the run stopped part-way
-                failure = err
-                break
+            # a Ctrl-C that lands in a Python callback NEURON makes (the resting
+            # state's FInitializeHandler, an event) is swallowed by NEURON: the
+            # guard notes it and check() raises it after the chunk
+            with _interrupt.guard():
+                try:
+                    if method == "fixed":
+                        h.continuerun(end)
+                    else:
+                        cvode.solve(end)
+                except RuntimeError as err:  # NEURON's hoc error: the run stopped part-way
+                    _interrupt.check()
+                    failure = err
+                    break
             done += 1
             if _interrupted(h):
                 raise KeyboardInterrupt

@@ -49,7 +49,7 @@ import math
 
 import numpy as np
 
-from . import build
+from . import _interrupt, build
 
 
 class SteadyStateError(RuntimeError):
@@ -214,6 +214,7 @@ def _segment_of(seg):
     return list(sec)[min(int(seg.x * sec.nseg), sec.nseg - 1)]
 
 
+@_interrupt.guarded
 def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) -> SteadyState:
     """Find the uniform resting state of ``sections``.
 
@@ -485,6 +486,7 @@ def _distance2_colouring(nbrs):
     return np.array(colour)
 
 
+@_interrupt.guarded
 def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
                tol_rel: float = 1e-10, max_iter: int = 200) -> CellSteadyState:
     """Find the resting state of a whole (non-uniform) cell.
@@ -705,6 +707,7 @@ class _Initializer:
         finally:
             del handler
             self.values = None
+        _interrupt.check()  # a Ctrl-C in the handler above was swallowed by NEURON
 
 
 def _local_rest(h, segments, ions, owned, fixed, v, conc, iterations: int = 30):

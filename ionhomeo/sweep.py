@@ -52,6 +52,8 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
+from . import _interrupt
+
 __all__ = ["SweepError", "Axis", "SweepSpec", "load", "parse", "points", "run_point", "run",
            "table", "figure", "completed", "SAMPLING", "TABLE_RUN_COLUMNS"]
 
@@ -679,6 +681,7 @@ def run_point(point: dict, out) -> dict:
             record["recipe"] = kwargs["recipe"].to_dict() if hasattr(
                 kwargs.get("recipe"), "to_dict") else kwargs.get("recipe")
         except Exception as err:  # noqa: BLE001 - recorded; the sweep goes on
+            _interrupt.check()  # unless it came from a Ctrl-C that NEURON swallowed
             shutil.rmtree(staging, ignore_errors=True)
             record.update(status="error", error=f"{type(err).__name__}: {err}",
                           traceback=traceback.format_exc(), summary=[], checks=[], files=[])

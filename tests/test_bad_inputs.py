@@ -877,10 +877,67 @@ def test_a_cell_build_interrupted_by_ctrl_c_leaves_no_sections(h, monkeypatch, w
     assert len(list(h.allsec())) == before
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known defect, open: in two fresh-clone CI runs of the full suite `run all` did not "
-    "end within 120 s of SIGINT (it passes alone and after the preceding test files); "
-    "where the interrupt is lost is not found yet"))
+def _sigint_here():
+    """Send this process SIGINT: Python handles it before the next bytecode,
+    that is inside the Python callback NEURON is running."""
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.mark.parametrize("method", ["cvode", "fixed"])
+def test_ctrl_c_that_lands_in_a_neuron_callback_still_ends_the_run(h, method):
+    """This is how a Ctrl-C of `ionhomeo run all` was lost: the interrupt,
+    raised inside a Python callback that NEURON called (here a CVODE event at
+    1 ms), was printed and swallowed by NEURON, and the run went on."""
+    from ionhomeo import simulate
+
+    sec = _section(_RESTING)
+    try:
+        h.finitialize(-65)
+        h.CVode().event(1.0, _sigint_here)  # fixed step delivers events too
+        with pytest.raises(KeyboardInterrupt):
+            simulate.run(50.0, method=method, chunks=10)
+        # fixed step: stdrun's continuerun stops at the next step; CVODE's
+        # solve has no stop flag and ends at its chunk's end (5 ms)
+        assert h.t <= (1.0 + 2 * h.dt if method == "fixed" else 5.0 + 1e-9)
+        # without the guard NEURON swallows it: what the guard is for
+        h.finitialize(-65)
+        h.CVode().event(1.0, _sigint_here)
+        h.CVode().active(0)
+        h.continuerun(5.0)
+        assert h.t == pytest.approx(5.0, abs=h.dt)
+    finally:
+        del sec
+        _forget_printed_interrupt()
+
+
+def _forget_printed_interrupt():
+    """NEURON prints the swallowed interrupt with PyErr_Print, which keeps it
+    (and the frames of its traceback) in sys.last_*: drop them, so that the
+    sections those frames refer to are freed."""
+    import gc
+
+    for name in ("last_type", "last_value", "last_traceback", "last_exc"):
+        if hasattr(sys, name):
+            delattr(sys, name)
+    gc.collect()
+
+
+def test_ctrl_c_in_the_resting_state_handler_ends_cell_start(h):
+    """Cell.start runs the resting state's FInitializeHandler (Python called by
+    NEURON): an interrupt there ends start() instead of vanishing."""
+    cell = Cell("ball_and_stick", recipe="mature")
+    try:
+        cell.initialize()
+        handler = h.FInitializeHandler(1, lambda: os.kill(os.getpid(), signal.SIGINT))
+        with pytest.raises(KeyboardInterrupt):
+            cell.start()
+        del handler
+        cell.start()  # raised once: the next start works
+    finally:
+        cell.destroy()
+        _forget_printed_interrupt()
+
+
 def test_ctrl_c_ends_the_command_line_with_a_message_not_a_traceback(tmp_path):
     """SIGINT during a run: exit status 130, one line, no Python traceback."""
     # every protocol in turn takes minutes: interrupted well inside it

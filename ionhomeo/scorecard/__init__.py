@@ -35,6 +35,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from .. import _interrupt
+
 __all__ = ["Target", "Model", "targets", "experiment", "start", "EXPERIMENTS", "evaluate", "TARGETS_DIR"]
 
 #: the measured quantities, one [[target]] table each, in the files
@@ -212,6 +214,7 @@ def evaluate(model: Model, wanted, progress=None) -> tuple:
         try:
             outputs, error = dict(EXPERIMENTS[name](model)), None
         except Exception as err:  # noqa: BLE001 - recorded; the other experiments go on
+            _interrupt.check()  # unless it came from a Ctrl-C that NEURON swallowed
             outputs, error = {}, f"{type(err).__name__}: {err}"
         info[name] = {"outputs": outputs, "cpu_s": time.process_time() - start, "error": error}
     values = {}

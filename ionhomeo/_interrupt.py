@@ -1,0 +1,98 @@
+"""Ctrl-C that NEURON cannot swallow.
+
+Python handles SIGINT by raising KeyboardInterrupt in whatever Python code
+runs next. While NEURON integrates, the Python code that runs next is often a
+callback NEURON called (an ``FInitializeHandler``, a ``CVode.event``): NEURON
+prints the interrupt's traceback there and carries on, as if nothing had
+happened, so a Ctrl-C during a long run was lost.
+
+:func:`guard` installs, for the span of a ``with`` block, a SIGINT handler
+that notes the interrupt before raising it the usual way (through the handler
+it replaces, so an outer handler still sees it). ``check()`` and the end of
+the block raise KeyboardInterrupt if an interrupt was noted and lost.
+Outside the main thread, where Python delivers no signals, it does nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import signal
+import threading
+from typing import Callable, Iterator
+
+
+class _Noted:
+    """One guard's flag: set when its handler saw SIGINT (compared by identity)."""
+    __slots__ = ("hit",)
+
+    def __init__(self):
+        self.hit = False
+
+
+#: the active guards' flags, innermost last
+_noted: list[_Noted] = []
+
+
+@contextlib.contextmanager
+def guard() -> Iterator[Callable[[], None]]:
+    """``with guard():`` ... :func:`check` (or the end of the block) raises
+    KeyboardInterrupt if a SIGINT arrived since the block began and was
+    swallowed on its way. Guards nest; the block yields :func:`check`."""
+    if threading.current_thread() is not threading.main_thread():
+        yield check
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous in (signal.SIG_IGN, None):  # ignored (or set outside Python): leave it so
+        yield check
+        return
+    noted = _Noted()
+
+    def handler(signum, frame):
+        noted.hit = True
+        _stop_neuron_run()
+        if callable(previous):
+            previous(signum, frame)  # Python's own raises KeyboardInterrupt here
+        else:  # SIG_DFL: the process would end; end the work instead
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    _noted.append(noted)
+    try:
+        yield check
+    finally:
+        _noted.remove(noted)
+        signal.signal(signal.SIGINT, previous)
+    if noted.hit:  # reached only when the block ended normally: the interrupt was lost
+        raise KeyboardInterrupt
+
+
+def _stop_neuron_run() -> None:
+    """Ask a fixed-step ``continuerun`` in progress to stop at its next step
+    (stdrun's ``stoprun``; ``continuerun`` clears it when it starts). CVODE's
+    ``CVode.solve`` has no such flag: it ends at its chunk's end."""
+    import sys
+
+    neuron = sys.modules.get("neuron")
+    h = getattr(neuron, "h", None)
+    if h is not None and hasattr(h, "stoprun"):
+        h.stoprun = 1
+
+
+def check() -> None:
+    """Raise KeyboardInterrupt if an active guard saw a SIGINT that did not
+    arrive as one (it is then cleared, so it is raised once)."""
+    if any(noted.hit for noted in _noted):
+        for noted in _noted:
+            noted.hit = False
+        raise KeyboardInterrupt
+
+
+def guarded(func):
+    """Run ``func`` inside a :func:`guard`: a Ctrl-C that NEURON swallowed
+    during the call ends it as KeyboardInterrupt."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with guard():
+            return func(*args, **kwargs)
+    return wrapper
