@@ -161,12 +161,12 @@ def _number(name, value, meta) -> float:
 class Result:
     """What a protocol returns.
 
-    summary: DataFrame with columns quantity, value, unit, description.
-    timecourse: tidy DataFrame (time in a column named with its unit, e.g. t_s
+    :summary: DataFrame with columns quantity, value, unit, description.
+    :timecourse: tidy DataFrame (time in a column named with its unit, e.g. t_s
         or t_ms; variable, value, unit), or the protocol's main table.
-    metadata: provenance, parameters, steady state, fit details, warnings.
-    figures: paths of the figures written (empty without an output directory).
-    files: every path written.
+    :metadata: provenance, parameters, steady state, fit details, warnings.
+    :figures: paths of the figures written (empty without an output directory).
+    :files: every path written.
     """
 
     summary: object
