@@ -38,7 +38,6 @@ version = release = ionhomeo.__version__
 extensions = [
     "myst_nb",  # Markdown (MyST) pages and executed Jupyter notebooks
     "sphinx.ext.autodoc",
-    "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     # mechanism, API and gallery pages generated at build time; napoleon's parser
     # for the NumPy-style sections of some docstrings (not as an extension: see there)
@@ -53,7 +52,9 @@ exclude_patterns = ["_build", "_ext", "Thumbs.db", ".DS_Store", "**.ipynb_checkp
 
 # MyST: anchors for headings down to level 3, so [text](page.md#heading) links resolve
 myst_heading_anchors = 3
-myst_enable_extensions = ["dollarmath", "deflist"]
+# deflist: the mechanism pages' "term / : definition" lists. Equations are
+# written as plain text, as in the mod files: they read the same offline
+myst_enable_extensions = ["deflist"]
 
 # MyST-NB: the gallery's notebooks run at every build, top to bottom, in a
 # fresh kernel; a cell that raises fails the build (with -W)
