@@ -23,7 +23,7 @@ class ExpFit:
 
     a, tau, c: the parameters (c is 0 and se_c nan with a zero baseline);
     se_a, se_tau, se_c: their standard errors from the covariance;
-    max_residual: the largest |y - fit| over the window.
+    max_residual: the largest ``|y - fit|`` over the window.
     """
 
     a: float

@@ -1,6 +1,6 @@
 """The model's own Ca numbers at one segment, for the protocols that test the
-model against them (:mod:`ionhomeo.protocols.added_buffer`,
-:mod:`ionhomeo.protocols.terminal_vs_soma`): the endogenous buffers and their
+model against them (``ionhomeo.protocols.added_buffer``,
+``ionhomeo.protocols.terminal_vs_soma``): the endogenous buffers and their
 capacity, the linear extrusion rate and the voltage coupling at rest, read
 from the mechanisms' own parameters and currents (no rate law written
 twice). Derivations: docs/protocols/added-buffer.md and

@@ -3,7 +3,7 @@
 A :class:`Check` names the quantity, the expected value with its source (the
 physics, the model's own parameters, or a measurement in a paper), the value
 obtained by simulation, the tolerance and why it is that, and whether it
-passed. Protocols return them in :attr:`ionhomeo.experiment.Result.checks`;
+passed. Protocols return them in the ``checks`` of an :class:`ionhomeo.experiment.Result`;
 the command line prints them as PASS/FAIL and ``ionhomeo run all`` reads them.
 
 >>> c = within("E_GABA", obtained=-71.98, expected=-72.0, tolerance=1.0, unit="mV",
@@ -29,8 +29,8 @@ class Check:
 
     name: short identifier; obtained / expected: numbers (or text for a
     condition); tolerance: the allowed deviation (``None`` for a condition);
-    relation: ``abs`` (|obtained - expected| <= tolerance), ``rel``
-    (|obtained / expected - 1| <= tolerance), ``max`` (obtained <=
+    relation: ``abs`` (``|obtained - expected| <= tolerance``), ``rel``
+    (``|obtained / expected - 1| <= tolerance``), ``max`` (obtained <=
     expected), ``min`` (obtained >= expected) or ``holds`` (a condition);
     unit: of obtained and expected; source: where the expectation comes from
     (starts with physics, model, paper or protocol); why: why the tolerance
@@ -90,14 +90,14 @@ def _number(x) -> float:
 
 
 def within(name, obtained, expected, tolerance, unit, source, why) -> Check:
-    """|obtained - expected| <= tolerance."""
+    """``|obtained - expected| <= tolerance``."""
     diff = abs(_number(obtained) - _number(expected))
     return Check(name, obtained, expected, float(tolerance), "abs", unit, source, why,
                  diff <= tolerance)
 
 
 def relative(name, obtained, expected, tolerance, unit, source, why) -> Check:
-    """|obtained / expected - 1| <= tolerance (a fraction: 0.1 is 10 %); an
+    """``|obtained / expected - 1| <= tolerance`` (a fraction: 0.1 is 10 %); an
     expected value of 0 has no relative deviation and never passes (use
     :func:`within`)."""
     e = _number(expected)

@@ -161,7 +161,7 @@ def apply(defaults: Defaults | None = None, h=None) -> Defaults:
     return defaults
 
 
-#: the concentration owners of each ion (mod/*.mod): the mechanisms that WRITE
+#: the concentration owners of each ion (``mod/*.mod``): the mechanisms that WRITE
 #: its intracellular concentration (one per section), each with a RANGE initial
 #: value ``<ion>i0``; Ca has the full cadyn and the lean cabuf (one buffer)
 OWNERS = {"na": ("nadyn",), "k": ("kdyn",), "cl": ("cldyn",), "ca": calcium.OWNERS,

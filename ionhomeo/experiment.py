@@ -161,12 +161,12 @@ def _number(name, value, meta) -> float:
 class Result:
     """What a protocol returns.
 
-    summary: DataFrame with columns quantity, value, unit, description.
-    timecourse: tidy DataFrame (time in a column named with its unit, e.g. t_s
+    :summary: DataFrame with columns quantity, value, unit, description.
+    :timecourse: tidy DataFrame (time in a column named with its unit, e.g. t_s
         or t_ms; variable, value, unit), or the protocol's main table.
-    metadata: provenance, parameters, steady state, fit details, warnings.
-    figures: paths of the figures written (empty without an output directory).
-    files: every path written.
+    :metadata: provenance, parameters, steady state, fit details, warnings.
+    :figures: paths of the figures written (empty without an output directory).
+    :files: every path written.
     """
 
     summary: object
@@ -401,6 +401,19 @@ class Report:
     warnings: list = dataclasses.field(default_factory=list)
 
 
+
+class _instance_property:
+    """A property of instances only: on the class itself it is None, so that
+    ``inspect.signature(Protocol)`` (Sphinx's autodoc) describes the class
+    as usual instead of meeting a property object."""
+
+    def __init__(self, getter):
+        self.getter = getter
+        self.__doc__ = getter.__doc__
+
+    def __get__(self, obj, cls=None):
+        return None if obj is None else self.getter(obj)
+
 class Protocol:
     """Base class of the protocols (module docstring); an instance is called
     like a function: ``protocol(out_dir=None, **options)`` returns a Result."""
@@ -436,8 +449,9 @@ class Protocol:
         """The protocol as a function (its signature lists the options)."""
         return self
 
-    @property
+    @_instance_property
     def __signature__(self):
+        """The call signature of the protocol (its options, keyword-only)."""
         params = [inspect.Parameter("out_dir", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                     default=None)]
         hints = typing.get_type_hints(self.Spec) if self.Spec.__annotations__ else {}

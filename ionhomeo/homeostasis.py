@@ -88,14 +88,14 @@ def _positive(name, value) -> float:
 class IntegralController:
     """Integral control of channel densities on the local mean Ca of ``segments``.
 
-    segments: the segments to regulate; each must carry ``casensor`` (the Ca
+    :segments: the segments to regulate; each must carry ``casensor`` (the Ca
         sensor) and every rule's mechanism.
-    rules: :class:`Regulated` objects (at least one; names unique).
-    target_mM: the Ca target (mM).
-    tau_g_ms: the time constant with which densities follow their messenger.
-    update_ms: the chunk between controller updates; must be well below
+    :rules: :class:`Regulated` objects (at least one; names unique).
+    :target_mM: the Ca target (mM).
+    :tau_g_ms: the time constant with which densities follow their messenger.
+    :update_ms: the chunk between controller updates; must be well below
         tau_g_ms and every rule's tau_ms (their ratio is the splitting error).
-    initial: starting densities g (= m) in parameter units, as an array of
+    :initial: starting densities g (= m) in parameter units, as an array of
         shape (rules,) or (rules, segments); None takes the values in the
         segments now.
     """

@@ -64,8 +64,35 @@ class Parameter:
 
 
 @dataclasses.dataclass(frozen=True)
+class Variable:
+    """An ASSIGNED or STATE variable of a mechanism (not an ion's or NEURON's own),
+    as declared in its mod file: what can be recorded besides the parameters.
+
+    ``kind`` is "state" or "assigned"; ``scope`` "range" (one value per segment
+    or point process: ``seg.<mechanism>.<name>``, recordable as
+    ``"<name>_<mechanism>"``), "global" (declared GLOBAL: one value shared by
+    every instance, ``h.<name>_<mechanism>``) or "internal" (an ASSIGNED
+    variable declared neither RANGE nor GLOBAL: in a THREADSAFE mechanism,
+    as all of ionhomeo's are, NEURON keeps it per thread and shows it neither
+    to hoc nor to Python); ``doc`` the comment after its declaration ("" without
+    one).
+    """
+
+    name: str
+    units: str
+    kind: str
+    scope: str
+    doc: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Mechanism:
-    """A mechanism of the catalogue."""
+    """A mechanism of the catalogue.
+
+    ``comment`` is the text of the mod file's COMMENT block (its equations,
+    sources, sign conventions, reads and writes), as written there;
+    ``variables`` its ASSIGNED and STATE variables (:class:`Variable`).
+    """
 
     name: str
     kind: str  # "density" or "point"
@@ -75,6 +102,8 @@ class Mechanism:
     writes: tuple
     ions: tuple
     file: str
+    comment: str = ""
+    variables: tuple = ()
 
     def parameter(self, name: str) -> Parameter:
         try:
@@ -105,9 +134,32 @@ def _names(block: str, keyword: str) -> list[str]:
     return out
 
 
+_COMMENT = re.compile(r"^\s*COMMENT[ \t]*\n(.*?)^\s*ENDCOMMENT", re.M | re.S)
+_VARIABLE_LINE = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*(?:\(([^)]*)\))?[^:]*(?::\s*(.*))?$")
+
+
+def _variables(text_nocomment: str, neuron: str, shared: set) -> tuple:
+    """The ASSIGNED and STATE variables of a mod file (see :class:`Variable`)."""
+    declared_range = set(_names(neuron, "RANGE")) | set(_names(neuron, "NONSPECIFIC_CURRENT"))
+    declared_global = set(_names(neuron, "GLOBAL"))
+    out = []
+    for block, kind in (("ASSIGNED", "assigned"), ("STATE", "state")):
+        for line in _block(text_nocomment, block).splitlines():
+            m = _VARIABLE_LINE.match(line)
+            if not m or m.group(1) in shared:
+                continue
+            name = m.group(1)
+            scope = ("range" if kind == "state" or name in declared_range
+                     else "global" if name in declared_global else "internal")
+            out.append(Variable(name=name, units=(m.group(2) or "1").strip() or "1",
+                                kind=kind, scope=scope, doc=(m.group(3) or "").strip()))
+    return tuple(out)
+
+
 def parse_mod(path: Path) -> Mechanism:
     """Read one mod file into a :class:`Mechanism`."""
     text = Path(path).read_text()
+    comment = _COMMENT.search(text)
     text_nocomment = re.sub(r"^\s*COMMENT.*?^\s*ENDCOMMENT", "", text, flags=re.M | re.S)
     neuron = _block(text_nocomment, "NEURON")
     m = re.search(r"^\s*(SUFFIX|POINT_PROCESS)\s+(\w+)", neuron, re.M)
@@ -136,9 +188,12 @@ def parse_mod(path: Path) -> Mechanism:
             high=float(high) if high is not None else math.inf,
             scope="global" if pname in globals_ else "range",
             doc=(doc or "").strip())
+    shared = set(_NOT_MECHANISM_VARIABLES).union(*(_ion_names(ion) for ion in ions))
     return Mechanism(name=name, kind=kind, title=title.group(1).strip() if title else name,
                      parameters=params, reads=tuple(reads), writes=tuple(writes),
-                     ions=tuple(ions), file=str(path))
+                     ions=tuple(ions), file=str(path),
+                     comment=comment.group(1).rstrip() if comment else "",
+                     variables=_variables(text_nocomment, neuron, shared))
 
 
 @functools.lru_cache(maxsize=None)

@@ -14,7 +14,7 @@ the workers stay there, running the jobs the master posts, and rank 0
 returns from it, posts each point (``pc.submit``), and collects the records
 (``pc.working``, ``pc.pyret``) until none is left; ``pc.done()`` then ends
 the workers. Rank 0 runs jobs too while it waits. Each job is
-:func:`ionhomeo.sweep.run_point_json`: one point, in isolation, written to
+``ionhomeo.sweep.run_point_json``: one point, in isolation, written to
 its own folder (so the folder must be on a file system every rank sees).
 """
 

@@ -76,13 +76,13 @@ class RecordingError(ValueError):
 class Recording:
     """What one trace is.
 
-    variable: NEURON's name (``"cai"``, ``"ipump_nakpump"``).
-    where: the segment (``"soma(0.5)"``, NEURON's name of it) or the region
+    :variable: NEURON's name (``"cai"``, ``"ipump_nakpump"``).
+    :where: the segment (``"soma(0.5)"``, NEURON's name of it) or the region
         expression as given.
-    unit: units of the values (from the mod files).
-    weighting: ``"segment"`` (a single segment), ``"volume"`` or ``"area"``
+    :unit: units of the values (from the mod files).
+    :weighting: ``"segment"`` (a single segment), ``"volume"`` or ``"area"``
         (region averages, see the module documentation).
-    n_segments: segments averaged (1 for a single segment).
+    :n_segments: segments averaged (1 for a single segment).
     """
 
     variable: str
@@ -206,10 +206,10 @@ def weighting_for(unit: str) -> str:
 class Recorder:
     """Records variables of ``cell`` with NEURON Vectors.
 
-    cell: anything with a ``segments(region)`` method returning a list of
+    :cell: anything with a ``segments(region)`` method returning a list of
         segments (an :class:`ionhomeo.cell.Cell`); may be None when only
         single segments are recorded (``at=``).
-    dt_ms: sampling interval (ms), or None for every integration step.
+    :dt_ms: sampling interval (ms), or None for every integration step.
 
     Make the ``record`` calls before initialising (``h.finitialize`` or
     ``cell.initialize()``): NEURON starts recordings there.

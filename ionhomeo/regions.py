@@ -136,8 +136,8 @@ makes the lower bound strict.
 A region resolves to a list of segments (``region.segments(cell)``): the
 sections in the order of ``cell.all``, and the segments of each section from
 its 0 end to its 1 end. A region that selects no segment of the cell is an
-:class:`EmptyRegionError` naming the cell and what it lacks ("pyramidal_...
-has no apical dendrites: region 'apical' selects nothing ..."), unless asked
+:class:`EmptyRegionError` naming the cell and what it lacks (``"pyramidal_...
+has no apical dendrites: region 'apical' selects nothing ..."``), unless asked
 with ``optional=True`` (then the list is empty); a recipe rule marked
 ``optional`` is skipped quietly on such a cell. ``cell`` needs only
 ``sections_by_type`` ({"soma", "axon", "dend", "apic"} -> lists of sections),

@@ -195,12 +195,12 @@ def write_parquet(df, path) -> Path:
 def save_run(out_dir, name: str, dataframe, metadata=None, format: str = "csv") -> tuple:
     """Write a run's table and metadata: ``<name>.csv`` (or ``.parquet``) and ``<name>.json``.
 
-    out_dir: directory (created if missing).
-    name: file stem, a plain file name (no directory separators).
-    dataframe: the table, e.g. :meth:`ionhomeo.recording.Recorder.dataframe`.
-    metadata: dict of what produced it (``cell.to_dict()``: recipe,
+    :out_dir: directory (created if missing).
+    :name: file stem, a plain file name (no directory separators).
+    :dataframe: the table, e.g. :meth:`ionhomeo.recording.Recorder.dataframe`.
+    :metadata: dict of what produced it (``cell.to_dict()``: recipe,
         morphology and its hash; parameters; the recordings; the RunInfo).
-    format: "csv", or "parquet" (needs pyarrow or fastparquet; ImportError
+    :format: "csv", or "parquet" (needs pyarrow or fastparquet; ImportError
         naming the fix otherwise, before anything is written).
 
     The JSON holds :func:`provenance` followed by the ``metadata`` items and

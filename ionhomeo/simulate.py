@@ -51,10 +51,10 @@ class SimulationError(ValueError):
     When NEURON stopped a run part-way (an integrator failure, see
     :func:`run`) the error also carries what was done; otherwise these are None:
 
-    t_ms: the simulated time reached (ms): the last step NEURON completed.
-    info: the :class:`RunInfo` of the part that was integrated (its
+    :t_ms: the simulated time reached (ms): the last step NEURON completed.
+    :info: the :class:`RunInfo` of the part that was integrated (its
         ``t_end_ms`` is ``t_ms``).
-    partial: the samples recorded up to ``t_ms``, the tidy DataFrame of
+    :partial: the samples recorded up to ``t_ms``, the tidy DataFrame of
         the ``recorder`` given to :func:`run` (protocols attach their own).
     """
 
@@ -69,13 +69,13 @@ class SimulationError(ValueError):
 class RunInfo:
     """What :func:`run` did.
 
-    method: "fixed" or "cvode".
-    t_start_ms, t_end_ms: simulated time at the start and the end (ms).
-    dt_ms: the fixed step (ms); None under CVODE.
-    steps: integration steps taken (under CVODE from its statistics; None
+    :method: "fixed" or "cvode".
+    :t_start_ms, t_end_ms: simulated time at the start and the end (ms).
+    :dt_ms: the fixed step (ms); None under CVODE.
+    :steps: integration steps taken (under CVODE from its statistics; None
         if they could not be read).
-    chunks: number of chunks the run was advanced in.
-    wall_s: wall-clock time of the integration (s).
+    :chunks: number of chunks the run was advanced in.
+    :wall_s: wall-clock time of the integration (s).
     """
 
     method: str
@@ -199,23 +199,23 @@ def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=N
         secondorder: int = 2, recorder=None) -> RunInfo:
     """Integrate from the current state and time ``h.t`` to ``tstop_ms`` (ms).
 
-    method: "cvode" (variable step, :func:`ionhomeo.solver.use_cvode` with
+    :method: "cvode" (variable step, :func:`ionhomeo.solver.use_cvode` with
         ``rtol``, ``atol`` and ionhomeo's concentration tolerances) or
         "fixed" (:func:`ionhomeo.solver.use_fixed_step` with ``dt_ms``,
         Crank-Nicolson). If CVODE is already on with the same settings it is
         left alone, so that consecutive runs continue CVODE's history.
         Switching the method re-initialises the integrator from the current
         state (the states themselves are kept).
-    dt_ms: fixed step (ms); ignored under CVODE.
-    progress: None (silent); True (an updating line on stderr); or a
+    :dt_ms: fixed step (ms); ignored under CVODE.
+    :progress: None (silent); True (an updating line on stderr); or a
         callable called as ``progress(t_ms, tstop_ms)`` after each chunk.
-    chunks: number of chunks to advance in; default with progress
+    :chunks: number of chunks to advance in; default with progress
         :func:`default_chunks` (about 100, none shorter than 1 s simulated),
         without progress 1.
-    rtol, atol: CVODE's tolerances (atol in mV; concentrations scaled).
-    secondorder: fixed-step method (2: Crank-Nicolson, 0: backward Euler;
+    :rtol, atol: CVODE's tolerances (atol in mV; concentrations scaled).
+    :secondorder: fixed-step method (2: Crank-Nicolson, 0: backward Euler;
         see :func:`ionhomeo.solver.use_fixed_step`).
-    recorder: optional :class:`ionhomeo.recording.Recorder` (anything with
+    :recorder: optional :class:`ionhomeo.recording.Recorder` (anything with
         a ``dataframe()`` method) whose samples are attached to the error
         of a failed run as ``err.partial``.
 

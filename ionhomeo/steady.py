@@ -227,7 +227,7 @@ def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) ->
         dynamic (constant Na and K, say, with only Ca dynamic), V is then
         solved from the net membrane current.
     v_guess : starting membrane potential (mV).
-    tol : largest acceptable |net current| of any ion in any segment (mA/cm2).
+    tol : largest acceptable ``|net current|`` of any ion in any segment (mA/cm2).
         1e-13 mA/cm2 moves a 1 um dendrite's Na by about 4e-10 mM/s.
 
     On return NEURON is initialised (t = 0) at the state found; later

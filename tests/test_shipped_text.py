@@ -8,16 +8,30 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+#: what the documentation's build writes into docs/ (git-ignored, not shipped):
+#: its output and the pages it generates from the mod files, the package and
+#: the notebooks, which are scanned themselves
+DOCS_BUILT = ("_build", "mechanisms", "api", "gallery")
 SHIPPED = [p for pattern in ("ionhomeo/**/*", "mod/*", "notebooks/*.ipynb", "benchmarks/*",
-                             "docs/**/*", "morphologies/*", "README.md", "pyproject.toml")
-           for p in sorted(REPO.glob(pattern)) if p.is_file() and "__pycache__" not in p.parts]
+                             "docs/**/*", "morphologies/*", "README.md", "pyproject.toml",
+                             "LICENSE", "CITATION.cff", ".readthedocs.yaml")
+           for p in sorted(REPO.glob(pattern)) if p.is_file() and "__pycache__" not in p.parts
+           and not (p.parts[len(REPO.parts)] == "docs"
+                    and p.parts[len(REPO.parts) + 1] in DOCS_BUILT)]
 #: the developers' workspace beside the repository, and its documents
 PRIVATE = re.compile(r"\.\./shared|shared/(reference|morphologies)|DESIGN\.md|reference/README")
 
 
 def test_the_scan_sees_the_shipped_files():
     names = {p.name for p in SHIPPED}
-    assert {"README.md", "cadyn.mod", "recipe.py", "mature.toml"} <= names
+    assert {"README.md", "cadyn.mod", "recipe.py", "mature.toml", "LICENSE",
+            "CITATION.cff"} <= names
+    # the documentation's sources: pages, the configuration and its extension
+    docs = {p.relative_to(REPO / "docs").as_posix() for p in SHIPPED
+            if p.parts[len(REPO.parts)] == "docs"}
+    assert {"conf.py", "_ext/ionhomeo_pages.py", "index.md", "getting-started.md",
+            "concepts/owners.md", "protocols/rest.md"} <= docs
+    assert not any(d.split("/")[0] in DOCS_BUILT for d in docs)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(REPO)))
