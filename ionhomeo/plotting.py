@@ -34,8 +34,8 @@ import re
 
 import numpy as np
 
-__all__ = ["STYLE", "style", "figure", "finish", "describe", "pretty_unit", "label", "values",
-           "Scale", "scale_for", "CellShape", "draw_shape", "shape", "segment_values",
+__all__ = ["STYLE", "SYMBOLS", "style", "figure", "finish", "describe", "pretty_unit", "label", "values",
+           "Scale", "scale_for", "spread_text", "number", "CellShape", "draw_shape", "shape", "segment_values",
            "REL_FLAT", "FLOOR"]
 
 #: the house style (matplotlib rcParams), used for every protocol figure
@@ -45,7 +45,7 @@ STYLE = {
     "axes.grid": True, "grid.alpha": 0.3, "grid.linewidth": 0.6, "lines.linewidth": 1.2,
     "lines.markersize": 4.0, "legend.framealpha": 0.85,
     # a flat quantity is shown by values(), never as an offset no one reads
-    "axes.formatter.useoffset": False, "axes.formatter.limits": (-4, 5),
+    "axes.formatter.useoffset": False, "axes.formatter.limits": (-4, 6),
     "mathtext.default": "regular",
 }
 #: the panel letters' weight and size
@@ -68,17 +68,22 @@ def style():
 
 
 def figure(protocol: str, title: str, nrows: int = 1, ncols: int = 1, *, size=(8.0, 5.0),
-           squeeze: bool = True, **subplots):
+           squeeze: bool = True, mosaic=None, **subplots):
     """(fig, axes): a figure in the house style on an Agg canvas, with a
     constrained layout and the title ``"<protocol>: <title>"``; ``subplots``
-    go to :meth:`matplotlib.figure.Figure.subplots` (sharex, height_ratios, ...)."""
+    go to :meth:`matplotlib.figure.Figure.subplots` (sharex, height_ratios,
+    ...), or with ``mosaic`` to :meth:`~matplotlib.figure.Figure.subplot_mosaic`
+    (axes: a dict by name; the panels are lettered in the mosaic's reading order)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     with style():
         fig = Figure(figsize=size, layout="constrained")
         FigureCanvasAgg(fig)
-        axes = fig.subplots(nrows, ncols, squeeze=squeeze, **subplots)
+        if mosaic is not None:
+            axes = fig.subplot_mosaic(mosaic, **subplots)
+        else:
+            axes = fig.subplots(nrows, ncols, squeeze=squeeze, **subplots)
         if protocol or title:
             fig.suptitle(f"{protocol}: {title}" if protocol and title else protocol or title)
     return fig, axes
@@ -87,6 +92,17 @@ def figure(protocol: str, title: str, nrows: int = 1, ncols: int = 1, *, size=(8
 # ----------------------------------------------------------------------------
 # units and labels
 # ----------------------------------------------------------------------------
+
+#: how figures write the quantities the tables name in ASCII (mathtext)
+SYMBOLS = {
+    "E_GABA": r"$E_\mathrm{GABA}$", "E_Cl": r"$E_\mathrm{Cl}$", "E_Na": r"$E_\mathrm{Na}$",
+    "E_K": r"$E_\mathrm{K}$", "E_Ca": r"$E_\mathrm{Ca}$", "E_NCX": r"$E_\mathrm{NCX}$",
+    "Vm": r"$V_\mathrm{m}$", "Cli": r"$\mathrm{Cl_i}$", "Nai": r"$\mathrm{Na_i}$",
+    "Ki": r"$\mathrm{K_i}$", "Ko": r"$\mathrm{K_o}$", "Cai": r"$\mathrm{Ca_i}$",
+    "tau": r"$\tau$", "kappa_S": r"$\kappa_\mathrm{S}$", "kappa_B": r"$\kappa_\mathrm{B}$",
+    "kappa": r"$\kappa$", "gamma": r"$\gamma$", "R2": "R\u00b2", "Delta": "\u0394",
+    "GABA_A": r"$\mathrm{GABA_A}$", "IP3": r"$\mathrm{IP_3}$",
+}
 
 _MICRO = re.compile(r"(?<![A-Za-z])u(?=[A-Za-z])")
 _POWER = re.compile(r"(?<=[A-Za-z])([23])(?![\w.])")
@@ -173,8 +189,26 @@ def scale_for(data, unit: str, rel: float | None = REL_FLAT) -> Scale:
     return Scale(unit, mean, spread, "ppm", 1e6 / abs(mean))
 
 
+def number(x: float, digits: int = 4) -> str:
+    """``x`` to ``digits`` significant digits with a true minus sign."""
+    return f"{x:.{digits}g}".replace("-", "\u2212")
+
+
 def _mean_text(scale: Scale) -> str:
-    return f"mean {scale.mean:.7g} {pretty_unit(scale.unit)}".rstrip()
+    return f"mean {number(scale.mean, 7)} {pretty_unit(scale.unit)}".rstrip()
+
+
+def spread_text(scale: Scale) -> str:
+    """The spread (max - min) of the values ``scale`` was made for, in words:
+    ``"uniform within 2.3 µV"`` when they are drawn as deviations, else
+    ``"spread 4.4e-3 mM (0.11 %)"``."""
+    if not math.isfinite(scale.spread):
+        return "no values"
+    if scale.deviation is not None:
+        return f"uniform within {number(scale.spread * scale.factor, 2)} " \
+               f"{pretty_unit(scale.deviation)}"
+    rel = f" ({number(100 * scale.spread / abs(scale.mean), 2)} %)" if scale.mean else ""
+    return f"spread {number(scale.spread, 2)} {pretty_unit(scale.unit)}{rel}".replace("  ", " ")
 
 
 def values(ax, axis: str, data, unit: str, quantity: str, *, rel: float = REL_FLAT,
