@@ -35,7 +35,7 @@ import re
 import numpy as np
 
 __all__ = ["STYLE", "SYMBOLS", "style", "figure", "finish", "describe", "pretty_unit", "label", "values",
-           "Scale", "scale_for", "spread_text", "number", "CellShape", "draw_shape", "shape", "segment_values",
+           "Scale", "scale_for", "spread_text", "plain_log", "number", "CellShape", "draw_shape", "shape", "segment_values",
            "REL_FLAT", "FLOOR"]
 
 #: the house style (matplotlib rcParams), used for every protocol figure
@@ -48,8 +48,6 @@ STYLE = {
     "axes.formatter.useoffset": False, "axes.formatter.limits": (-4, 6),
     "mathtext.default": "regular",
 }
-#: the panel letters' weight and size
-LETTER = {"fontweight": "bold", "fontsize": 11.0}
 
 #: relative spread (max - min over |mean|) below which values are uniform to the eye
 REL_FLAT = 1e-4
@@ -144,6 +142,19 @@ def label(ax, axis: str, quantity: str, unit: str = "", *, table=None, column=No
     _set(ax, axis, text, {"quantity": quantity, "unit": unit or "1", "table": table,
                           "column": column, "where": where}, **kwargs)
     return text
+
+
+def plain_log(ax, axis: str = "x", ticks=None) -> None:
+    """A logarithmic ``axis`` with its tick labels as plain numbers (0.1, 1, 10;
+    not 10^-1), at ``ticks`` if given (e.g. the values a table holds)."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    target = _axis_of(ax, axis)
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    if ticks is not None:
+        target.set_ticks(sorted(set(float(t) for t in ticks)))
+        target.set_minor_formatter(NullFormatter())
+    target.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -415,21 +426,60 @@ def _panels(fig) -> list:
     return [ax for ax in fig.axes if ax.get_visible() and ax.axison and _kind(ax, fig) == "main"]
 
 
+def _visible_length(text: str) -> int:
+    """About how many characters ``text`` shows (mathtext markup not counted)."""
+    shown = re.sub(r"\\(mathrm|mathbf|mathit)\{", "", text)
+    shown = re.sub(r"\\[A-Za-z]+", "x", shown)  # \tau, \kappa: one glyph
+    return len(re.sub(r"[${}_^]", "", shown))
+
+
+def _wrap(text: str, width: int) -> str:
+    """``text`` wrapped to lines of about ``width`` shown characters, never inside $...$."""
+    words, lines, line = re.findall(r"\$[^$]*\$\S*|\S+", text), [], ""
+    for word in words:
+        if line and _visible_length(f"{line} {word}") > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return "\n".join(lines + [line])
+
+
+def _fit_title(ax, text: str, prefix: str = "") -> str:
+    """``prefix`` + ``text`` wrapped to the width of ``ax`` at the title's font size."""
+    fig = ax.figure
+    width_in = ax.get_position().width * fig.get_figwidth()
+    size = ax.title.get_fontsize()
+    chars = max(20, int(width_in * 72 / (0.52 * size)))
+    lines = "\n".join(_wrap(part, chars) for part in text.split("\n"))
+    return prefix + lines
+
+
 def finish(fig, protocol: str | None = None):
-    """The house style's last touches on a finished figure: panel letters
-    (a, b, ... before each panel's title, when there are several panels) and
-    a title that begins with the protocol's name. Returns the figure."""
+    """The house style's last touches on a finished figure: each panel's title
+    left-aligned after its letter (a, b, ...; no letter for a figure of one
+    panel) and wrapped to the panel's width, and a figure title that begins
+    with the protocol's name. Returns the figure."""
+    if getattr(fig, "_ionhomeo_finished", False):
+        return fig
     panels = _panels(fig)
-    if len(panels) > 1 and not getattr(fig, "_ionhomeo_lettered", False):
-        with style():
-            for k, ax in enumerate(panels):
-                ax.set_title(chr(ord("a") + k), loc="left", **LETTER)
-        fig._ionhomeo_lettered = True
-    if protocol:
-        title = fig._suptitle.get_text() if fig._suptitle is not None else ""
-        if not title.startswith(f"{protocol}:") and title != protocol:
-            with style():
-                fig.suptitle(f"{protocol}: {title}" if title else protocol)
+    with style():
+        for k, ax in enumerate(panels):
+            title = ax.get_title()
+            if len(panels) > 1:
+                ax.set_title("")
+                letter = chr(ord("a") + k)
+                ax.set_title(_fit_title(ax, title, f"$\\mathbf{{{letter}}}$  "), loc="left")
+                ax._ionhomeo_letter = letter
+            elif title:
+                ax.set_title(_fit_title(ax, title))
+        if protocol:
+            title = fig._suptitle.get_text() if fig._suptitle is not None else ""
+            if not title.startswith(f"{protocol}:") and title != protocol:
+                title = f"{protocol}: {title}" if title else protocol
+            fig.suptitle(_wrap(title, int(fig.get_figwidth() * 72 / (0.55 * STYLE[
+                "figure.titlesize"]))))
+    fig._ionhomeo_finished = True
     return fig
 
 
@@ -456,8 +506,12 @@ def describe(fig) -> dict:
     out, texts = [], []
     for ax in fig.axes:
         kind = _kind(ax, fig)
-        entry = {"kind": kind, "letter": ax.get_title(loc="left") if ax in panels else "",
-                 "title": ax.get_title(), "x": _axis_record(ax, "x"), "y": _axis_record(ax, "y"),
+        letter = ax.__dict__.get("_ionhomeo_letter", "")
+        title = ax.get_title() or ax.get_title(loc="left")
+        if letter:  # the title after its letter, as one line
+            title = title.split("  ", 1)[-1]
+        entry = {"kind": kind, "letter": letter, "title": " ".join(title.split()),
+                 "x": _axis_record(ax, "x"), "y": _axis_record(ax, "y"),
                  "legend": [t.get_text() for t in ax.get_legend().get_texts()]
                  if ax.get_legend() is not None else []}
         entry["texts"] = [t.get_text() for t in ax.texts if t.get_visible() and t.get_text()]
