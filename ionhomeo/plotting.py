@@ -34,9 +34,9 @@ import re
 
 import numpy as np
 
-__all__ = ["STYLE", "SYMBOLS", "style", "figure", "finish", "describe", "pretty_unit", "label", "values",
-           "Scale", "scale_for", "spread_text", "plain_log", "number", "CellShape", "draw_shape", "shape", "segment_values",
-           "REL_FLAT", "FLOOR"]
+__all__ = ["STYLE", "SYMBOLS", "REL_FLAT", "FLOOR", "style", "figure", "finish", "describe",
+           "pretty_unit", "label", "values", "Scale", "scale_for", "spread_text", "plain_log",
+           "number", "CellShape", "draw_shape", "shape", "segment_values"]
 
 #: the house style (matplotlib rcParams), used for every protocol figure
 STYLE = {
@@ -147,14 +147,21 @@ def label(ax, axis: str, quantity: str, unit: str = "", *, table=None, column=No
 def plain_log(ax, axis: str = "x", ticks=None) -> None:
     """A logarithmic ``axis`` with its tick labels as plain numbers (0.1, 1, 10;
     not 10^-1), at ``ticks`` if given (e.g. the values a table holds)."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogFormatter, NullFormatter
+
+    class Plain(LogFormatter):  # matplotlib's choice of the ticks to label, written plainly
+        def _num_to_string(self, x, vmin, vmax):
+            return f"{x:g}"
 
     target = _axis_of(ax, axis)
     (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
     if ticks is not None:
         target.set_ticks(sorted(set(float(t) for t in ticks)))
         target.set_minor_formatter(NullFormatter())
-    target.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+        target.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    else:
+        target.set_minor_formatter(Plain(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
+        target.set_major_formatter(Plain())
 
 
 @dataclasses.dataclass(frozen=True)

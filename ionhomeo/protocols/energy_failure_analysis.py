@@ -214,7 +214,8 @@ def figure(spec, data, a):
         sharex=True)
     last = "ko" if "ko" in runs["energy_loss"] else "ki"
     panels = (("v", 1, sym["Vm"], "mV", ""), ("nai", 1, sym["Nai"], "mM", ""),
-              ("cai", 1e3, sym["Cai"], "uM", "summary"), (last, 1, sym[last.capitalize()], "mM", ""))
+              ("cai", 1e3, sym["Cai"], "uM", "summary"),
+              (last, 1, sym[last.capitalize()], "mM", ""))
     for cond, full in runs.items():
         # 2000 points, log-spaced in the time after the failure (not one per step)
         span = full["t"][-1] / 1e3 - t0_s
