@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import checks
 from ..experiment import Protocol, Report, Spec, param
+from ..plotting import SYMBOLS
 
 REGIONS = ("soma", "basal", "apical", "axon", "terminal")
 IONS = ("na", "k", "cl", "ca")
@@ -203,10 +204,10 @@ class Rest(Protocol):
 #: the profile's variables: (symbol, unit of the figure, factor from the profile's
 #: unit, the table whose unit the figure uses, and its rows); Ca in uM as in the summary
 PANELS = {"v": ("V", "mV", 1.0, "profile", {"variable": "v"}),
-          "cli": ("Cl$_i$", "mM", 1.0, "profile", {"variable": "cli"}),
-          "nai": ("Na$_i$", "mM", 1.0, "profile", {"variable": "nai"}),
-          "ki": ("K$_i$", "mM", 1.0, "profile", {"variable": "ki"}),
-          "cai": ("Ca$_i$", "uM", 1e3, "summary",
+          "cli": (SYMBOLS["Cli"], "mM", 1.0, "profile", {"variable": "cli"}),
+          "nai": (SYMBOLS["Nai"], "mM", 1.0, "profile", {"variable": "nai"}),
+          "ki": (SYMBOLS["Ki"], "mM", 1.0, "profile", {"variable": "ki"}),
+          "cai": (SYMBOLS["Cai"], "uM", 1e3, "summary",
                   {"quantity": [f"Cai {r}" for r in REGIONS]})}
 COLOURS = {"soma": "k", "basal": "tab:green", "apical": "tab:blue", "axon": "tab:red",
            "terminal": "tab:purple", "other": "tab:gray"}
