@@ -124,7 +124,8 @@ def _checks_table(checks) -> str:
     for c in checks:
         result = "PASS" if c.get("passed") else "FAIL"
         unit = "" if c.get("relation") == "holds" else _unit(c.get("unit"))
-        criterion = str(c.get("criterion", "")).replace("+/-", "\u00b1")
+        criterion = str(c.get("criterion", "")).replace("+/-", "\u00b1") \
+            .replace("<=", "\u2264").replace(">=", "\u2265")
         if unit and c.get("unit"):
             criterion = criterion.replace(f" {c['unit']}", f" {unit}")
         kind = STATUS_CLASS[result]
@@ -196,6 +197,12 @@ def page(out, rows, command: str, generated: str | None = None) -> str:
         timespec="seconds")
     metas = {name: (_read(out, name) if status != "error" else None)
              for name, _, status, _ in rows}
+    for name, _, status, text in rows:  # a record without its checks: the printed lines
+        meta = metas[name]
+        if meta is not None and "checks" not in meta and text:
+            meta["checks"] = [{"name": line[6:], "passed": line.startswith("PASS"),
+                               "relation": "holds", "criterion": "", "source": ""}
+                              for line in text.splitlines() if line[:4] in ("PASS", "FAIL")]
     # the versions are the process's, the same in every record that has them
     first = next((m for m in metas.values() if m and m.get("ionhomeo_version")), {})
     counts = {s: sum(1 for r in rows if r[2] == s) for s in ("PASS", "FAIL", "no check", "error")}

@@ -76,6 +76,7 @@ def test_run_all_writes_a_page_with_every_protocol(run_all):
     page = _parse(text)
     assert list(page.sections) == names  # every protocol, in the index's order
     assert page.sections["beta"] == "FAIL" and page.sections["gamma"] == "error"
+    assert page.rows["beta"] == ["fail"]  # a record without checks: the printed line
     assert "RuntimeError: deliberate failure" in text
     for name in REAL:
         meta = json.loads((out / name / f"{name}.json").read_text())

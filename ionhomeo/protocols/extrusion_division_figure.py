@@ -12,8 +12,9 @@ import numpy as np
 def draw(name, spec, d):
     from .. import plotting
 
-    where = d["site"].get("segment") or "the protocol's own compartment"
-    fig, ax = plotting.figure(name, f"Ca extrusion by PMCA and NCX, at {where}", 3, 2,
+    segment = d["site"].get("segment")
+    where = f"at {segment}" if segment else "in the protocol's own compartment"
+    fig, ax = plotting.figure(name, f"Ca extrusion by PMCA and NCX, {where}", 3, 2,
                               size=(12, 12))
     _part_a(ax[0], d, spec.v_mV)
     _part_b(ax[1], d)
