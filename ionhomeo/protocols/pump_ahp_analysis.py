@@ -162,7 +162,7 @@ def figure(spec, d, a, values):
         "", f"the pump AHP {num(values['AHP'], 3)} mV, duration {values['duration']:.1f} s "
         f"(predicted {a['d_pred']:.1f} s from {tau}$_\\mathrm{{Na}}$); {tau}$_\\mathrm{{AHP}}$ "
         f"{values['tau_AHP']:.1f} s, {tau}$_\\mathrm{{Nai}}$ {values['tau_Nai']:.1f} s; with the "
-        f"pump blocked {values['AHP_ouabain']:.3f} mV. A {spec.soma_diam_um:g} \u00b5m soma: "
+        f"pump blocked {num(round(values['AHP_ouabain'], 3) + 0.0, 3)} mV. A {spec.soma_diam_um:g} \u00b5m soma: "
         f"{tau}$_\\mathrm{{Na}}$ {values['tau_Na_20um']:.0f} s, AHP "
         f"{num(values['AHP_20um'], 3)} mV", 4 if whole else 3, 1,
         size=(9.0, 12.5 if whole else 9.5))
