@@ -14,7 +14,9 @@ A protocol is a subclass of :class:`Protocol` with
   ``session.cell(spec)``, runs through :func:`ionhomeo.simulate.run`),
   returning the raw data;
 * ``report(spec, data)``: a :class:`Report` (summary rows, tables, checks);
-* ``figure(spec, data, report)`` (optional): a matplotlib Figure.
+* ``figure(spec, data, report)`` (optional): a matplotlib Figure, drawn with
+  :mod:`ionhomeo.plotting` (the house style; axes labelled with their units
+  and the table columns they show).
 
 The skeleton does the rest: it validates the options, opens the NEURON
 session (mechanisms loaded, ionhomeo's defaults applied, the solver settings
@@ -259,8 +261,9 @@ def write_outputs(out_dir, name, summary, metadata, figure=None, tables=None,
                     fig = figure() if callable(figure) else figure
                 if fig is not None:
                     plotting.finish(fig, name)
+                    shows = {"file": f"{name}.png", **plotting.describe(fig)}
                     figures.append(results.save_figure(fig, folder / f"{name}.png"))
-                    metadata["figure"] = {"file": f"{name}.png", **plotting.describe(fig)}
+                    metadata["figure"] = shows
             except Exception as err:  # noqa: BLE001 - the data are kept, the failure said
                 note = f"figure not written: {type(err).__name__}: {err}"
                 metadata.setdefault("warnings", []).append(note)

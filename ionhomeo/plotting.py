@@ -78,6 +78,7 @@ def figure(protocol: str, title: str, nrows: int = 1, ncols: int = 1, *, size=(8
     with style():
         fig = Figure(figsize=size, layout="constrained")
         FigureCanvasAgg(fig)
+        fig._ionhomeo_house_style = True
         if mosaic is not None:
             axes = fig.subplot_mosaic(mosaic, **subplots)
         else:
@@ -505,7 +506,8 @@ def _axis_record(ax, axis: str) -> dict | None:
 
 
 def describe(fig) -> dict:
-    """What ``fig`` shows, for the JSON and the tests: its title and, per axes
+    """What ``fig`` shows, for the JSON and the tests: its title, whether it was
+    made by :func:`figure` (``house_style``) and, per axes
     (panels in order, then twins and colour bars), letter, title, x and y
     labels with their records (:func:`label`) and legend entries; ``texts``:
     every title, label, legend entry and annotation."""
@@ -532,5 +534,6 @@ def describe(fig) -> dict:
     for legend in fig.legends:
         texts += [t.get_text() for t in legend.get_texts()]
     texts += [t.get_text() for t in fig.texts if t.get_visible()]
-    return {"title": title, "panels": out,
+    return {"title": title, "house_style": bool(getattr(fig, "_ionhomeo_house_style", False)),
+            "panels": out,
             "texts": [t for t in dict.fromkeys([title, *texts]) if t]}

@@ -75,7 +75,9 @@ def check_figure(out, name: str) -> dict:
     assert (out / f"{name}.png").exists(), f"{name}: no figure"
     fig = meta["figure"]
     assert fig["file"] == f"{name}.png"
-    # house style: a title naming the protocol, the panels lettered a, b, ...
+    # house style: made by plotting.figure (fonts, grid, layout), a title naming
+    # the protocol, the panels lettered a, b, ...
+    assert fig["house_style"], f"{name}: the figure was not made with ionhomeo.plotting.figure"
     assert fig["title"].startswith(f"{name}: "), fig["title"]
     letters = [p["letter"] for p in fig["panels"] if p["kind"] == "main"]
     if len(letters) > 1:

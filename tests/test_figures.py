@@ -115,3 +115,17 @@ def test_the_check_reads_units_from_a_unit_column(tmp_path):
     figures.check_figure(_write(tmp_path / "nM", draw("nM"), tidy), "demo")
     with pytest.raises(AssertionError, match="in uM, its table in nM"):
         figures.check_figure(_write(tmp_path / "uM", draw("uM"), tidy), "demo")
+
+
+def test_the_check_catches_a_figure_outside_the_house_style(tmp_path):
+    def draw():
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(5, 3))  # matplotlib's own fonts and layout
+        ax = fig.subplots()
+        ax.plot([0, 1, 2], [-0.05, 0.0, 0.06])
+        plotting.label(ax, "x", "t", "ms", table="", column="t_ms")
+        plotting.label(ax, "y", "current", "nA", table="", column="I_syn_nA")
+        return fig
+    with pytest.raises(AssertionError, match="not made with ionhomeo.plotting.figure"):
+        figures.check_figure(_write(tmp_path, draw), "demo")
