@@ -62,7 +62,7 @@ window.addEventListener("load", function () {
       "loaded (is this page still beside the protocols' folders?): " +
       missing.map(function (img) { return img.getAttribute("src"); }).join(", ");
   } else {
-    status.textContent = "All " + figures.length + " figures are shown.";
+    status.textContent = "Every figure is shown (" + figures.length + ").";
   }
 });
 """
@@ -234,8 +234,9 @@ def page(out, rows, command: str, generated: str | None = None) -> str:
         "<title>ionhomeo: results of run all</title>", f"<style>{_STYLE}</style>",
         f"<script>{_SCRIPT}</script>", "</head><body>",
         "<h1>ionhomeo: every protocol's results</h1>",
-        f"<p>{len(rows)} protocols: {_e(summary)}. <span id='figures-status' data-loaded='0' "
-        f"data-expected='?'>(figures loading)</span></p>",
+        f"<p>{len(rows)} protocol{'' if len(rows) == 1 else 's'}: {_e(summary)}. "
+        "<span id='figures-status' data-loaded='0' data-expected='?'>(figures loading)</span>"
+        "</p>",
         "<table class='provenance'>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>"
                                                for k, v in provenance) + "</table>",
         "<table class='overview'><tr><th>protocol</th><th>result</th><th>checks passed</th>"
