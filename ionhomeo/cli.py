@@ -304,7 +304,9 @@ def _options_text(protocol) -> str:
 
 def _run_all(args: argparse.Namespace) -> int:
     """Run every protocol into OUT/<name>/ and write OUT/index.md with each
-    figure and its check (pass, fail, or none for protocols without one).
+    figure and its check (pass, fail, or none for protocols without one), and
+    OUT/index.html, the same as a page with the checks' values and the
+    provenance (:mod:`ionhomeo.htmlreport`).
 
     A protocol that fails is recorded in the index with its error and the
     others still run; the exit status is 1 if any protocol failed or any
@@ -372,6 +374,11 @@ def _run_all(args: argparse.Namespace) -> int:
 
     index = write_text("\n".join(lines) + "\n", out / "index.md")
     print(f"wrote: {index}")
+    from .htmlreport import write_index  # the same, as a page: figures, checks, provenance
+
+    page = write_index(out, [row[:4] for row in rows], command="ionhomeo run all" + (
+        f" --out {args.out}" if args.out is not None else ""))
+    print(f"wrote: {page}")
     return 0 if all(st in ("PASS", "no check") for _, _, st, _, _, _ in rows) else 1
 
 

@@ -14,7 +14,9 @@ A protocol is a subclass of :class:`Protocol` with
   ``session.cell(spec)``, runs through :func:`ionhomeo.simulate.run`),
   returning the raw data;
 * ``report(spec, data)``: a :class:`Report` (summary rows, tables, checks);
-* ``figure(spec, data, report)`` (optional): a matplotlib Figure.
+* ``figure(spec, data, report)`` (optional): a matplotlib Figure, drawn with
+  :mod:`ionhomeo.plotting` (the house style; axes labelled with their units
+  and the table columns they show).
 
 The skeleton does the rest: it validates the options, opens the NEURON
 session (mechanisms loaded, ionhomeo's defaults applied, the solver settings
@@ -227,7 +229,10 @@ def write_outputs(out_dir, name, summary, metadata, figure=None, tables=None,
     ``files``. ``figure``: a matplotlib figure, or a callable returning one; if
     drawing or saving it fails, the data are still written, without the
     figure, and the failure is recorded in the JSON's ``warnings`` (and
-    warned), so nothing computed is lost. Metadata that cannot be written as
+    warned), so nothing computed is lost. The figure is drawn in the house
+    style and finished by :func:`ionhomeo.plotting.finish` (panel letters, a
+    title naming ``name``); what it shows (:func:`ionhomeo.plotting.describe`)
+    is written to the JSON under ``figure``. Metadata that cannot be written as
     JSON raise before anything is written. Returns (files, figures): the
     paths in ``out_dir``.
     """
@@ -250,9 +255,15 @@ def write_outputs(out_dir, name, summary, metadata, figure=None, tables=None,
         written.append(results.write_csv(summary, folder / f"{name}_summary.csv"))
         if figure is not None:
             try:
-                fig = figure() if callable(figure) else figure
+                from . import plotting
+
+                with plotting.style():  # the house style, whoever drew the figure
+                    fig = figure() if callable(figure) else figure
                 if fig is not None:
+                    plotting.finish(fig, name)
+                    shows = {"file": f"{name}.png", **plotting.describe(fig)}
                     figures.append(results.save_figure(fig, folder / f"{name}.png"))
+                    metadata["figure"] = shows
             except Exception as err:  # noqa: BLE001 - the data are kept, the failure said
                 note = f"figure not written: {type(err).__name__}: {err}"
                 metadata.setdefault("warnings", []).append(note)

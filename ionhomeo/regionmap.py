@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from . import mechanisms, regions
+from . import mechanisms, plotting, regions
 
 __all__ = ["RegionMapError", "DEFAULT_REGIONS", "default_regions", "Row", "table",
            "Parameter", "parameter", "parameter_values", "figure"]
@@ -134,69 +134,8 @@ def parameter_values(where, param: Parameter) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------
-# drawing
+# drawing (the cell's shape: ionhomeo.plotting)
 # ----------------------------------------------------------------------------
-
-def _segment_lines(where) -> list:
-    """The x-y projection: a polyline per segment (None in a section without
-    3-D points), through the section's points between the segment's ends."""
-    lines = []
-    for sec in where.sections:
-        n3d = int(sec.n3d())
-        if n3d < 2:
-            lines += [None] * sec.nseg
-            continue
-        arc = np.array([sec.arc3d(i) for i in range(n3d)])
-        frac = arc / arc[-1] if arc[-1] > 0 else np.linspace(0, 1, n3d)
-        x = np.array([sec.x3d(i) for i in range(n3d)])
-        y = np.array([sec.y3d(i) for i in range(n3d)])
-        for i in range(sec.nseg):
-            a, b = i / sec.nseg, (i + 1) / sec.nseg
-            inner = (frac > a) & (frac < b)
-            f = np.concatenate(([a], frac[inner], [b]))
-            lines.append(np.column_stack([np.interp(f, frac, x), np.interp(f, frac, y)]))
-    return lines
-
-
-def _soma_outline(sec):
-    """The soma's x-y outline: its 3-D points widened by their diameters across
-    the axis from first to last point."""
-    n3d = int(sec.n3d())
-    pts = np.array([[sec.x3d(i), sec.y3d(i)] for i in range(n3d)])
-    diam = np.array([sec.diam3d(i) for i in range(n3d)])
-    axis = pts[-1] - pts[0]
-    if n3d < 2 or not np.hypot(*axis) > 0:
-        return None
-    normal = np.array([-axis[1], axis[0]]) / np.hypot(*axis)
-    side = diam[:, None] / 2 * normal
-    return np.vstack([pts + side, (pts - side)[::-1]])
-
-
-def _widths(where) -> np.ndarray:
-    """Line widths (points): thicker for thicker segments, readable at any size."""
-    diam = np.array([seg.diam for seg in where.segments], dtype=float)
-    return np.clip(0.6 * diam, 0.5, 4.0)
-
-
-def _draw_cell(ax, where, soma, lines, colors, widths):
-    from matplotlib.collections import LineCollection
-    from matplotlib.patches import Polygon
-
-    keep = [i for i, line in enumerate(lines) if line is not None]
-    ax.add_collection(LineCollection([lines[i] for i in keep], colors=[colors[i] for i in keep],
-                                     linewidths=widths[keep], capstyle="round"))
-    start = 0
-    for sec, n in zip(where.sections, where.nseg):
-        outline = _soma_outline(sec) if sec in soma else None
-        if outline is not None:
-            ax.add_patch(Polygon(outline, closed=True, facecolor=colors[start],
-                                 edgecolor="none", zorder=3))
-        start += n
-    ax.autoscale_view()
-    ax.set_aspect("equal", adjustable="datalim")
-    ax.set_xlabel("x (um)")
-    ax.set_ylabel("y (um)")
-
 
 def _region_colors(rows, n) -> tuple:
     from matplotlib import colormaps
@@ -212,52 +151,38 @@ def _region_colors(rows, n) -> tuple:
 
 def figure(cell, rows, where, title: str, param: Parameter | None = None):
     """The picture (a matplotlib Figure on an Agg canvas; see the module docstring)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    lines = _segment_lines(where)
-    widths = _widths(where)
+    cell_shape = plotting.CellShape.of(cell, where)
     colors, own = _region_colors(rows, len(where.segments))
     panels = 1 if param is None else 3
-    fig = Figure(figsize=(7.0 if panels == 1 else 18.0, 7.0), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(1, panels, squeeze=False)[0]
-    soma = set(cell.sections_by_type.get("soma", ()))
-    _draw_cell(axes[0], where, soma, lines, colors, widths)
-    handles = [Line2D([], [], color=c, lw=3, label=f"{r.region}: {r.segments} segments")
-               for r, c in zip(rows, own)]
-    if any(color == _OTHER for color in colors):
-        handles.append(Line2D([], [], color=_OTHER, lw=3, label="none of these"))
-    axes[0].legend(handles=handles, loc="best", fontsize=8, title="region (segments)")
-    axes[0].set_title(f"{title}: regions (x-y projection)")
-    if param is not None:
-        _parameter_panels(axes[1:], fig, where, soma, lines, widths, colors, param)
+    fig, axes = plotting.figure("", "", 1, panels, size=(7.0 if panels == 1 else 18.0, 7.0),
+                                squeeze=False)
+    axes = axes[0]
+    with plotting.style():
+        plotting.draw_shape(axes[0], cell_shape, colors)
+        handles = [Line2D([], [], color=c, lw=3, label=f"{r.region}: {r.segments} segments")
+                   for r, c in zip(rows, own)]
+        if any(color == _OTHER for color in colors):
+            handles.append(Line2D([], [], color=_OTHER, lw=3, label="none of these"))
+        axes[0].legend(handles=handles, loc="best", fontsize=8, title="region (segments)")
+        axes[0].set_title(f"{title}: regions (x-y projection)")
+        if param is not None:
+            _parameter_panels(axes[1:], where, cell_shape, colors, param)
     return fig
 
 
-def _parameter_panels(axes, fig, where, soma, lines, widths, colors, param):
-    from matplotlib import colormaps
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-
+def _parameter_panels(axes, where, cell_shape, colors, param):
     ax_map, ax_profile = axes
     values = parameter_values(where, param)
     have = np.isfinite(values)
-    cmap = colormaps["viridis"]
-    low, high = (values[have].min(), values[have].max()) if have.any() else (0.0, 1.0)
-    if high == low:  # one value everywhere: a small range around it, so it has a colour
-        low, high = low - 0.5 * abs(low or 1.0), high + 0.5 * abs(high or 1.0)
-    norm = Normalize(low, high)
-    shade = [cmap(norm(v)) if ok else _OTHER for v, ok in zip(values, have)]
-    _draw_cell(ax_map, where, soma, lines, shade, widths)
-    fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax_map,
-                 label=f"{param} ({param.unit})")
+    # a parameter is drawn as the recipe sets it (never as a deviation from its mean)
+    plotting.shape(ax_map, cell_shape, values, param.unit, str(param), rel=None)
     grey = "" if have.all() else f" (grey: no {param.mechanism})"
     ax_map.set_title(f"{param} per segment{grey}")
     distance = where.distance_um
     ax_profile.scatter(distance[have], values[have], s=6,
                        c=[colors[i] for i in np.flatnonzero(have)])
-    ax_profile.set_xlabel("path distance from the soma centre (um)")
-    ax_profile.set_ylabel(f"{param} ({param.unit})")
+    plotting.label(ax_profile, "x", "path distance from the soma centre", "um")
+    plotting.label(ax_profile, "y", str(param), param.unit)
     ax_profile.set_title(f"{param} against distance (colour: region)")

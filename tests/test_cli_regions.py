@@ -183,7 +183,7 @@ def test_the_parameter_panel_shows_the_recipes_values(h, tmp_path):
         assert np.array_equal(values, np.where(far, 0.03, 0.01))
         fig = regionmap.figure(cell, rows, where, "pyramidal", param)
         assert len(fig.axes) == 4  # regions, parameter map, profile, colour bar
-        assert fig.axes[-1].get_ylabel() == "kcc2.imax (mA/cm2)"
+        assert fig.axes[-1].get_ylabel() == "kcc2.imax (mA/cm\u00b2)"
         del fig
     finally:
         cell.destroy()

@@ -9,6 +9,7 @@ import pytest
 
 from ionhomeo.protocols import er_release
 
+import figures
 import reference
 
 LOADS_UM = (20.0, 40.0, 50.0, 100.0)
@@ -193,3 +194,9 @@ def test_the_numbers_are_the_stored_ones(result):
     """Every summary number as stored before (tests/reference.py): a change
     that moves one is a bug, or a fix named in its commit."""
     reference.check("er-release", result[0].summary)
+
+
+def test_the_figure_keeps_the_house_rules(result):
+    """Its axes in the units of the table columns they plot, symbols (µM, τ, κ) in
+    its text, the protocol's name in its title, its panels lettered (tests/figures.py)."""
+    figures.check_figure(result[1], "er-release")

@@ -11,6 +11,7 @@ import pytest
 from ionhomeo import thermo
 from ionhomeo.protocols import extrusion_division
 
+import figures
 import reference
 
 CAI_UM = (0.1, 0.3, 1.0, 3.0, 10.0)
@@ -185,3 +186,9 @@ def test_the_numbers_are_the_stored_ones(result):
     """Every summary number as stored before (tests/reference.py): a change
     that moves one is a bug, or a fix named in its commit."""
     reference.check("extrusion-division", result[0].summary)
+
+
+def test_the_figure_keeps_the_house_rules(result):
+    """Its axes in the units of the table columns they plot, symbols (µM, τ, κ) in
+    its text, the protocol's name in its title, its panels lettered (tests/figures.py)."""
+    figures.check_figure(result[1], "extrusion-division")

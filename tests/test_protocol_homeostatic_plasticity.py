@@ -12,6 +12,7 @@ import pytest
 from ionhomeo import mechanisms
 from ionhomeo.protocols import PROTOCOLS, homeostatic_plasticity as hp
 
+import figures
 import reference
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -179,3 +180,9 @@ def test_the_numbers_are_the_stored_ones(default_run):
     """Every summary number as stored before (tests/reference.py): a change
     that moves one is a bug, or a fix named in its commit."""
     reference.check("homeostatic-plasticity", default_run[0].summary)
+
+
+def test_the_figure_keeps_the_house_rules(default_run):
+    """Its axes in the units of the table columns they plot, symbols (µM, τ, κ) in
+    its text, the protocol's name in its title, its panels lettered (tests/figures.py)."""
+    figures.check_figure(default_run[1], "homeostatic-plasticity")

@@ -12,6 +12,7 @@ from ionhomeo import thermo
 from ionhomeo.mechanisms import ParameterError
 from ionhomeo.protocols import kcc2_phosphorylation as proto
 
+import figures
 import reference
 
 FILES = {"kcc2-phosphorylation.csv", "kcc2-phosphorylation_summary.csv",
@@ -156,3 +157,9 @@ def test_the_numbers_are_the_stored_ones(result):
     """Every summary number as stored before (tests/reference.py): a change
     that moves one is a bug, or a fix named in its commit."""
     reference.check("kcc2-phosphorylation", result[0].summary)
+
+
+def test_the_figure_keeps_the_house_rules(result):
+    """Its axes in the units of the table columns they plot, symbols (µM, τ, κ) in
+    its text, the protocol's name in its title, its panels lettered (tests/figures.py)."""
+    figures.check_figure(result[1], "kcc2-phosphorylation")

@@ -7,6 +7,9 @@ import re
 import pandas as pd
 import pytest
 
+from ionhomeo.plotting import SYMBOLS
+
+import figures
 from test_cli_run import PNG_SIGNATURE, run_cli
 
 
@@ -57,6 +60,13 @@ def test_egaba_current_signs_and_files(egaba_run):
     assert (out / "egaba.png").read_bytes()[:8] == PNG_SIGNATURE
 
 
+def test_egaba_figure_keeps_the_house_rules(egaba_run):
+    """The current in nA as in egaba.csv (it was drawn in pA), E_GABA as a symbol."""
+    fig = figures.check_figure(egaba_run[1], "egaba")
+    [panel] = [p for p in fig["panels"] if p["kind"] == "main"]
+    assert panel["y"]["column"] == "I_syn_nA" and panel["y"]["label"].endswith("(nA)")
+
+
 def test_egaba_numbers_are_the_stored_ones(egaba_run):
     import reference
 
@@ -90,6 +100,15 @@ def test_cli_rest_on_a_bundled_cell_with_a_preset(tmp_path):
     import reference
 
     reference.check("rest", pd.read_csv(out / "rest_summary.csv"))
+    # the figure: the cell's shape coloured by its resting Cl (a colour bar in mM),
+    # and the profiles, flat ones as deviations from a mean in the table's unit
+    fig = figures.check_figure(out, "rest")
+    shape = fig["panels"][0]
+    assert (shape["x"]["label"], shape["y"]["label"]) == ("x (\u00b5m)", "y (\u00b5m)")
+    [bar] = [p for p in fig["panels"] if p["kind"] == "colorbar"]
+    assert bar["y"]["where"] == {"variable": "cli"} and bar["y"]["unit"] == "mM"
+    ca = next(p for p in fig["panels"] if p["y"] and p["y"]["quantity"] == SYMBOLS["Cai"])
+    assert ca["y"]["unit"] == "uM" and ca["y"]["table"] == "summary"  # as the printed table
 
 
 def test_cli_run_help_lists_the_cell_protocols(tmp_path):

@@ -184,7 +184,9 @@ class AddedBuffer(Protocol):
                                 "fits": fits, "line": line, "parameters": data["parameters"]})
 
     def figure(self, spec, data, report):
-        return _figure(spec, data, report.metadata)
+        from .added_buffer_figure import draw
+
+        return draw(self.name, spec, data, report.metadata)
 
 
 def _fits(spec, data) -> tuple:
@@ -266,34 +268,6 @@ def _timecourse(runs, stim_ms):
                                  "value": r[v][keep] * scale, "unit": unit})
                    for v, unit, scale in (("cai", "nM", 1e6), ("v", "mV", 1.0))]
     return pd.concat(frames, ignore_index=True)
-
-
-def _figure(spec, data, meta):
-    from matplotlib import colormaps
-    from matplotlib.figure import Figure
-
-    fits, line, m = meta["fits"], meta["line"], meta["model"]
-    fig = Figure(figsize=(10, 4.5), layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
-    for k, ((dye, run), f) in enumerate(zip(data["runs"], fits)):
-        tt = np.linspace(f["t_start_ms"], f["t_end_ms"], 100)  # nan without a fit
-        ax1.plot((run["t"] - spec.stim_ms) / 1e3, (run["cai"] - m["cai_rest_mM"]) * 1e6, lw=1,
-                 color=colormaps["viridis"](k / max(1, len(fits) - 1)), label=f"{dye:g} uM")
-        ax1.plot((tt - spec.stim_ms) / 1e3, 1e6 * f["a"] * np.exp(-(tt - tt[0]) / f["tau_ms"]),
-                 "k:", lw=1)
-    kb, ks, g = np.array([f["kappa_B"] for f in fits]), m["kappa_S"], m["gamma_cc_per_ms"]
-    x = np.linspace(-(1 + max(ks, np.nan_to_num(line["kappa_s"]))) * 1.1, kb.max() * 1.05, 100)
-    ax2.plot(kb, [f["tau_ms"] / 1e3 for f in fits], "ko", label="fitted tau")
-    ax2.plot(x, (1 + line["kappa_s"] + x) / line["gamma"] / 1e3, color="tab:red",
-             label=f"line: kS {line['kappa_s']:.1f}, gamma {line['gamma'] * 1e3:.1f}/s")
-    ax2.plot(x, (1 + ks + x) / g / 1e3, "--", label=f"model: kS {ks:.1f}, gamma {g * 1e3:.1f}/s")
-    ax1.set(xlabel="time after the pulse (s)", ylabel="free Ca above rest (nM)",
-            title="AP-evoked transients (dotted: fits)")
-    ax2.set(xlabel="indicator capacity kappa_B", ylabel="decay tau (s)",
-            title="tau = (1 + kS + kB)/gamma")
-    ax1.legend(fontsize=7)
-    ax2.legend(fontsize=7)
-    return fig
 
 
 PROTOCOL = AddedBuffer()

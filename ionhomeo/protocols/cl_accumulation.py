@@ -122,10 +122,11 @@ def _load(spec, h, cell, sites, expected_tau_ms, egaba_seg):
     return tt, cl_mean, np.asarray(e), cl_site
 
 
-def _fit_tau(t, c, t_end, rest):
-    """Time constant of the Cl recovery after t_end (ms), in the linear regime:
-    c(t) = c_inf + A exp(-(t - t0)/tau), with a free asymptote c_inf
-    (KCC2's K deficit shifts it; docs/protocols/cl-accumulation.md)."""
+def _fit_recovery(t, c, t_end, rest):
+    """The exponential fit of the Cl recovery after t_end, in the linear regime:
+    c(t) = c_inf + A exp(-(t - t0)/tau), with a free asymptote c_inf (KCC2's K
+    deficit shifts it; docs/protocols/cl-accumulation.md): {t0_ms, a_mM,
+    tau_ms, c_inf_mM}, or None when there is no recovery to fit."""
     t0 = t_end + 50.0  # the synaptic conductance (tau2 8 ms) is over
     # the linear regime: from where the excess is below 5 % of the resting
     # Cli (a large load makes KCC2's rate nonlinear in Cli)
@@ -134,16 +135,17 @@ def _fit_tau(t, c, t_end, rest):
         t0 = max(t0, float(t[late[0]]))
     excess0 = float(np.interp(t0, t, c)) - rest
     if not excess0 > 0:
-        return math.nan
+        return None
     window = t >= t0
     tt, cc = t[window] - t0, c[window]
     # a first guess from the time to fall to 1/e of the initial excess
     below = np.flatnonzero(cc - rest < excess0 / math.e)
     guess = float(tt[below[0]]) if below.size else float(tt[-1])
     try:
-        return fit_exp(tt, cc, (excess0, max(guess, 1.0), rest), baseline=True).tau
+        fit = fit_exp(tt, cc, (excess0, max(guess, 1.0), rest), baseline=True)
     except (RuntimeError, ValueError):
-        return math.nan
+        return None
+    return {"t0_ms": t0, "a_mM": fit.a, "tau_ms": fit.tau, "c_inf_mM": fit.c}
 
 
 class ClAccumulation(Protocol):
@@ -197,12 +199,14 @@ class ClAccumulation(Protocol):
         rows, frames, shifts, taus = [], [], {}, {}
         # without diffusion every segment recovers on its own: fit the middle
         # segment, the one whose slope and V/S give the expectation
-        taus_iso = {where: _fit_tau(t, cl_site, t_end, rest[where])
+        fits_iso = {where: _fit_recovery(t, cl_site, t_end, rest[where])
                     for where, (t, cl, e, cl_site) in data["isolated"].items()}
+        taus_iso = {where: math.nan if f is None else f["tau_ms"] for where, f in fits_iso.items()}
         for where, (t, cl, e, _) in data["runs"].items():
             e0 = float(np.interp(spec.start_ms - 1, t, e))
             shifts[where] = float(np.interp(t_end, t, e)) - e0
-            taus[where] = _fit_tau(t, cl, t_end, rest[where])
+            taus[where] = (_fit_recovery(t, cl, t_end, rest[where]) or {"tau_ms": math.nan})[
+                "tau_ms"]
             rows += [
                 (f"E_GABA rest {where}", e0, "mV",
                  "before the train (GHK, volume mean of the sites)"),
@@ -240,38 +244,51 @@ class ClAccumulation(Protocol):
             "taus_s": {"expected": {k: v / 1e3 for k, v in expected.items()},
                        "no_diffusion": {k: v / 1e3 for k, v in taus_iso.items()},
                        "with_diffusion": {k: v / 1e3 for k, v in taus.items()}},
-            "shifts_mV": shifts})
+            "fits_no_diffusion": fits_iso, "shifts_mV": shifts})
 
     def figure(self, spec, data, report):
-        return _figure(spec, data, {q: v for q, v, _, _ in report.rows})
+        return _figure(spec, data, {q: v for q, v, _, _ in report.rows},
+                       report.metadata["fits_no_diffusion"])
 
 
-def _figure(spec, data, value):
-    from matplotlib.figure import Figure
+def _figure(spec, data, value, fits):
+    """E_GABA and Cli with diffusion (the table), and the fits the tau checks use
+    (diffusion off, the middle site) drawn over the Cl they fit."""
+    from .. import plotting
 
-    t_end = spec.start_ms + spec.train_s * 1e3
-    fig = Figure(figsize=(10, 4.2))
-    ax1, ax2 = fig.subplots(1, 2)
+    sym, t_end = plotting.SYMBOLS, spec.start_ms + spec.train_s * 1e3
+    fig, (ax1, ax2, ax3) = plotting.figure(
+        NAME, f"{sym['GABA_A']} Cl loading ({spec.train_hz:g} Hz for {spec.train_s:g} s) and "
+        "KCC2 recovery at the soma and in the thinnest dendrite", 1, 3, size=(15, 4.6))
     colours = {"soma": "k", "dendrite": "tab:blue"}
     for where, (t, cl, e, _) in data["runs"].items():
-        ax1.plot(t / 1e3, e, color=colours[where],
-                 label=f"{where}: shift {e.max() - e[0]:.1f} mV")
-        excess = cl - data["rest"][where]
-        ax2.semilogy(t / 1e3, np.maximum(excess, 1e-9), color=colours[where],
-                     label=f"{where}: tau {value[f'tau recovery {where}']:.2f} s "
-                           f"(expected {value[f'tau expected {where}']:.2f} s)")
-    ax1.axvspan(t_end / 1e3 - spec.train_s, t_end / 1e3, color="0.9")
-    ax1.set_xlabel("time (s)")
-    ax1.set_ylabel("E_GABA (mV)")
-    ax1.legend(fontsize=8)
-    ax2.set_xlabel("time (s)")
-    ax2.set_ylabel("Cl$_i$ - rest (mM)")
-    ax2.legend(fontsize=8)
+        ax1.plot(t, e, color=colours[where], label=f"{where}: {sym['Delta']}{sym['E_GABA']} "
+                 f"{value[f'E_GABA shift {where}']:.2f} mV at the end of the train")
+        ax2.plot(t, cl, color=colours[where], label=where)
+    for where, (t, _, _, cl_site) in data["isolated"].items():
+        fit = fits[where]
+        if fit is None:
+            continue
+        after = t >= fit["t0_ms"]
+        tt = t[after] - fit["t0_ms"]
+        ax3.semilogy(tt, cl_site[after] - fit["c_inf_mM"], color=colours[where], lw=2.5,
+                     alpha=0.35, label=f"{where}, simulated")
+        ax3.semilogy(tt, fit["a_mM"] * np.exp(-tt / fit["tau_ms"]), color=colours[where],
+                     ls="--", label=f"{where}: exponential fit, {sym['tau']} = "
+                     f"{fit['tau_ms'] / 1e3:.3g} s (check: within {TOLERANCE * 100:g} % of "
+                     f"(V/S)F/slope, {value[f'tau expected {where}']:.3g} s)")
     for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-    fig.suptitle(f"GABA_A Cl loading ({spec.train_hz:g} Hz, {spec.train_s:g} s) and KCC2 "
-                 "recovery", fontsize=10)
-    fig.tight_layout()
+        ax.axvspan(spec.start_ms, t_end, color="0.9", zorder=0)
+        plotting.label(ax, "x", "time", "ms", table="", column="t_ms")
+        ax.legend()
+    ax1.set_title("with axial Cl diffusion")
+    plotting.label(ax1, "y", sym["E_GABA"], "mV", table="", column="egaba_mV")
+    ax2.set_title("with axial Cl diffusion (grey: the train)")
+    plotting.label(ax2, "y", sym["Cli"], "mM", table="", column="cli_mM")
+    ax3.set_title("diffusion off: the fits the recovery checks use")
+    plotting.label(ax3, "x", "time from the start of the fit", "ms")
+    plotting.label(ax3, "y", f"{sym['Cli']} above the fitted asymptote", "mM")
+    ax3.legend(fontsize=7, loc="upper right")
     return fig
 
 

@@ -200,23 +200,23 @@ class Egaba(Protocol):
                                                            for m, p in BLOCK.items()}}})
 
     def figure(self, spec, data, report):
-        from matplotlib.figure import Figure
+        from .. import plotting
 
-        fig = Figure(figsize=(7.5, 5))
-        ax = fig.subplots()
+        egaba = plotting.SYMBOLS["E_GABA"]
+        fig, ax = plotting.figure(self.name, f"{egaba} by somatic voltage clamp (dotted: GHK "
+                                  f"prediction; dashed: rest)", size=(7.5, 5.0))
         colours = ["tab:blue", "tab:red", "tab:green", "tab:purple"]
         for (label, m), colour in zip(data["measurements"].items(), colours):
-            ax.plot(m["v_soma_mV"], np.array(m["I_nA"]) * 1e3, "o-", color=colour,
-                    label=f"{label}: E_GABA {m['E_measured']:.1f} mV (GHK {m['E_ghk']:.1f})")
+            ax.plot(m["v_soma_mV"], m["I_nA"], "o-", color=colour,
+                    label=f"{label}: {egaba} {m['E_measured']:.1f} mV (GHK {m['E_ghk']:.1f} mV)")
             ax.axvline(m["E_ghk"], color=colour, ls=":", lw=1)
             ax.axvline(m["rest_mV"], color=colour, ls="--", lw=0.8, alpha=0.6)
         ax.axhline(0, color="k", lw=0.8)
-        ax.set_xlabel("somatic potential (mV, Rs-corrected)")
-        ax.set_ylabel("GABA$_A$ current at the peak (pA, outward > 0)")
-        ax.set_title("E_GABA by somatic voltage clamp (dotted: GHK; dashed: rest)", fontsize=10)
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
+        plotting.label(ax, "x", "somatic potential, Rs-corrected", "mV", table="",
+                       column="v_soma_mV")
+        plotting.label(ax, "y", f"{plotting.SYMBOLS['GABA_A']} current at the peak, outward > 0",
+                       "nA", table="", column="I_syn_nA")
+        ax.legend()
         return fig
 
 

@@ -151,30 +151,31 @@ def _shift_check(name, shift, up, mech):
 
 
 def _figure(measurements):
-    from matplotlib.figure import Figure
+    from .. import plotting
 
     recipes = list(dict.fromkeys(r for r, _ in measurements))
-    fig = Figure(figsize=(5.5 * len(recipes), 4.8))
-    axes = np.atleast_1d(fig.subplots(1, len(recipes)))
+    egaba = plotting.SYMBOLS["E_GABA"]
+    fig, axes = plotting.figure(NAME, f"perforated-patch {egaba}: the developmental switch and "
+                                "the drugs (dotted: measured zero)", 1, len(recipes),
+                                size=(5.5 * len(recipes), 4.8), squeeze=False)
     styles = {"control": ("k", "o-"), "bumetanide": ("tab:blue", "s--"),
               "VU0463271": ("tab:red", "^--")}
-    for ax, rec in zip(axes, recipes):
+    for ax, rec in zip(axes[0], recipes):
         for drug, (colour, style) in styles.items():
             m = measurements.get((rec, drug))
             if m is None:
                 continue
-            ax.plot(m["v_soma_mV"], np.array(m["I_nA"]) * 1e3, style, color=colour, ms=4,
-                    label=f"{drug}: {m['E_measured']:.1f} mV (GHK {m['E_ghk']:.1f}, "
-                          f"Cl$_i$ {m['cli']:.1f} mM)")
+            ax.plot(m["v_soma_mV"], m["I_nA"], style, color=colour, ms=4,
+                    label=f"{drug}: {m['E_measured']:.1f} mV (GHK {m['E_ghk']:.1f} mV, "
+                          f"{plotting.SYMBOLS['Cli']} {m['cli']:.1f} mM)")
             ax.axvline(m["E_measured"], color=colour, lw=0.8, ls=":")
         ax.axhline(0, color="k", lw=0.6)
-        ax.set_title(f"{rec}", fontsize=10)
-        ax.set_xlabel("somatic potential (mV, Rs-corrected)")
-        ax.set_ylabel("GABA$_A$ current at the peak (pA)")
+        ax.set_title(rec)
+        plotting.label(ax, "x", "somatic potential, Rs-corrected", "mV", table="",
+                       column="v_soma_mV", where={"recipe": rec})
+        plotting.label(ax, "y", f"{plotting.SYMBOLS['GABA_A']} current at the peak", "nA",
+                       table="", column="I_syn_nA", where={"recipe": rec})
         ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-    fig.suptitle("Perforated-patch E_GABA: developmental switch and drugs", fontsize=10)
-    fig.tight_layout()
     return fig
 
 

@@ -202,49 +202,52 @@ def rows(spec, data, a) -> list:
 def figure(spec, data, a):
     """Vm with 3 E_Na - 2 E_Ca, Nai, Cai and ko (or Ki) against the time after the
     failure (log scale), both runs, the events marked."""
-    from matplotlib.figure import Figure
+    from .. import plotting, thermo
 
-    from .. import thermo
-
-    rest, runs, t0_s = data["rest"], data["runs"], spec.t0_s
-    fig = Figure(figsize=(9.0, 10.5), layout="constrained")
-    axes = fig.subplots(4, 1, sharex=True)
+    rest, runs, t0_s, sym = data["rest"], data["runs"], spec.t0_s, plotting.SYMBOLS
+    ncx, encx = a["ncx"] or {}, f"3{sym['E_Na']} \u2212 2{sym['E_Ca']}"
+    fig, axes = plotting.figure(
+        "", f"energy failure ({a['failure']}). The NCX reverses at {sym['Vm']} "
+        f"{plotting.number(ncx.get('v', math.nan), 6)} mV, {encx} = "
+        f"{plotting.number(ncx.get('E_NCX', math.nan), 6)} mV. Order obtained (not asserted): "
+        f"{' < '.join(a['observed']).replace('_', ' ') or 'no event'}", 4, 1, size=(9.0, 10.5),
+        sharex=True)
     last = "ko" if "ko" in runs["energy_loss"] else "ki"
-    panels = (("v", 1, "mV"), ("nai", 1, "Na$_i$ (mM)"), ("cai", 1e3, "Ca$_i$ (uM)"),
-              (last, 1, "K$_o$ (mM)" if last == "ko" else "K$_i$ (mM)"))
+    panels = (("v", 1, sym["Vm"], "mV", ""), ("nai", 1, sym["Nai"], "mM", ""),
+              ("cai", 1e3, sym["Cai"], "uM", "summary"),
+              (last, 1, sym[last.capitalize()], "mM", ""))
     for cond, full in runs.items():
         # 2000 points, log-spaced in the time after the failure (not one per step)
         span = full["t"][-1] / 1e3 - t0_s
         tm = np.geomspace(1e-3, span, 2000) if span > 1e-3 else np.array([span])
         d = {k: np.interp(tm + t0_s, full["t"] / 1e3, x) for k, x in full.items()}
         lab = {"energy_loss": "energy failure", "ouabain": "Na/K pump block alone"}[cond]
-        for ax, (k, f, _) in zip(axes, panels):
+        for ax, (k, f, *_) in zip(axes, panels):
             ax.plot(tm, d[k] * f, color="k" if cond == "energy_loss" else "tab:blue", lw=1.0,
-                    label=f"Vm, {lab}" if k == "v" else lab)
+                    label=f"{sym['Vm']}, {lab}" if k == "v" else lab)
         if cond == "energy_loss":
-            encx = thermo.ncx_reversal(np.maximum(d["nai"], 1e-9), rest["nao"],
-                                       np.maximum(d["cai"], 1e-12), rest["cao"], rest["celsius"])
-            axes[0].plot(tm, encx, color="tab:red", ls="--", lw=1.0,
-                         label="3 E$_{Na}$ - 2 E$_{Ca}$, energy failure")
-    for ax, (_, _, label) in zip(axes, panels):
-        ax.set_ylabel(label)
+            e = thermo.ncx_reversal(np.maximum(d["nai"], 1e-9), rest["nao"],
+                                    np.maximum(d["cai"], 1e-12), rest["cao"], rest["celsius"])
+            axes[0].plot(tm, e, color="tab:red", ls="--", lw=1.0, label=f"{encx}, energy failure")
+    for ax, (k, _, symbol, unit, table) in zip(axes, panels):
+        where = ({"quantity": ["Cai_final", "ouabain_Cai_final"]} if table
+                 else {"variable": k})
+        plotting.label(ax, "y", symbol if k != "v" else f"{symbol}, {encx}", unit, table=table,
+                       column="value", where=where)
     axes[2].set_yscale("log")
     axes[0].axhline(DEPOL_MV, color="0.6", lw=0.6, ls=":")
     axes[2].axhline(CA_OVERLOAD_MM * 1e3, color="0.6", lw=0.6, ls=":")
-    axes[3].set(xlabel="time after the failure (s, log scale)", xscale="log")
+    axes[3].set(xscale="log")
     axes[3].set_xlim(1e-3, None)
+    plotting.label(axes[3], "x", "time after the failure, log scale", "s")
     for key, colour in zip((*EVENTS, "K_accumulation"),
                            ("tab:green", "tab:red", "tab:orange", "tab:purple", "tab:brown")):
         if math.isfinite(a["times"][key]) and a["times"][key] > 0:
             for ax in axes:
                 ax.axvline(a["times"][key], color=colour, lw=0.8, alpha=0.7)
-            axes[0].text(a["times"][key], 0.98, f" {key}", rotation=90, va="top", fontsize=7,
-                         color=colour, transform=axes[0].get_xaxis_transform())
-    axes[0].legend(fontsize=8, loc="lower left")
-    axes[1].legend(fontsize=8)
-    ncx = a["ncx"] or {}
-    fig.suptitle(f"Energy failure ({a['failure']}).\nNCX reverses at Vm "
-                 f"{ncx.get('v', math.nan):.3f} mV, 3 E_Na - 2 E_Ca = "
-                 f"{ncx.get('E_NCX', math.nan):.3f} mV.\nOrder obtained (not asserted): "
-                 f"{' < '.join(a['observed']) or 'no event'}", fontsize=10)
+            axes[0].text(a["times"][key], 0.98, f" {key.replace('_', ' ')}", rotation=90,
+                         va="top", fontsize=7, color=colour,
+                         transform=axes[0].get_xaxis_transform())
+    axes[0].legend(loc="upper left")
+    axes[1].legend()
     return fig

@@ -233,66 +233,9 @@ class ErRelease(Protocol):
             "parameters": parts.PARAMETERS})
 
     def figure(self, spec, data, report):
-        from matplotlib.figure import Figure
+        from .er_release_figure import draw
 
-        (trace, _), a, b, (flux, cross) = data["A"], data["a"], data["B"], data["C"]
-        fig = Figure(figsize=(15, 9), layout="constrained")
-        ax = fig.subplots(2, 3)
-        t, on = trace["t"] / 1e3, b["table"][b["table"]["ryr"] == "on"]
-        for x in ax[0, :2]:
-            x.axvspan(spec.ip3_start_s, spec.ip3_start_s + spec.ip3_s, color="tab:orange",
-                      alpha=0.2, lw=0, label="IP3")
-        ax[0, 0].plot(t, trace["cai"] * 1e3, color="k", label="free cytosolic Ca")
-        ax[0, 0].set(ylabel="free cytosolic Ca (uM)", title=f"A. IP3: {a['released']:.0%} of "
-                     f"the ER Ca released, refilled (90 %) in {a['t90'] / 1e3:.1f} s")
-        for name, colour, label in (("j_ip3r", "tab:orange", "IP3R release"),
-                                    ("j_serca", "tab:blue", "SERCA uptake"),
-                                    ("j_erleak", "tab:gray", "ER leak")):
-            ax[0, 1].plot(t, trace[name] * 1e6, color=colour, label=label)
-        ax[0, 1].set(ylabel="flux per cytosolic volume (uM/s)", title="A. ER fluxes")
-        for load, colour in ((b["largest_untriggered_uM"], "tab:green"),
-                             (b["smallest_triggered_uM"], "tab:red")):
-            for ryr, ls in (("on", "-"), ("blocked", "--")):
-                if (load, ryr) in b["traces"]:
-                    d = b["traces"][(load, ryr)]
-                    ax[0, 2].plot(d["t"] / 1e3, d["cai"] * 1e3, ls, color=colour,
-                                  label=f"{load:g} uM load, RyR {ryr}")
-        ax[0, 2].set(yscale="log", ylabel="free cytosolic Ca (uM)",
-                     title="B. Ca-induced Ca release: below and above threshold")
-        for ryr, style in (("on", "o-"), ("blocked", "s--")):
-            part = b["table"][b["table"]["ryr"] == ryr]
-            ax[1, 0].plot(part["load_uM"], part["Cai_peak_uM"], style, label=f"peak Ca, RyR {ryr}")
-        if math.isfinite(b["threshold_uM"]):
-            ax[1, 0].axvline(b["threshold_uM"], color="0.4", ls=":",
-                             label=f"threshold {b['threshold_uM']:.1f} uM")
-        ax[1, 0].set(xlabel="total Ca load (uM per cytosolic volume)",
-                     ylabel="peak free Ca (uM)", title="B. all-or-none release")
-        twins = [ax[0, 0].twinx(), ax[1, 0].twinx()]
-        twins[0].plot(t, trace["caeri"], color="tab:blue")
-        twins[1].plot(on["load_uM"], on["ER_released"], "^:", color="tab:blue", alpha=0.6)
-        twins[0].set_ylabel("free ER Ca (mM)", color="tab:blue")
-        twins[1].set(ylim=(-0.02, 1.02), ylabel="fraction of free ER Ca released, RyR on "
-                     "(triangles)")
-        for x, nh in zip(ax[1, 1:], HILL):
-            part, c = flux[flux["nh"] == nh], cross[nh]
-            for tr, colour in (("serca", "tab:blue"), ("mcu", "tab:purple")):
-                p = part[part["transporter"] == tr]
-                x.plot(p["cai_uM"], p["J_simulated_uM_s"], color=colour, lw=2,
-                       label=f"{tr.upper()} (simulated)")
-                x.plot(p["cai_uM"], p["J_hill_uM_s"], color="k", lw=0.8, ls=":")
-            x.axvline(c["formula_mM"] * 1e3, color="0.4", ls="--", lw=1, label="formula")
-            x.plot([c["simulated_mM"] * 1e3], [c["J_at_crossover_uM_s"]], "o", color="tab:red",
-                   label=f"simulated crossover {c['simulated_mM'] * 1e3:.4g} uM")
-            name = "Michaelis-Menten (Hill 1)" if nh == 1.0 else f"Hill {nh:g}"
-            x.set(xscale="log", yscale="log", xlabel="clamped free Ca (uM)", ylabel="uptake "
-                  "(uM/s)", title=f"C. SERCA vs MCU, {name}: error {c['rel_error']:.1e}")
-        for x in ax.flat:
-            x.legend(fontsize=8)
-            x.title.set_fontsize(10)
-            x.set_xlabel(x.get_xlabel() or "time (s)")
-        fig.suptitle(f"{self.name} (dotted in C: Hill laws with the mechanisms' parameters)",
-                     fontsize=10)
-        return fig
+        return draw(self.name, spec, data)
 
 
 PROTOCOL = ErRelease()

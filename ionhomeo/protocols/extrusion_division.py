@@ -197,89 +197,9 @@ class ExtrusionDivision(Protocol):
                       warnings=warnings)
 
     def figure(self, spec, d, report):
-        from matplotlib.figure import Figure
+        from .extrusion_division_figure import draw
 
-        fig = Figure(figsize=(12, 12), layout="constrained")
-        ax = fig.subplots(3, 2)
-        _figure_a(ax[0], d, spec.v_mV)
-        _figure_b(ax[1], d)
-        _figure_c(ax[2], d["c"], spec.dt_ms)
-        fig.suptitle(f"{self.name}: {d['site'].get('segment', d['site']['kind'])}", fontsize=10)
-        return fig
-
-
-def _figure_a(ax, d, v_mV):
-    table = d["table_a"]
-    for mode, ls in (("sustained", "-"), ("acute", "--")):
-        for var, colour, k, label in (("I_PMCA", "tab:blue", 0, "PMCA"),
-                                      ("I_NCX", "tab:red", 0, "NCX"),
-                                      ("share_NCX", "tab:red", 1, "NCX share"),
-                                      ("share_PMCA", "tab:blue", 1, "PMCA share")):
-            p = table[(table["condition"] == mode) & (table["variable"] == var)]
-            ax[k].plot(p["cai_uM"], p["value"], ls, color=colour, label=f"{label} ({mode})")
-        if math.isfinite(d["equal"][mode]):
-            ax[1].axvline(d["equal"][mode], color="0.5", ls=ls, lw=0.8)
-    ax[1].axhline(0.5, color="k", lw=0.5)
-    eq = d["equal"]["sustained"]
-    _label(ax[0], "clamped free Ca (uM)", "Ca current (uA/cm$^2$, extrusion > 0)",
-           f"A. Ca extrusion at {v_mV:g} mV, Na$_i$ {d['rest']['nai']:.3g} mM", xscale="log")
-    _label(ax[1], "clamped free Ca (uM)", "share of extrusion", "A. shares" + (
-        f" (equal at {eq:.2f} uM, sustained)" if math.isfinite(eq) else ""), xscale="log")
-
-
-def _figure_b(ax, d):
-    from .. import thermo
-
-    table, rest = d["reversal"], d["rest"]
-    colours = ["tab:green", "tab:blue", "tab:orange", "tab:red", "tab:purple", "tab:brown"]
-    for (nai, part), colour in zip(d["iv"].groupby("nai_mM"), colours * 10):
-        ax[0].plot(part["v_mV"], part["I_NCX_Ca_uA_cm2"], color=colour, label=f"Na$_i$ {nai:g} mM")
-        r = table[table["nai_mM"] == nai].iloc[0]
-        ax[0].plot([r["E_NCX_simulated_mV"]], [0.0], "o", color=colour, ms=5)
-        ax[0].axvline(r["E_NCX_thermo_mV"], color=colour, ls=":", lw=1)
-    ax[0].axhline(0, color="k", lw=0.5)
-    ax[0].set_yscale("symlog", linthresh=0.01)
-    _label(ax[0], "clamped v (mV)", "NCX Ca current (uA/cm$^2$, extrusion > 0)",
-           f"B. NCX I-V at Ca$_i$ {rest['cai'] * 1e3:.3g} uM (dots: measured zero; "
-           "dotted: 3E$_{Na}$-2E$_{Ca}$)", size=9)
-    grid = np.geomspace(min(table["nai_mM"]) * 0.7, max(table["nai_mM"]) * 1.3, 100)
-    ax[1].plot(grid, thermo.ncx_reversal(grid, rest["nao"], rest["cai"], rest["cao"],
-                                         celsius=rest["celsius"]),
-               color="k", lw=1, label="3 E$_{Na}$ - 2 E$_{Ca}$")
-    ax[1].plot(table["nai_mM"], table["E_NCX_simulated_mV"], "o", color="tab:red",
-               label="simulated (sign change of the NCX Ca current)")
-    err = float(np.nanmax(np.abs(table["error_mV"])))
-    _label(ax[1], "Na$_i$ (mM)", "E$_{NCX}$ (mV)",
-           f"B. reversal potential: largest error {err:.1e} mV", xscale="log")
-
-
-def _figure_c(ax, c, dt_ms):
-    every = max(1, int(round(0.5 / dt_ms)))  # every 0.5 ms: enough for the eye, fast to draw
-    t = c["t"][::every]
-    ax[0].plot(t, c["v"][::every], color="k", lw=1, label="v (clamped)")
-    ax[0].plot(t, c["E"][::every], color="tab:red", lw=1,
-               label="E$_{NCX}$ from Na$_i$(t), Ca$_i$(t)")
-    ax[1].plot(t, c["I"][::every], color="tab:red", lw=1, label="NCX Ca current")
-    ax[1].axhline(0, color="k", lw=0.5)
-    for p in c["pairs"]:
-        for a in ax:
-            a.axvline(p["t_current_ms"], color="0.5", ls=":", lw=1)
-    _label(ax[0], "time (ms)", "mV", "C. depolarisation: v and E$_{NCX}$ (dotted: NCX changes sign)")
-    twin = ax[1].twinx()
-    twin.plot(t, c["cai"][::every] * 1e3, color="tab:green", lw=1)
-    twin.set_ylabel("free Ca (uM)", color="tab:green")
-    _label(ax[1], "time (ms)", "NCX Ca current (uA/cm$^2$, extrusion > 0)",
-           f"C. NCX reverses while v > E$_{{NCX}}$ (sign agreement {c['agreement']:.4g})",
-           loc="lower right")
-
-
-def _label(ax, xlabel, ylabel, title, xscale=None, size=10, loc="best"):
-    if xscale:
-        ax.set_xscale(xscale)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=size)
-    ax.legend(fontsize=8, loc=loc)
+        return draw(self.name, spec, d)
 
 
 PROTOCOL = ExtrusionDivision()

@@ -111,12 +111,16 @@ def timecourse(data):
 
 def figure(spec, data, a, name):
     """Mean Ca with the firing rate, the relative densities and their ratios."""
-    from matplotlib.figure import Figure
+    from .. import plotting
 
     hist, refs, rules, i_ref = data["hist"], data["refs"], data["rules"], a["i_ref"]
     t, t_mod, spike_s = hist["t_ms"] / 1e3, spec.t_mod_s, data["spike_s"]
-    fig = Figure(figsize=(9.0, 9.5), layout="constrained")
-    ax = fig.subplots(3, 1, sharex=True)
+    tau = plotting.SYMBOLS["tau"]
+    fig, ax = plotting.figure(name, f"integral control of mean Ca: "
+                              f"{data['ca_before'][0] * 1e6:.1f} nM before and "
+                              f"{data['ca_end'][0] * 1e6:.1f} nM after the neuromodulator step "
+                              f"(target {spec.target_nM:g} nM)", 3, 1, size=(9.0, 9.5),
+                              sharex=True)
     # Ca: 1 s running means of the per-update means (spikes make them jagged),
     # only where the whole second is inside the run
     ca = hist["ca_mM"][:, 0] * 1e6
@@ -127,23 +131,21 @@ def figure(spec, data, a, name):
         ax[0].plot(t[n - 1:] - (t[n - 1] - t[0]) / 2, smooth, color="k", lw=1.2,
                    label="1 s running mean")
     ax[0].axhline(spec.target_nM, color="tab:red", ls="--", lw=1, label="target")
-    ax[0].set_ylabel("Ca (nM)")
+    plotting.label(ax[0], "y", "mean Ca", "nM", table="", column="value",
+                   where={"variable": "Ca_mean"})
     rate_ax = ax[0].twinx()
     if spike_s.size > 1:
         edges = np.arange(0.0, t[-1] + 2.0, 2.0)
         counts, _ = np.histogram(spike_s, edges)
         rate_ax.step(edges[:-1], counts / 2.0, where="post", color="tab:green", lw=0.8)
-    rate_ax.set_ylabel("firing rate (Hz)", color="tab:green")
-    ax[0].legend(loc="lower right", fontsize=8)
-    ax[0].set_title(f"{name}: mean Ca {data['ca_before'][0] * 1e6:.1f} nM before and "
-                    f"{data['ca_end'][0] * 1e6:.1f} nM after the modulation (target "
-                    f"{spec.target_nM:g} nM)", fontsize=10)
+    plotting.label(rate_ax, "y", "firing rate, 2 s bins", "Hz", color="tab:green")
+    ax[0].legend(loc="lower right")
     colours = [f"C{i}" for i in range(len(rules))]
     x = hist["g"][:, :, 0] / refs[None, :]
     for i, r in enumerate(rules):
         # the reference rule dashed: equal ratios make lines coincide
         ax[1].plot(t, x[:, i], lw=1.2, color=colours[i], ls="--" if i == i_ref else "-",
-                   label=f"{r.name} (tau {r.tau_ms / 1e3:g} s)")
+                   label=f"{r.name} ({tau} {r.tau_ms / 1e3:g} s)")
         if i != i_ref:
             ax[2].plot(t, x[:, i] / x[:, i_ref], lw=1.2, color=colours[i],
                        label=f"{r.name} / {rules[i_ref].name}")
@@ -151,9 +153,11 @@ def figure(spec, data, a, name):
     for k in range(3):
         ax[k].axvline(t_mod, color="tab:purple", ls=":", lw=1,
                       label="neuromodulator step" if k == 2 else None)
-    ax[1].set_ylabel("density / default")
-    ax[1].legend(fontsize=8, ncol=2)
-    ax[2].set(ylabel="ratio of relative densities\n(dashed: tau ratio)", xlabel="time (s)",
-              yscale="log")
-    ax[2].legend(fontsize=8, ncol=2)
+    plotting.label(ax[2], "x", "time", "s", table="", column="t_s")  # shared by the three
+    plotting.label(ax[1], "y", "density / its default", "1", table="", column="value",
+                   where={"variable": [f"x_{r.name}" for r in rules]})
+    ax[1].legend(ncol=2)
+    plotting.plain_log(ax[2], "y")
+    plotting.label(ax[2], "y", f"ratio of relative densities (dashed: {tau} ratio)", "1")
+    ax[2].legend(ncol=2)
     return fig

@@ -238,7 +238,9 @@ class Kcc2Phosphorylation(Protocol):
                                          "atolscale": dict(solver.ATOL_SCALE)}}})
 
     def figure(self, spec, data, report):
-        return _figure(spec, data, {q: v for q, v, _, _ in report.rows})
+        from .kcc2_phosphorylation_figure import draw
+
+        return draw(self.name, spec, data, {q: v for q, v, _, _ in report.rows})
 
 
 def _timecourse(spec, before, after, eg):
@@ -256,44 +258,6 @@ def _timecourse(spec, before, after, eg):
         frames += [pd.DataFrame({"phase": phase, "t_s": np.round(grid * 1e-3, 7), "variable": var,
                                  "value": r[var], "unit": unit}) for var, unit in units.items()]
     return pd.concat(frames, ignore_index=True)
-
-
-def _figure(spec, data, value):
-    from matplotlib.figure import Figure
-
-    before, after, t_in = data["before"]["trace"], data["after"]["trace"], spec.duration_s * 1e3
-    t_s, slow = after["t"] * 1e-3, after["t"] <= t_in
-    fig = Figure(figsize=(10, 9), layout="constrained")
-    axes = fig.subplots(3, 1)
-    axes[0].plot(t_s[slow], after["p"][slow], color="tab:purple", label="p (phosphorylated KCC2)")
-    axes[0].set(ylabel="p", ylim=(-0.02, 1.02))
-    ax2 = axes[0].twinx()
-    ax2.plot(t_s[slow], after["cli"][slow], color="tab:green", label="Cl$_i$ (soma)")
-    ax2.set_ylabel("Cl$_i$ (mM)", color="tab:green")
-    axes[0].set_title(f"p {value['p rest']:.2f} -> {value['p end']:.3f}; Cl$_i$ "
-                      f"{value['Cli rest']:.2f} -> {value['Cli end']:.2f} mM", fontsize=10)
-    axes[0].legend(handles=axes[0].get_lines() + ax2.get_lines(), fontsize=8, loc="center right")
-    axes[1].plot(t_s[slow], [data["egaba_of"](c) for c in after["cli"][slow]], color="tab:red",
-                 label="E$_{GABA}$ (thermo.egaba of Cl$_i$)")
-    axes[1].plot(t_s[slow], after["v"][slow], color="k", label="V$_m$ (soma)")
-    axes[1].set_ylabel("mV"), axes[1].legend(fontsize=8)
-    axes[1].set_title(f"E_GABA {value['E_GABA rest']:.1f} -> {value['E_GABA end']:.1f} mV "
-                      f"(check: E_Cl(5 mM) {value['E_Cl(5 mM)']:.2f}, E_Cl(15 mM) "
-                      f"{value['E_Cl(15 mM)']:.2f} mV at Clo 130 mM, 37 C)", fontsize=10)
-    mb, ma = before["t"] >= spec.lead_ms - 20, after["t"] >= t_in - 20
-    axes[2].plot(before["t"][mb] - spec.lead_ms, before["v"][mb], color="tab:blue", lw=0.7,
-                 label=f"before: {value['rate before']:.1f} Hz")
-    axes[2].plot(after["t"][ma] - t_in, after["v"][ma], color="tab:red", lw=0.7, alpha=0.8,
-                 label=f"after phosphorylation: {value['rate after']:.1f} Hz")
-    axes[2].axvspan(0, spec.window_s * 1e3, color="0.9", zorder=0)
-    axes[2].set_ylabel("V$_m$ soma (mV)"), axes[2].legend(fontsize=8, loc="upper right")
-    axes[2].set_title("fixed input: constant current + periodic GABA_A events", fontsize=10)
-    for ax, label in zip(axes, ["time after the kinase is raised (s)"] * 2
-                         + ["time from input onset (ms)"]):
-        ax.set_xlabel(label)
-        ax.grid(alpha=0.3)
-    fig.suptitle("KCC2 phosphorylation (WNK-SPAK)", fontsize=11)
-    return fig
 
 
 PROTOCOL = Kcc2Phosphorylation()

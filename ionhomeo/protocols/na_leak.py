@@ -183,47 +183,9 @@ class NaLeak(Protocol):
                       warnings=warnings)
 
     def figure(self, spec, d, report):
-        from matplotlib.figure import Figure
+        from .na_leak_figure import draw
 
-        mult, full, clamped, comp = spec.multiples, d["full"], d["clamped"], d["comp"]
-        fig = Figure(figsize=(11, 8), layout="constrained")
-        (a, b), (c, e) = fig.subplots(2, 2)
-        x = np.array(mult)
-        for values, style, colour, size, label in (
-                ([full[f]["v"] for f in mult], "o-", "k", None, "full model (Na, Cl re-equilibrated)"),
-                ([clamped[f]["v"] for f in mult], "s-", "tab:blue", None,
-                 "clamped at 1x concentrations"),
-                ([clamped[f]["ghk"] for f in mult], "x--", "tab:red", 9,
-                 "thermo.ghk_voltage (clamped)"),
-                ([clamped[f]["ghk_pump_only"] for f in mult], ":", "tab:orange", None,
-                 "GHK, pump only (no window currents)")):
-            a.plot(x, values, style, color=colour, ms=size, label=label)
-        b.plot(x, [d["rheo"][f][0] * 1e3 for f in mult], "o-", color="tab:purple")
-        b.set_ylim(bottom=0)
-        fi = report.timecourse
-        for f, colour in zip(mult, ["k", "tab:blue", "tab:red", "tab:green", "tab:orange"] * 4):
-            part = fi[fi["na_leak_multiple"] == f]
-            c.plot(part["I_nA"] * 1e3, part["rate_Hz"], "o-", color=colour, label=f"{f:g}x")
-        table = report.tables["compensation"]
-        for kind, colour, label in (("kleak", "tab:green", "K leak pk x"),
-                                    ("nakpump", "tab:brown", "pump imax x")):
-            part = table[(table["scaled"] == kind) & np.isfinite(table["v_mV"])].sort_values("scale")
-            e.plot(part["scale"], part["v_mV"], "o-", color=colour, label=label, ms=3)
-        e.axhline(full[1.0]["v"], color="k", ls="--", lw=1, label="1x rest")
-        if math.isfinite(comp["k_scale"]):
-            e.axvline(comp["k_scale"], color="tab:green", ls=":", lw=1)
-        e.set_xscale("log")
-        for ax, xlabel, ylabel in (
-                (a, "Na leak (x default pna)", "resting potential (mV)"),
-                (b, "Na leak (x default pna)", f"rheobase, {spec.step_ms:g} ms step (pA)"),
-                (c, "step current (pA)", "firing rate (Hz)"),
-                (e, "scaling factor", f"resting potential at {d['comp_mult']:g}x Na leak (mV)")):
-            ax.set(xlabel=xlabel, ylabel=ylabel)
-            ax.grid(alpha=0.3)
-            if ax is not b:
-                ax.legend(fontsize=8, **({"title": "Na leak"} if ax is c else {}))
-        fig.suptitle("NALCN Na leak: rest, excitability and compensation", fontsize=11)
-        return fig
+        return draw(self.name, spec, d, report)
 
 
 def _rows(spec, d):

@@ -153,11 +153,19 @@ def timecourse(d, a, step):
 def figure(spec, d, a, values):
     """V - rest against the predictions, the Na excess, and the pump block;
     ``values``: the summary {quantity: value}."""
-    from matplotlib.figure import Figure
+    from .. import plotting
 
+    sym, num = plotting.SYMBOLS, plotting.number
     whole = d.get("whole_cell")
-    fig = Figure(figsize=(9.0, 12.5 if whole else 9.5), layout="constrained")
-    axes = fig.subplots(4 if whole else 3, 1)
+    tau = sym["tau"]
+    fig, axes = plotting.figure(
+        "", f"the pump AHP {num(values['AHP'], 3)} mV, duration {values['duration']:.1f} s "
+        f"(predicted {a['d_pred']:.1f} s from {tau}$_\\mathrm{{Na}}$); {tau}$_\\mathrm{{AHP}}$ "
+        f"{values['tau_AHP']:.1f} s, {tau}$_\\mathrm{{Nai}}$ {values['tau_Nai']:.1f} s; with the "
+        f"pump blocked {num(round(values['AHP_ouabain'], 3) + 0.0, 3)} mV. A {spec.soma_diam_um:g} \u00b5m soma: "
+        f"{tau}$_\\mathrm{{Na}}$ {values['tau_Na_20um']:.0f} s, AHP "
+        f"{num(values['AHP_20um'], 3)} mV", 4 if whole else 3, 1,
+        size=(9.0, 12.5 if whole else 9.5))
     ax_v, ax_n, ax_o = axes[:3]
     ax_n.sharex(ax_v)
     ax_o.sharex(ax_v)
@@ -167,40 +175,43 @@ def figure(spec, d, a, values):
         draw(axes[3], spec, whole, whole["analysis"])
     t, dv, excess, t1 = a["t"], a["dv"], a["excess"], spec.t1_s
     after, tt = t >= spec.train_end_s + 0.2, t[t >= t1]
-    train = (spec.train_start_s, spec.train_end_s)
-    ax_v.plot(t[after], dv[after], color="k", lw=1.0, label="control: V - rest")
+    control = {"condition": "control"}
+    ax_v.plot(t[after], dv[after], color="k", lw=1.0, label="control: V \u2212 rest")
     ax_v.plot(t[after], a["s_pump"] * excess[after], color="tab:blue", ls="--", lw=1.0,
-              label="pump alone: -(dIp/dNai) Na excess / G_m")
+              label="pump alone: $-(dI_p/d\\mathrm{Na_i})\\,\\Delta \\mathrm{Na}/G_m$")
     if math.isfinite(d["s_qs"]):
         ax_v.plot(t[after], d["s_qs"] * excess[after], color="tab:green", ls="--", lw=1.0,
-                  label="every mechanism, quasi-steady: (dV/dNai) Na excess")
+                  label="every mechanism, quasi-steady: "
+                        "$(dV/d\\mathrm{Na_i})\\,\\Delta \\mathrm{Na}$")
     ax_n.plot(t, excess, color="k", lw=1.0, label="Na excess")
     for ax, fit in ((ax_v, a["fit_v"]), (ax_n, a["fit_na"])):
         if math.isfinite(fit["tau_s"]):
             ax.plot(tt, fit["c"] + fit["a"] * np.exp(-(tt - t1) / fit["tau_s"]), color="tab:red",
-                    ls=":", lw=1.5, label=f"fit, tau {fit['tau_s']:.1f} s")
-        ax.axvspan(*train, color="tab:orange", alpha=0.25, lw=0,
+                    ls=":", lw=1.5, label=f"exponential fit, {tau} = {fit['tau_s']:.1f} s")
+        ax.axvspan(spec.train_start_s, spec.train_end_s, color="tab:orange", alpha=0.25, lw=0,
                    label="spike train" if ax is ax_v else None)
     ax_v.axhline(0, color="0.5", lw=0.6)
-    ax_v.set_ylabel("V - rest (mV)")
-    ax_v.legend(fontsize=8, loc="lower right")
-    ax_n.set_ylabel("Na$_i$ - rest (mM)")
-    ax_n.legend(fontsize=8)
+    plotting.label(ax_v, "y", "V \u2212 rest", "mV", table="", column="value",
+                   where={**control, "variable": "v"})
+    ax_v.legend(loc="lower right")
+    plotting.label(ax_n, "y", f"Na excess, {sym['Nai']} \u2212 rest", "mM", table="",
+                   column="value", where={**control, "variable": "na_excess"})
+    ax_n.legend()
     oua, base = d["runs"]["ouabain"][0], d["runs"]["ouabain_no_train"][0]
     n = min(oua["v"].size, base["v"].size, t.size)
-    ax_o.plot(t[after], dv[after], color="k", lw=1.0, label="control: V - rest")
+    ax_o.plot(t[after], dv[after], color="k", lw=1.0, label="control: V \u2212 rest")
     ax_o.plot(t[:n][after[:n]], (oua["v"][:n] - base["v"][:n])[after[:n]], color="tab:green",
-              lw=1.0, label="pump blocked after the train: V - V(blocked, no train)")
+              lw=1.0, label="pump blocked after the train: V \u2212 V(blocked, no train)")
     ax_o.plot(t[:n][after[:n]], (base["v"][:n] - d["v_rest"])[after[:n]], color="tab:green",
-              ls=":", lw=1.0, label="blocked, no train: V - rest")
+              ls=":", lw=1.0, label="blocked, no train: V \u2212 rest")
     ax_o.axhline(0, color="0.5", lw=0.6)
-    ax_o.set(ylabel="mV", xlabel="time (s)", xlim=(t[0], t[-1]))
-    ax_o.legend(fontsize=8)
-    fig.suptitle(f"Pump AHP: {values['AHP']:.2f} mV, duration {values['duration']:.1f} s "
-                 f"(predicted {a['d_pred']:.1f} s from tau_Na); tau_AHP {values['tau_AHP']:.1f} "
-                 f"s, tau_Nai {values['tau_Nai']:.1f} s;\nwith the pump blocked: "
-                 f"{values['AHP_ouabain']:.3f} mV. A {spec.soma_diam_um:g} um soma: tau_Na "
-                 f"{values['tau_Na_20um']:.0f} s, AHP {values['AHP_20um']:.3f} mV", fontsize=10)
+    ax_o.set_xlim(t[0], t[-1])
+    plotting.label(ax_o, "y", "V \u2212 rest, V \u2212 V(blocked)", "mV", table="",
+                   column="value", where={"variable": "v"})
+    ax_o.set_title("the pump blocked (ouabain) after the train")
+    for ax in axes[:3]:
+        plotting.label(ax, "x", "time", "s", table="", column="t_s")
+    ax_o.legend()
     return fig
 
 

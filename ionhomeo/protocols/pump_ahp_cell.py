@@ -159,19 +159,21 @@ def found_checks(a) -> list:
 
 def draw(ax, spec, d, a):
     """V - baseline at the soma: control and the train's effect with the pump blocked."""
+    from .. import plotting
+
     t, n = a["t"], a["dv_oua"].size
     after = t >= d["train_end_s"] + 0.05
-    ax.plot(t[after], a["dv"][after], color="k", lw=1.0, label="control: V - baseline")
+    ax.plot(t[after], a["dv"][after], color="k", lw=1.0, label="control: V \u2212 baseline")
     ax.plot(t[:n][after[:n]], a["dv_oua"][after[:n]], color="tab:green", lw=1.0,
-            label="pump blocked after the train: V - V(blocked, no train)")
+            label="pump blocked after the train: V \u2212 V(blocked, no train)")
     ax.axhline(0, color="0.5", lw=0.6)
     ax.axhline(RECOVERED * a["ahp"], color="0.6", lw=0.6, ls=":")
-    ax.set(xlabel="time (s)", ylabel="mV", title=f"{spec.cell_morphology} cell "
-           f"({d['recipe']}), soma: {a['spikes']} spikes at {spec.cell_hz:g} Hz; AHP "
-           f"{a['ahp']:.2f} mV, duration {a['duration']:.1f} s, pump share "
-           f"{a['pump_share']:.2f}")
-    ax.title.set_fontsize(9)
-    ax.legend(fontsize=8)
+    plotting.label(ax, "x", "time", "s")
+    plotting.label(ax, "y", "V \u2212 baseline", "mV")
+    ax.set_title(f"the {spec.cell_morphology} cell ({d['recipe']}), soma: {a['spikes']} spikes "
+                 f"at {spec.cell_hz:g} Hz; AHP {plotting.number(a['ahp'], 3)} mV, duration "
+                 f"{a['duration']:.1f} s, pump share {a['pump_share']:.2f}")
+    ax.legend()
 
 
 def notes(spec, a) -> list:

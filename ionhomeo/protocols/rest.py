@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import checks
 from ..experiment import Protocol, Report, Spec, param
+from ..plotting import SYMBOLS
 
 REGIONS = ("soma", "basal", "apical", "axon", "terminal")
 IONS = ("na", "k", "cl", "ca")
@@ -44,6 +45,8 @@ class RestSpec(Spec):
     recipe: object = param("mature", doc="its recipe (a preset name or a TOML file)")
     duration_s: float = param(10.0, "s", "time at rest after the steady-state solve", 0.0)
     samples: int = param(200, "", "samples of the time course", 0)
+    shape_variable: str = param("cli", "", "variable of the profile the picture of the cell "
+                                "is coloured by", choices=("cli", "nai", "ki", "v", "cai"))
 
     def __post_init__(self):
         super().__post_init__()
@@ -120,7 +123,7 @@ class Rest(Protocol):
     Spec = RestSpec
 
     def measure(self, spec, session):
-        from .. import simulate
+        from .. import plotting, simulate
 
         h, cell = session.h, session.cell(spec)
         t_solve = time.perf_counter()
@@ -140,6 +143,7 @@ class Rest(Protocol):
             dc[ion] = float(np.abs(now / c[own] - 1).max())
         out = {"dv": dv, "dc": dc, "means": {r: _region_means(cell, state, r) for r in present},
                "profile": _profile(h, cell, state), "timecourse": rec.dataframe(),
+               "shape": plotting.CellShape.of(cell),
                "cell": cell.to_dict(), "missing": missing, "t_solve": t_solve,
                "run": {"method": "cvode", **info.to_dict()}, "defaults": session.defaults,
                "solver": {"residual_v_mV_per_ms": state.residual_v,
@@ -194,31 +198,54 @@ class Rest(Protocol):
                                 "solver": {k: v for k, v in solver.items() if k != "segments"}})
 
     def figure(self, spec, data, report):
-        from matplotlib.figure import Figure
+        return _figure(spec, data)
 
-        profile, meta_cell = data["profile"], data["cell"]
-        fig = Figure(figsize=(11, 7.5))
-        axes = fig.subplots(2, 2)
-        colours = {"soma": "k", "basal": "tab:green", "apical": "tab:blue", "axon": "tab:red",
-                   "terminal": "tab:purple", "other": "tab:gray"}
-        panels = [("v", "resting V (mV)", 1.0), ("cli", "Cl$_i$ (mM)", 1.0),
-                  ("nai", "Na$_i$ (mM)", 1.0), ("cai", "Ca$_i$ (nM)", 1e6)]
-        for ax, (var, label, scale) in zip(axes.flat, panels):
-            sub = profile[profile["variable"] == var]
-            for region, part in sub.groupby("region"):
-                ax.plot(part["distance_um"], part["value"] * scale, "o", ms=3,
-                        color=colours.get(region, "tab:gray"), label=region)
-            ax.set_xlabel("path distance from the soma (um)")
-            ax.set_ylabel(label)
-            ax.ticklabel_format(axis="y", useOffset=False)
-            ax.grid(alpha=0.3)
-        axes[0, 0].legend(fontsize=8, loc="best")
-        morph = meta_cell["morphology"]["path"].split("/")[-1]
-        fig.suptitle(f"Whole-cell rest: {morph}, recipe {meta_cell['recipe']['name']}, "
-                     f"{meta_cell['nseg']} segments. Drift over {spec.duration_s:g} s: "
-                     f"{data['dv']:.2g} mV, {max(data['dc'].values()):.2g} relative", fontsize=10)
-        fig.tight_layout(rect=(0, 0, 1, 0.95))
-        return fig
+
+#: the profile's variables: (symbol, unit of the figure, factor from the profile's
+#: unit, the table whose unit the figure uses, and its rows); Ca in uM as in the summary
+PANELS = {"v": ("V", "mV", 1.0, "profile", {"variable": "v"}),
+          "cli": (SYMBOLS["Cli"], "mM", 1.0, "profile", {"variable": "cli"}),
+          "nai": (SYMBOLS["Nai"], "mM", 1.0, "profile", {"variable": "nai"}),
+          "ki": (SYMBOLS["Ki"], "mM", 1.0, "profile", {"variable": "ki"}),
+          "cai": (SYMBOLS["Cai"], "uM", 1e3, "summary",
+                  {"quantity": [f"Cai {r}" for r in REGIONS]})}
+COLOURS = {"soma": "k", "basal": "tab:green", "apical": "tab:blue", "axon": "tab:red",
+           "terminal": "tab:purple", "other": "tab:gray"}
+
+
+def _figure(spec, data):
+    """The cell coloured by ``spec.shape_variable``; V, Cl, Na and Ca against the
+    distance from the soma (a quantity uniform to the eye as its deviation from
+    the mean: plotting.values)."""
+    from .. import plotting
+
+    profile, meta_cell = data["profile"], data["cell"]
+    morph = meta_cell["morphology"]["path"].replace("\\", "/").split("/")[-1]
+    fig, ax = plotting.figure(
+        NAME, f"whole-cell resting state of {morph} (recipe {meta_cell['recipe']['name']}, "
+        f"{meta_cell['nseg']} segments); drift over {spec.duration_s:g} s: "
+        f"{data['dv']:.2g} mV, {max(data['dc'].values(), default=0.0):.2g} relative",
+        mosaic=[["shape", "v", "cli"], ["shape", "nai", "cai"]], size=(13.5, 7.5),
+        width_ratios=[1.25, 1, 1])
+    symbol, unit, factor, table, where = PANELS[spec.shape_variable]
+    at_rest = plotting.segment_values(profile, spec.shape_variable, name="segment")
+    plotting.shape(ax["shape"], data["shape"], {k: v * factor for k, v in at_rest.items()}, unit,
+                   symbol, table=table, column="value", where=where)
+    ax["shape"].set_title(f"the cell at rest, coloured by {symbol}")
+    for var in ("v", "cli", "nai", "cai"):
+        sub = profile[profile["variable"] == var]
+        symbol, unit, factor, table, where = PANELS[var]
+        scale = plotting.values(ax[var], "y", sub["value"] * factor, unit, symbol,
+                                table=None if sub.empty else table, column="value", where=where)
+        for region, part in sub.groupby("region"):
+            ax[var].plot(part["distance_um"], scale(part["value"] * factor), "o", ms=3,
+                         color=COLOURS.get(region, "tab:gray"), label=region)
+        plotting.label(ax[var], "x", "path distance from the soma", "um", table="profile",
+                       column="distance_um")
+        ax[var].set_title(f"{symbol}: {plotting.spread_text(scale)}" if not sub.empty
+                          else f"no {symbol} in this recipe")
+    ax["v"].legend(loc="best")
+    return fig
 
 
 PROTOCOL = Rest()

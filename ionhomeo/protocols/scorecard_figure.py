@@ -21,13 +21,13 @@ def position(obtained, low, high) -> float:
     return (obtained - low) / (high - low)
 
 
-def draw(table):
-    from matplotlib.figure import Figure
+def draw(table, name="scorecard"):
+    from .. import plotting
 
     presets = list(dict.fromkeys(table["preset"]))
     ids = list(dict.fromkeys(table["id"]))
-    fig = Figure(figsize=(9, 0.32 * len(ids) + 1.6))
-    ax = fig.add_subplot(1, 1, 1)
+    fig, ax = plotting.figure(name, "simulated measurements against measured neurons", 1, 1,
+                              size=(9, 0.32 * len(ids) + 1.8))
     ax.axvspan(0.0, 1.0, color="0.9", label="measured range")
     for k, preset in enumerate(presets):
         part = table[table["preset"] == preset]
@@ -42,8 +42,8 @@ def draw(table):
     ax.set_yticklabels(ids, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(-2.1, 3.1)
-    ax.set_xlabel("position in the measured range (0 low end, 1 high end; clipped at -2 and 3)")
-    ax.set_title("scorecard: simulated measurements against measured neurons")
+    plotting.label(ax, "x", "position in the measured range (0 its low end, 1 its high end; "
+                   "clipped at \u22122 and 3)", "1")
+    plotting.label(ax, "y", "measured quantity", "1", table="", column="id")
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
     return fig

@@ -237,7 +237,9 @@ class SpikeTrain(Protocol):
                       warnings=warnings, metadata=meta)
 
     def figure(self, spec, data, report):
-        return _figure(spec, data, report)
+        from .spike_train_figure import draw
+
+        return draw(NAME, spec, data, report)
 
 
 def _timecourse(t_s, data, train_window_s):
@@ -250,49 +252,6 @@ def _timecourse(t_s, data, train_window_s):
     return pd.concat([pd.DataFrame({"t_s": np.round(t_s[keep], 6), "variable": name,
                                     "value": data[name][keep] * factor, "unit": unit})
                       for name, (_, unit, factor) in _RECORDED.items()], ignore_index=True)
-
-
-def _figure(spec, data, report):
-    from matplotlib.figure import Figure
-
-    d, rest, fit = data["data"], data["rest"], report.metadata["recovery_fit"]
-    value = {q: v for q, v, _, _ in report.rows}
-    t_s, train = d["t"] * 1e-3, (spec.train_start_s, spec.train_start_s + spec.train_s)
-    fig = Figure(figsize=(9.0, 11.0), layout="constrained")
-    axes = fig.subplots(5, 1, sharex=True)
-    labels = {"v": "V (mV)", "nai": "Na$_i$ (mM)", "cli": "Cl$_i$ (mM)", "ki": "K$_i$ (mM)",
-              "ipump": "pump current\n(uA/cm$^2$, outward)"}
-    outside = (t_s < train[0]) | (t_s > train[1] + AHP_DELAY_S)
-    for ax, (name, label) in zip(axes, labels.items()):
-        y = d[name] * _RECORDED[name][2]
-        ax.plot(t_s, y, color="k", lw=0.8)
-        ax.axhline(rest[name], color="tab:blue", ls="--", lw=1.0, label="solved steady state")
-        ax.axvspan(train[0], train[1], color="tab:orange", alpha=0.2, lw=0, label="spike train")
-        ax.set_ylabel(label)
-        if name in ("v", "ipump"):  # spikes would hide the slow changes: clip them
-            lo, hi = min(y[outside].min(), rest[name]), max(y[outside].max(), rest[name])
-            pad = 0.15 * (hi - lo) or 0.01 * abs(rest[name]) or 1e-3
-            ax.set_ylim(lo - pad, hi + pad)
-            ax.text(0.01, 0.04, "values during the train clipped", transform=ax.transAxes,
-                    fontsize=8, color="0.4")
-        ax.ticklabel_format(axis="y", useOffset=False)
-    inset = axes[0].inset_axes([0.62, 0.42, 0.36, 0.52])  # the train at full scale
-    m = (t_s >= train[0] - 0.05) & (t_s <= min(train[1], train[0] + 0.3))
-    inset.plot(t_s[m], d["v"][m], color="k", lw=0.7)
-    inset.set_title("train start, full scale", fontsize=8), inset.tick_params(labelsize=7)
-    if math.isfinite(fit["tau_s"]):
-        tt = t_s[t_s >= fit["t0_s"]]
-        axes[1].plot(tt, fit["c_mM"] + fit["a_mM"] * np.exp(-(tt - fit["t0_s"]) / fit["tau_s"]),
-                     color="tab:red", ls=":", lw=1.5,
-                     label=f"exponential fit, tau = {fit['tau_s']:.0f} s")
-    axes[0].legend(loc="upper left", fontsize=8), axes[1].legend(loc="center right", fontsize=8)
-    axes[-1].set_xlabel("time (s)"), axes[-1].set_xlim(t_s[0], t_s[-1])
-    fig.suptitle(f"Rest: Vm {rest['v']:.2f} mV, Na$_i$ {rest['nai']:.2f} mM, Cl$_i$ "
-                 f"{rest['cli']:.2f} mM, E$_{{GABA}}$ {data['E'][3]:.1f} mV\n"
-                 f"{int(value['spikes'])} spikes ({spec.train_hz:g} Hz, {spec.train_s:g} s): "
-                 f"Na$_i$ rise {value['Nai_rise']:.3f} mM, pump AHP {value['pump_AHP']:.3f} mV, "
-                 f"$\\tau_{{Na}}$ {fit['tau_s']:.0f} s", fontsize=10)
-    return fig
 
 
 PROTOCOL = SpikeTrain()

@@ -192,7 +192,9 @@ class TerminalVsSoma(Protocol):
                                 "model": data["model"], "sites": out, "tau_ratio": ratio})
 
     def figure(self, spec, data, report):
-        return _figure(data, report.metadata)
+        from .terminal_vs_soma_figure import draw
+
+        return draw(self.name, data, report.metadata)
 
 
 def _site(spec, data, region, table, warnings) -> dict:
@@ -269,31 +271,6 @@ def _checks(out, ratio, table) -> list:
                             "physics: tau = (1 + kappa)/k, k = g (S/V)/(2F), the model's kappa, "
                             "S/V and g", "the PMCA's rate differs from its resting slope by up "
                             "to 2.5 % at the fit windows' start (0.5 % measured)")]
-
-
-def _figure(data, meta):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(10, 4.5), layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
-    t, r = data["t"], meta["tau_ratio"]
-    for region, colour in (("terminal", "tab:purple"), ("soma", "k")):
-        m, o, f = meta["model"][region], meta["sites"][region], meta["sites"][region]["fit"]
-        y, c0 = data["traces"][region] - m["cai_rest_mM"], m["cai_rest_mM"]
-        ax1.plot(t[t < 100], y[t < 100] / (o["expected_mM"] - c0), color=colour, label=f"{region}:"
-                 f" {m['volume_fL']:.4g} fL, kappa {m['kappa_S']:.0f} {o['peak_mM'] * 1e3:.4g} uM")
-        ax2.semilogy(t[y > 0] / 1e3, y[y > 0] / c0, color=colour, lw=1, label=f"{region}: tau "
-                     f"{f['tau_ms']:.0f} ms (expected {m['tau_expected_ms']:.0f})")
-        tt = np.linspace(f["t_start_ms"], f["t_end_ms"], 50)  # nan without a fit
-        ax2.semilogy(tt / 1e3, f["a"] * np.exp(-(tt - tt[0]) / f["tau_ms"]) / c0,
-                     color="tab:orange", ls=":", lw=2)
-    ax1.axhline(1.0, color="tab:red", ls="--", lw=0.8)
-    ax1.set(xlabel="time (ms)", ylabel="rise above rest / expected", title="the Ca entry")
-    ax2.set(xlabel="time (s)", ylabel="(Ca - rest)/rest", ylim=(1e-4, None), title=f"decays, "
-            f"fits dotted: tau_t/tau_s {r['obtained']:.4f} (formula {r['expected']:.4f})")
-    ax1.legend(fontsize=7)
-    ax2.legend(fontsize=7)
-    return fig
 
 
 PROTOCOL = TerminalVsSoma()
