@@ -202,7 +202,11 @@ HANDLER_INTRO = [
     "//    exactly the charge NEURON computed into ions (tapered 3-D segments).",
     "// NEURON's own reset of written concentrations (ion_style cinit) is turned off",
     "// where ionhomeo owns the ion: it would run after this handler and after any",
-    "// other type-0 handler. Concentrations no ionhomeo owner writes are per-segment",
+    "// other type-0 handler. NEURON turns it back on in one segment when a mechanism",
+    "// using the ion is placed there (a point process such as GabaA), which ion_style",
+    "// cannot see (it reads a section's first segment): after any change of the model's",
+    "// structure the style is set again in every section and segment where ionhomeo",
+    "// owns the ion. Concentrations no ionhomeo owner writes are per-segment",
     "// constants, as in NEURON: where one still holds the value NEURON allocated (nai",
     "// 10, ki 54.4, cai 5e-5, others 1 mM; outside nao 140, ko 2.5, cao 2, others 1)",
     "// it starts at the global, any other value is kept. To start elsewhere, set the per-segment",
@@ -236,7 +240,7 @@ def _owner_lines(ion: str, owner: str) -> list:
     c, c0, glob = f"{ion}i", f"{ion}i0_{owner}", f"{ion}i0_{ion}_ion"
     # NEURON turns an ion's cinit back on whenever any mechanism using the ion
     # is inserted where a concentration is written (a GabaA synapse on a segment
-    # with cldyn, say), so the style is checked at every finitialize
+    # with cldyn, say), in that segment only: see ionhomeo_keep_concentrations
     lines = [f"        if (ismembrane(\"{owner}\")) {{",
              f"            ionhomeo_keep_concentrations(\"{ion}_ion\")",
              "            for (x, 0) {"]
@@ -277,11 +281,23 @@ def hoc_text(defaults: Defaults | None = None) -> str:
             key = f"{ion}{side}"
             lines.append(f"{key}0_{ion}_ion = {getattr(d, key)!r}  // {SOURCES[key]}")
     lines += [""] + HANDLER_INTRO + [
+        "// NEURON's structure_change_count when ionhomeo_init_concentrations last set",
+        "// the ion styles in every section (-1: never)",
+        "ionhomeo_styled_structure = -1",
+        "ionhomeo_restyle = 0",
+        "objref ionhomeo_cvode",
+        "ionhomeo_cvode = new CVode()",
         "proc ionhomeo_keep_concentrations() { local s",
         "    // $s1 an ion name such as \"ca_ion\", in the accessed section. The style is",
         "    // c_style + 4 cinit + 8 e_style + 32 einit + 64 eadvance: keep all but cinit.",
+        "    // ion_style($s1) reads the section's first segment only; setting it sets every",
+        "    // segment. NEURON turns cinit on again in the one segment where a mechanism",
+        "    // using the ion is allocated (a point process placed there), always with a",
+        "    // change of structure: then (ionhomeo_restyle) it is set whatever the first",
+        "    // segment shows; otherwise only a section-wide ion_style() call can have",
+        "    // turned it on, which the first segment shows.",
         "    s = ion_style($s1)",
-        "    if (int(s/4) % 2) {",
+        "    if (ionhomeo_restyle || int(s/4) % 2) {",
         "        // arguments: c_style, e_style, einit, eadvance, cinit",
         "        ion_style($s1, s % 4, int(s/8) % 4, int(s/32) % 2, int(s/64) % 2, 0)",
         "    }",
@@ -309,10 +325,12 @@ def hoc_text(defaults: Defaults | None = None) -> str:
         "// own handler then sets every state it varies, and what this handler set",
         "// (areas, ion styles, other concentrations) persists between its finitialize calls",
         "ionhomeo_init_skip = 0",
-        "proc ionhomeo_init_concentrations() { local x",
+        "proc ionhomeo_init_concentrations() { local x, structure",
         "    if (ionhomeo_init_skip) { return }",
         "    ionhomeo_adopted = 0",
         "    ionhomeo_changed = 0",
+        "    structure = ionhomeo_cvode.structure_change_count()",
+        "    ionhomeo_restyle = (structure != ionhomeo_styled_structure)",
         "    forall {",
     ]
     for ion, owners in OWNERS.items():
@@ -330,6 +348,8 @@ def hoc_text(defaults: Defaults | None = None) -> str:
         "            for (x, 0) { ko(x) = ko0_k_ion  afac_kext(x) = ionhomeo_afac(x) }",
         "        }",
         "    }",
+        "    ionhomeo_styled_structure = structure",
+        "    ionhomeo_restyle = 0",
         "    if (ionhomeo_adopted > 0) {",
         "        printf(\"ionhomeo: %d segment(s) start at concentrations set on them before their "
         "first finitialize, not at the globals (first: %s); kept as their initial values "

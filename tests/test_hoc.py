@@ -64,3 +64,13 @@ def test_each_calcium_mechanism_is_insertable_alone_from_hoc(tmp_path):
     out = _run_nrniv(Path(__file__).parent / "hoc" / "calcium_each_alone.hoc", tmp_path)
     # 16 density mechanisms, each alone in a section, plus CaInject
     assert "mechanisms 17" in out
+
+
+def test_point_processes_placed_after_the_first_finitialize_keep_initial_values(tmp_path):
+    """A GabaA synapse (Cl) and Channel Builder point processes (Na, K) placed
+    after the first finitialize in middle segments: those segments start at
+    their own initial values, not at the globals (tests/test_late_point_process.py
+    for ionhomeo's Cell and its resting state)."""
+    out = _run_nrniv(Path(__file__).parent / "hoc" / "late_point_process.hoc", tmp_path)
+    assert "dend first segment cinit 0" in out  # the case ion_style() cannot see
+    assert "mismatches 0" in out
