@@ -65,7 +65,7 @@ _TOP_KEYS = ("name", "protocol", "seed", "morphologies", "recipes", "options", "
 _AXIS_KEYS = ("option", "parameter", "region", "unit", "values", "start", "stop", "num",
               "scale", "low", "high")
 _NOT_OPTIONS = {"morphology": "morphologies", "recipe": "recipes", "out_dir": "--out",
-                "progress": None, "defaults": None}
+                "progress": None, "defaults": None, "format": None}
 
 
 class SweepError(ValueError):
@@ -657,7 +657,7 @@ def run_point(point: dict, out) -> dict:
     import traceback
     import warnings
 
-    from . import results
+    from . import progress, results
     from .protocols import get
 
     wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -670,7 +670,9 @@ def run_point(point: dict, out) -> dict:
         warnings.simplefilter("always")
         try:
             kwargs = _protocol_kwargs(point)
-            with _globals_restored():
+            # a point's own progress (its conditions, steady states) is not shown:
+            # the sweep's line counts the points
+            with _globals_restored(), progress.quiet():
                 result = get(point["protocol"])(out_dir=staging, **kwargs)
             record["summary"] = [{"quantity": q, "value": float(v), "unit": u}
                                  for q, v, u in zip(result.summary["quantity"],
@@ -747,7 +749,9 @@ class Progress:
         self._new += 1
         if record.get("status") != "ok":
             self.failed += 1
-        if self.quiet:
+        from .progress import enabled
+
+        if self.quiet or not enabled():  # --quiet, IONHOMEO_QUIET
             return
         elapsed = time.perf_counter() - self._start
         left = (self.total - self.done) * elapsed / self._new
@@ -818,12 +822,14 @@ def run(spec: SweepSpec, out, jobs: int | None = None, quiet: bool = False,
     ``jobs=1`` runs in this process) or "mpi" (the calling process is rank 0
     of NEURON's bulletin board; :func:`ionhomeo.mpi.run_points`).
     """
+    from .progress import env_quiet
+
     out = Path(out)
     with _locked(out):
         todo = prepare(spec, out)
         total = len(points(spec))
         progress = Progress(total, total - len(todo), quiet)
-        if not quiet and todo:
+        if not quiet and todo and not env_quiet():
             where = (f"{int(mpi_context().nhost())} MPI ranks" if runner == "mpi" else
                      "this process" if (jobs or cores()) == 1 or len(todo) == 1 else
                      f"{min(jobs or cores(), len(todo))} worker processes")
@@ -1026,6 +1032,8 @@ def figure(spec: SweepSpec, df):
 
 def add_parser(commands) -> None:
     """Register ``ionhomeo sweep`` on the CLI's sub-parsers."""
+    import argparse
+
     p = commands.add_parser(
         "sweep",
         help="run a protocol at every point of a parameter sweep (local cores or MPI)",
@@ -1045,7 +1053,8 @@ def add_parser(commands) -> None:
     p.add_argument("--mpi", action="store_true",
                    help="use NEURON's ParallelContext with MPI even if no MPI launcher is "
                         "detected (it is used automatically under mpiexec or srun)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="no progress lines (also IONHOMEO_QUIET=1)")
     p.add_argument("--points", action="store_true",
                    help="print the points of the sweep and exit without running")
     p.set_defaults(func=command)
@@ -1097,7 +1106,7 @@ def _command(args, runner: str) -> int:
         return 0
     out = args.out if args.out is not None else Path("results") / spec.name
     try:
-        df = run(spec, out, jobs=args.jobs, quiet=args.quiet, runner=runner)
+        df = run(spec, out, jobs=args.jobs, quiet=getattr(args, "quiet", False), runner=runner)
     except (SweepError, OutputError) as err:
         print(f"ionhomeo sweep: error: {err}", file=sys.stderr)
         return 2
