@@ -736,8 +736,9 @@ CASES += [
      r"(?s)^exit 2: .*error: argument COMMAND: invalid choice: 'frobnicate' \(choose from"),
     ("cli unknown option", _cli("run", "rest", "--bogus"), CommandLineExit,
      r"(?s)^exit 2: .*error: unrecognized arguments: --bogus"),
-    ("cli --format, which no command has", _cli("run", "rest", "--format", "xls"),
-     CommandLineExit, r"(?s)^exit 2: .*error: unrecognized arguments: --format xls"),
+    ("cli --format of a kind no command writes", _cli("run", "rest", "--format", "xls"),
+     CommandLineExit, r"(?s)^exit 2: .*error: argument --format: invalid choice: 'xls' "
+                      r"\(choose from '?csv'?, '?parquet'?\)"),
     ("cli --recipe without a file", _cli("run", "rest", "--recipe"), CommandLineExit,
      r"(?s)^exit 2: .*ionhomeo run: error: argument --recipe: expected one argument"),
     ("cli --duration infinite", _cli("run", "rest", "--duration", "inf"), CommandLineExit,
