@@ -932,6 +932,9 @@ def test_ctrl_c_in_the_resting_state_handler_ends_cell_start(h):
         handler = h.FInitializeHandler(1, lambda: os.kill(os.getpid(), signal.SIGINT))
         with pytest.raises(KeyboardInterrupt):
             cell.start()
+        # stdrun's stop flag, set to stop a fixed-step run, does not outlive the
+        # interrupt: left set, the next CVODE run in the process ended at once
+        assert h.stoprun == 0
         del handler
         cell.start()  # raised once: the next start works
     finally:
