@@ -321,7 +321,7 @@ class SettingError(ValueError):
 
 #: options with a flag of their own, or not the user's to set
 _FLAGGED = {"out_dir": "--out", "duration_s": "--duration", "morphology": "--morphology",
-            "recipe": "--recipe", "progress": None, "defaults": None}
+            "recipe": "--recipe", "format": "--format", "progress": None, "defaults": None}
 
 def _option_unit(name: str, protocol=None):
     """The unit of option ``name``: the protocol's Spec declares it; otherwise

@@ -72,6 +72,7 @@ def test_a_setting_reaches_the_protocol_in_the_unit_of_its_name(monkeypatch, set
     ("duration_s=5", r"duration_s is set with --duration, not --set"),
     ("recipe=mature", r"recipe is set with --recipe, not --set"),
     ("defaults=1", r"defaults is not an option"),
+    ("format=parquet", r"format is set with --format, not --set"),
 ])
 def test_a_bad_setting_is_refused_before_the_run(monkeypatch, capsys, setting, message):
     import re
@@ -120,6 +121,7 @@ def test_options_lists_every_option_of_every_protocol_with_unit_and_default(caps
                  "kext                     default True"):
         assert line in out
     assert "defaults" not in out.split("\n", 1)[1]  # a Python object, not a CLI option
+    assert "format" not in out.split("\n", 1)[1]  # --format, not --set
     # every protocol's options parse at their own defaults (lists, none, strings)
     for name, proto in PROTOCOLS.items():
         import inspect
