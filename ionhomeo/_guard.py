@@ -8,6 +8,10 @@ import, before any Python code can say why. :func:`install` puts a finder in
 front of Python's import system that checks those files when ``neuron`` is
 first imported and raises :class:`DamagedLibraryError` naming the file and
 the fix instead. It imports nothing heavy and never imports NEURON.
+
+The same finder imports NEURON with ``-nogui`` when there is no X display
+(:func:`neuron_options`), so that NEURON's "no DISPLAY" warning does not
+appear with every command and script.
 """
 
 from __future__ import annotations
@@ -108,8 +112,40 @@ def damaged_library(cwd=None) -> str | None:
     return None
 
 
+#: NEURON's options for ``import neuron`` (read once, when its hoc module starts)
+OPTIONS_ENV = "NEURON_MODULE_OPTIONS"
+
+
+def neuron_options(environ, always: bool = False):
+    """The ``NEURON_MODULE_OPTIONS`` to import NEURON with, or None to leave
+    the environment as it is.
+
+    NEURON prints "Warning: no DISPLAY environment variable. --No graphics
+    will be displayed." on stderr when it starts its GUI without an X
+    display (its ivocmain.cpp checks ``getenv("DISPLAY")`` unless ``-nogui``
+    was given). Without a display nothing can be drawn anyway, so ``-nogui``
+    is added then (to the user's own options, which come first), and the
+    warning goes. With a DISPLAY NEURON keeps its GUI, unless ``always``
+    (the command line, which never draws with NEURON: an unreachable
+    DISPLAY would otherwise stop it with "can't open DISPLAY"). Windows
+    has no DISPLAY and is left alone.
+    """
+    options = environ.get(OPTIONS_ENV, "")
+    if "-nogui" in options.split() or sys.platform == "win32":
+        return None
+    if not always and environ.get("DISPLAY"):
+        return None
+    return f"{options} -nogui".strip()
+
+
+#: set by the command line: -nogui even with a DISPLAY
+nogui_always = False
+
+
 class _Finder(importlib.abc.MetaPathFinder):
-    """Checks the auto-loaded libraries when ``neuron`` is first imported."""
+    """Checks the auto-loaded libraries when ``neuron`` is first imported, and
+    imports it with ``-nogui`` where it could not show graphics
+    (:func:`neuron_options`), the environment put back afterwards."""
 
     checked = False
 
@@ -120,7 +156,38 @@ class _Finder(importlib.abc.MetaPathFinder):
                 raise DamagedLibraryError(problem)
             # checked once; sys.meta_path is not changed while Python walks it
             self.checked = True
+            return _spec_without_gui(name, path)
         return None  # the regular finders import it
+
+
+def _spec_without_gui(name, path):
+    """NEURON's own module spec, its loader run with NEURON_MODULE_OPTIONS
+    holding ``-nogui`` (and then restored: a child process with a DISPLAY
+    is not affected), or None (the regular finders then import it as it is)."""
+    options = neuron_options(os.environ, always=nogui_always)
+    if options is None:
+        return None
+    from importlib.machinery import PathFinder
+
+    spec = PathFinder.find_spec(name, path)
+    loader = getattr(spec, "loader", None)
+    if loader is None or not hasattr(loader, "exec_module"):
+        return None
+    exec_module = loader.exec_module
+
+    def exec_without_gui(module):
+        before = os.environ.get(OPTIONS_ENV)
+        os.environ[OPTIONS_ENV] = options
+        try:
+            exec_module(module)
+        finally:
+            if before is None:
+                os.environ.pop(OPTIONS_ENV, None)
+            else:
+                os.environ[OPTIONS_ENV] = before
+
+    loader.exec_module = exec_without_gui  # this spec's own loader object only
+    return spec
 
 
 _finder = _Finder()

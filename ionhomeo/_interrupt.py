@@ -23,11 +23,13 @@ from typing import Callable, Iterator
 
 
 class _Noted:
-    """One guard's flag: set when its handler saw SIGINT (compared by identity)."""
-    __slots__ = ("hit",)
+    """One guard's flags: ``hit`` when its handler saw SIGINT (until it is
+    raised), ``stopped`` when the handler set NEURON's stoprun (compared by
+    identity)."""
+    __slots__ = ("hit", "stopped")
 
     def __init__(self):
-        self.hit = False
+        self.hit = self.stopped = False
 
 
 #: the active guards' flags, innermost last
@@ -49,7 +51,7 @@ def guard() -> Iterator[Callable[[], None]]:
     noted = _Noted()
 
     def handler(signum, frame):
-        noted.hit = True
+        noted.hit = noted.stopped = True
         _stop_neuron_run()
         if callable(previous):
             previous(signum, frame)  # Python's own raises KeyboardInterrupt here
@@ -63,20 +65,24 @@ def guard() -> Iterator[Callable[[], None]]:
     finally:
         _noted.remove(noted)
         signal.signal(signal.SIGINT, previous)
+        if noted.stopped:  # the run it stopped is over: a later run must not stop at once
+            _stop_neuron_run(0)
     if noted.hit:  # reached only when the block ended normally: the interrupt was lost
         raise KeyboardInterrupt
 
 
-def _stop_neuron_run() -> None:
+def _stop_neuron_run(value: int = 1) -> None:
     """Ask a fixed-step ``continuerun`` in progress to stop at its next step
     (stdrun's ``stoprun``; ``continuerun`` clears it when it starts). CVODE's
-    ``CVode.solve`` has no such flag: it ends at its chunk's end."""
+    ``CVode.solve`` has no such flag: it ends at its chunk's end. ``value``
+    0 clears it again when the guarded block ends: left set, it made the next
+    ``simulate.run`` under CVODE end at once as an interrupt."""
     import sys
 
     neuron = sys.modules.get("neuron")
     h = getattr(neuron, "h", None)
     if h is not None and hasattr(h, "stoprun"):
-        h.stoprun = 1
+        h.stoprun = value
 
 
 def check() -> None:

@@ -31,6 +31,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -375,12 +376,26 @@ def compile_mechanisms(
             f"the compile cache {root} (from {source}) cannot be created or written: "
             f"{err.strerror or err}. Set IONHOMEO_CACHE to a writable directory "
             "(export IONHOMEO_CACHE=/path/to/cache)") from None
+    from . import progress
+
     with lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            progress.message(f"another process is compiling the mechanisms into {build_dir}; "
+                             "waiting for it")
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
         if not force and _is_complete(build_dir) and _damage(build_dir) is None:
             return build_dir  # another process built it while we waited
         _remove_leftovers(root, build_dir.name)
+        count = sum(name.endswith(".mod") for name in sources)
+        progress.message(f"compiling {count} NMODL mechanisms from {source_dir} with nrnivmodl "
+                         f"into {build_dir} (once for these sources and this NEURON; a few "
+                         "minutes)")
+        started = time.perf_counter()
         _build(build_dir, source_dir, sources, nrnivmodl, cxx)
+        progress.message(f"compiled the mechanisms in {time.perf_counter() - started:.0f} s "
+                         f"into {build_dir}; later runs reuse them")
     return build_dir
 
 

@@ -27,11 +27,16 @@ records how many. The cut leaf stays one leaf for ``tip_distance`` and
 
 Several cells can coexist in one process; each owns its sections, which
 :meth:`Cell.destroy` deletes (or garbage collection, once nothing refers to
-the cell).
+the cell). A cell is named after its morphology file or geometry
+(``pyramidal``), and its sections and segments after it
+(``pyramidal.soma[0](0.5)``), the same in every run, so that tables of two
+runs can be joined; a cell built while another of the same name is alive is
+``pyramidal_2`` (then ``_3``, ...).
 """
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 from . import _interrupt
@@ -40,6 +45,22 @@ __all__ = ["Cell", "CellError"]
 
 #: NEURON's default specific capacitance (uF/cm2), where no passive rule sets cm
 DEFAULT_CM_UF_CM2 = 1.0
+
+
+#: name -> Cell, the cells alive (not destroyed, not collected) in this process
+_LIVE: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
+
+
+def _take_name(stem: str, cell) -> str:
+    """``stem`` if no live cell has it, else ``stem_2``, ``stem_3``, ...: names
+    (and so section and segment names) are the same in every run, and distinct
+    among the cells alive together."""
+    name, k = stem, 1
+    while name in _LIVE:
+        k += 1
+        name = f"{stem}_{k}"
+    _LIVE[name] = cell
+    return name
 
 
 class CellError(RuntimeError):
@@ -85,9 +106,11 @@ class Cell:
         if isinstance(morphology, morph_mod.Morphology):
             morph = morphology
         else:
-            if isinstance(morphology, str) and morphology in morph_mod.BUNDLED \
-                    and not Path(morphology).exists():
-                morphology = morph_mod.bundled(morphology)
+            from .names import match
+
+            if isinstance(morphology, str) and match(morphology, morph_mod.BUNDLED) \
+                    and not Path(morphology).exists():  # Pyramidal, ball-and-stick too
+                morphology = morph_mod.bundled(match(morphology, morph_mod.BUNDLED))
             morph = morph_mod.load(morphology)  # names the problem for any other input
         rec = recipe_mod.resolve(recipe, default="mature")
         self.morphology = morph
@@ -96,9 +119,10 @@ class Cell:
         self.frequency_hz = float(frequency_hz)
         self._handler = None
         self.state = None
-        # NEURON names the sections after str(owner): keep it simple and unique
+        # NEURON names the sections after str(owner): the morphology's name, the
+        # same in every run (pyramidal.soma[0]); a second live cell of it gets _2
         stem = "".join(ch if ch.isalnum() else "_" for ch in morph.path.stem)
-        self.name = f"{stem}_{id(self):x}"
+        self.name = _take_name(stem, self)
         self.sections_by_type = morph_mod.instantiate(morph, self)
         self.bouton_um = None if bouton_um is None else float(bouton_um)
         self.split_leaves = {}  # leaf section -> the bouton section split off it
@@ -124,7 +148,7 @@ class Cell:
         self.morphology, self.recipe = geometry, rec
         self.d_lambda = self.frequency_hz = None
         self._handler, self.state, self.pieces, self.split_leaves = None, None, {}, {}
-        self.name = f"{geometry.name}_{id(self):x}"
+        self.name = _take_name(geometry.name, self)
         self.sections_by_type = geometry_mod.instantiate(geometry, self)
         self.all = [sec for kind in ("soma", "dend", "apic", "axon")
                     for sec in self.sections_by_type.get(kind, [])]
@@ -264,7 +288,8 @@ class Cell:
         it is dynamic, ``v_guess``, ``tol``); any other cell (a one-segment
         reconstruction too) by :func:`ionhomeo.steady.solve_cell` (Newton's
         method on NEURON's own rates; V and every concentration in every
-        segment such that all net fluxes vanish). Returns the state (a
+        segment such that all net fluxes vanish; ``progress`` as there: its steps
+        on stderr when it takes more than a couple of seconds). Returns the state (a
         :class:`~ionhomeo.steady.SteadyState` or
         :class:`~ionhomeo.steady.CellSteadyState`); NEURON is left
         initialised at t = 0 in it, and :meth:`start` starts a run there again.
@@ -280,6 +305,7 @@ class Cell:
         if uniform is None:  # a one-segment cylinder of ionhomeo.geometry
             uniform = self.nseg == 1 and not hasattr(self.morphology, "path")
         if uniform:
+            solver_options.pop("progress", None)  # one compartment: a fraction of a second
             if "fixed" not in solver_options:  # K held where it is dynamic (steady.solve)
                 held = "k" in steady.dynamic_ions(self.soma_center)
                 solver_options["fixed"] = ("k",) if held else ()
@@ -320,6 +346,8 @@ class Cell:
         sections the caller still holds keep theirs alive.
         """
         self._destroyed = True
+        if _LIVE.get(self.name) is self:  # the name is free for the next cell
+            del _LIVE[self.name]
         self._handler = None
         self.state = None
         self.applied = None

@@ -127,7 +127,10 @@ def table(checks):
     """The checks as a DataFrame (one row each), for CSV output."""
     import pandas as pd
 
+    # tolerance a number (NaN where the relation has none), so that the column
+    # has one type in every format (Parquet keeps types)
     rows = [{**c.to_dict(), "obtained": _fmt(c.obtained), "expected": _fmt(c.expected),
+             "tolerance": math.nan if c.tolerance is None else float(c.tolerance),
              "result": "PASS" if c.passed else "FAIL"} for c in checks]
     columns = ["name", "result", "obtained", "expected", "tolerance", "relation", "unit",
                "criterion", "source", "why"]

@@ -34,16 +34,112 @@ def _format_value(value: float, unit: str) -> str:
     return f"{value:.5g}"
 
 
-def format_summary(summary) -> str:
-    """The summary DataFrame (quantity, value, unit, description) as aligned text."""
-    rows = [("quantity", "value", "unit", "description")]
-    rows += [(q, _format_value(v, u), "" if u == "1" else u, desc)
-             for q, v, u, desc in summary[["quantity", "value", "unit", "description"]]
-             .itertuples(index=False)]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = [f"{q:<{widths[0]}}  {v:>{widths[1]}}  {u:<{widths[2]}}  {d}" for q, v, u, d in rows]
-    lines.insert(1, "-" * max(len(line) for line in lines))
-    return "\n".join(lines)
+#: the widest table format_summary prints side by side (characters)
+WIDE_TABLE_CHARS = 110
+#: words that name regions, for the row label of a per-region table
+_REGION_WORDS = {"soma", "basal", "apical", "axon", "terminal", "dendrite", "dend", "bouton",
+                 "ais", "trunk", "oblique", "tuft", "proximal", "distal", "all"}
+
+
+def _grid(rows):
+    """The summary rows named ``QUANTITY GROUP`` (GROUP: the last word, a
+    region, a recipe, a condition) that form a full table: the largest set of
+    groups (at least two) that have the same quantities (at least two), each
+    quantity in one unit. Returns (groups, columns {quantity: unit}, cells
+    {(group, quantity): (value, description)}), or None."""
+    split = {}
+    for q, v, u, d in rows:
+        head, sep, last = q.rpartition(" ")
+        if sep and head.strip():
+            split.setdefault(last, {})[head.strip()] = (v, u, d)
+    families = {}
+    for group, quantities in split.items():
+        families.setdefault(tuple(quantities), []).append(group)
+    best = max(((len(g), len(q), q, g) for q, g in families.items()), default=None)
+    if best is None or best[0] < 2 or best[1] < 2:
+        return None
+    _, _, heads, groups = best
+    if any(len({split[g][h][1] for g in groups}) > 1 for h in heads):
+        return None  # a quantity in different units: not one column
+    columns = {h: split[groups[0]][h][1] for h in heads}
+    cells = {(g, h): (split[g][h][0], split[g][h][2]) for g in groups for h in heads}
+    return groups, columns, cells
+
+
+def _grid_text(groups, columns, cells, label) -> list:
+    head = [label] + [f"{h} ({u})" if u and u != "1" else h for h, u in columns.items()]
+    body = [[g] + [_format_value(cells[(g, h)][0], u) if (g, h) in cells else ""
+                   for h, u in columns.items()] for g in groups]
+    widths = [max(len(r[i]) for r in [head] + body) for i in range(len(head))]
+    fmt = lambda r: "  ".join([f"{r[0]:<{widths[0]}}"] + [  # noqa: E731
+        f"{x:>{w}}" for x, w in zip(r[1:], widths[1:])])
+    lines = [fmt(head)] + [fmt(r) for r in body]
+    lines.insert(1, "-" * len(lines[0]))
+    # the columns' meaning, once for columns that share it
+    meaning = {}
+    for h in columns:
+        desc = next((cells[(g, h)][1] for g in groups if (g, h) in cells), "")
+        meaning.setdefault(desc, []).append(h)
+    lines += [f"  {', '.join(hs)}: {desc}" for desc, hs in meaning.items() if desc]
+    return lines
+
+
+def _grid_by_quantity(groups, columns, cells, label) -> list:
+    """The grid turned over: a row per quantity, a column per group, then the
+    unit and the meaning."""
+    head = ["quantity"] + list(groups) + ["unit", "description"]
+    body = [[h] + [_format_value(cells[(g, h)][0], u) if (g, h) in cells else ""
+                   for g in groups]
+            + ["" if u == "1" else u,
+               next((cells[(g, h)][1] for g in groups if (g, h) in cells), "")]
+            for h, u in columns.items()]
+    n = len(groups)
+    widths = [max(len(r[i]) for r in [head] + body) for i in range(n + 2)]
+    fmt = lambda r: "  ".join([f"{r[0]:<{widths[0]}}"] + [  # noqa: E731
+        f"{x:>{w}}" for x, w in zip(r[1:n + 1], widths[1:n + 1])]
+        + [f"{r[n + 1]:<{widths[n + 1]}}", r[n + 2]])
+    lines = [fmt(head)] + [fmt(r) for r in body]
+    if label:
+        lines.insert(0, " " * widths[0] + "  " + label)
+    lines.insert(len(lines) - len(body), "-" * max(len(line) for line in lines))
+    return lines
+
+
+def format_summary(summary, metadata=None) -> str:
+    """The summary DataFrame (quantity, value, unit, description) as aligned text.
+
+    Quantities given per region (``Vm soma``, ``Vm apical``, ...), per
+    recipe or per condition are printed as one table, a row per region
+    (recipe, condition) and a column per quantity with its unit, followed by
+    the columns' meaning (or, where that is wider than
+    :data:`WIDE_TABLE_CHARS`, a row per quantity and a column per region,
+    recipe or condition); the other quantities one per line.
+    """
+    table = list(summary[["quantity", "value", "unit", "description"]].itertuples(index=False))
+    out = []
+    grid = _grid(table)
+    if grid is not None:
+        groups, columns, cells = grid
+        recipes = {r.get("name") for r in (metadata or {}).get("recipes") or []}
+        label = ("region" if set(groups) <= _REGION_WORDS else
+                 "recipe" if set(groups) <= recipes else "")
+        wide = _grid_text(groups, columns, cells, label)
+        if max(len(line) for line in wide[:len(groups) + 2]) > WIDE_TABLE_CHARS:
+            wide = _grid_by_quantity(groups, columns, cells, label)  # few groups, long names
+        if max(len(line) for line in wide[:len(columns) + 3]) <= WIDE_TABLE_CHARS \
+                or len(groups) <= 4:
+            out = wide + [""]
+            covered = {f"{h} {g}" for g, h in cells}
+            table = [row for row in table if row[0] not in covered]
+    if table:
+        rows = [("quantity", "value", "unit", "description")]
+        rows += [(q, _format_value(v, u), "" if u == "1" else u, desc) for q, v, u, desc in table]
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = [f"{q:<{widths[0]}}  {v:>{widths[1]}}  {u:<{widths[2]}}  {d}"
+                 for q, v, u, d in rows]
+        lines.insert(1, "-" * max(len(line) for line in lines))
+        out += lines
+    return "\n".join(out).rstrip("\n")
 
 
 def model_lines(metadata) -> list:
@@ -64,16 +160,41 @@ def model_lines(metadata) -> list:
 
 
 def _protocol_list() -> str:
+    """Each protocol with its description and defaults (cell, recipe, duration)."""
     from .protocols import PROTOCOLS
 
     width = max(map(len, PROTOCOLS), default=0)
     lines = []
     for name, proto in sorted(PROTOCOLS.items()):
-        default = inspect.signature(proto.run).parameters.get("duration_s")
-        dur = (f" (default duration {default.default:g} s)"
-               if default is not None and default.default is not inspect.Parameter.empty else "")
-        lines.append(f"  {name:<{width}}  {proto.description}{dur}")
+        params = inspect.signature(proto.run).parameters
+        defaults = []
+        for key, label, unit in (("morphology", "cell", ""), ("recipe", "recipe", ""),
+                                 ("duration_s", "duration", " s")):
+            default = params[key].default if key in params else None
+            if default is not None and default is not inspect.Parameter.empty:
+                defaults.append(f"{label} {default:g}{unit}" if isinstance(default, float)
+                                else f"{label} {default}")
+        shown = f" (default {', '.join(defaults)})" if defaults else ""
+        lines.append(f"  {name:<{width}}  {proto.description}{shown}")
     return "\n".join(lines)
+
+
+def cell_line(metadata) -> str:
+    """The printed header's cell: the morphology the run used (bundled name or
+    file), or the protocol's own geometry; with its segments when the cells
+    recorded have one number of them."""
+    from .morphology import BUNDLED
+
+    spec = metadata.get("spec") or {}
+    morph = spec.get("morphology")
+    if morph:
+        text = f"{morph} (bundled)" if str(morph) in BUNDLED else str(morph)
+    else:
+        text = "the protocol's own geometry"
+    cells = [metadata.get("cell")] + list((metadata.get("cells") or {}).values()
+                                          if isinstance(metadata.get("cells"), dict) else [])
+    nseg = {c.get("nseg") for c in cells if isinstance(c, dict) and isinstance(c.get("nseg"), int)}
+    return f"cell: {text}" + (f", {nseg.pop()} segments" if len(nseg) == 1 else "")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -81,7 +202,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from . import mechanisms
     from .protocols import UnknownProtocolError, get
 
-    if args.protocol == "all":
+    if args.format == "parquet" and not args.options:
+        from .results import _parquet_engine
+
+        try:  # said before anything is computed
+            _parquet_engine()
+        except ImportError:
+            print(f"ionhomeo run {args.protocol}: error: --format parquet needs pyarrow, which "
+                  "is not installed: pip install pyarrow (or pip install 'ionhomeo[parquet]'); "
+                  "or write CSV (--format csv, the default)", file=sys.stderr)
+            return 2
+    if args.protocol.lower() == "all":
         return _run_all(args)
     try:
         protocol = get(args.protocol)
@@ -109,9 +240,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"ionhomeo run {protocol.name}: error: this protocol takes no {option}",
                   file=sys.stderr)
             return 2
-        kwargs[key] = value
+        kwargs[key] = _canonical(key, value)
     if "progress" in accepted:
-        kwargs["progress"] = True  # a progress line on stderr for long runs
+        # the progress lines on stderr (--quiet: IONHOMEO_QUIET, which keeps the
+        # same chunked runs, so a quiet run gives the same numbers)
+        kwargs["progress"] = True
+    if args.format != "csv":
+        if "format" not in accepted:
+            print(f"ionhomeo run {protocol.name}: error: this protocol writes CSV only; "
+                  "leave out --format", file=sys.stderr)
+            return 2
+        kwargs["format"] = args.format
+
     from .cell import CellError
     from .geometry import GeometryError
     from .morphology import MorphologyError
@@ -143,9 +283,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"ionhomeo run {protocol.name}: error: {err}", file=sys.stderr)
         return 2
     print(f"{protocol.name}: {protocol.description}")
+    print(cell_line(result.metadata))
     print("\n".join(model_lines(result.metadata)))
     print()
-    print(format_summary(result.summary))
+    print(format_summary(result.summary, result.metadata))
     if result.checks:
         print()
         for check in result.checks:
@@ -162,13 +303,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _canonical(key: str, value):
+    """A bundled cell or preset named in another case (Pyramidal, MATURE) as its
+    own name, so that the run records it so; files and other values as given."""
+    if key not in ("morphology", "recipe") or Path(str(value)).exists():
+        return value
+    from .morphology import BUNDLED
+    from .names import match
+    from .recipe import preset_names
+
+    return match(str(value), BUNDLED if key == "morphology" else preset_names()) or value
+
+
 class SettingError(ValueError):
     """A --set NAME=VALUE that the protocol cannot take."""
 
 
 #: options with a flag of their own, or not the user's to set
 _FLAGGED = {"out_dir": "--out", "duration_s": "--duration", "morphology": "--morphology",
-            "recipe": "--recipe", "progress": None, "defaults": None}
+            "recipe": "--recipe", "format": "--format", "progress": None, "defaults": None}
 
 def _option_unit(name: str, protocol=None):
     """The unit of option ``name``: the protocol's Spec declares it; otherwise
@@ -336,7 +489,8 @@ def _run_all(args: argparse.Namespace) -> int:
         print(f"== {name}: {protocol.description}", flush=True)
         target = out / name
         try:
-            result = protocol(out_dir=target)
+            result = protocol(out_dir=target, **({"format": args.format}
+                                                 if args.format != "csv" else {}))
         except Exception as err:  # noqa: BLE001 - record it, keep the other protocols
             _interrupt.check()  # unless it came from a Ctrl-C that NEURON swallowed
             rows.append((name, protocol.description, "error", f"{type(err).__name__}: {err}",
@@ -416,8 +570,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
     from . import mechanisms
 
     if args.name is not None:
-        try:
-            names = [mechanisms.get(args.name).name]
+        from .names import match
+
+        try:  # any case: list KCC2 shows kcc2 (NEURON's own names stay case-sensitive)
+            names = [mechanisms.get(match(args.name, mechanisms.catalog()) or args.name).name]
         except mechanisms.UnknownMechanismError as err:
             print(f"ionhomeo list: error: {err}", file=sys.stderr)
             return 2
@@ -532,12 +688,50 @@ def _cmd_regions(args: argparse.Namespace) -> int:
     return 0
 
 
+class _VersionAction(argparse.Action):
+    """--version: ionhomeo's, NEURON's (read without starting NEURON) and Python's."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
+
+
+def version_text() -> str:
+    """``ionhomeo 0.1.0 (NEURON 9.0.2, Python 3.11.7 on Linux x86_64)``."""
+    import platform
+
+    from . import __version__
+    from .results import _neuron_version
+
+    return (f"ionhomeo {__version__} (NEURON {_neuron_version()}, Python "
+            f"{platform.python_version()} on {platform.system()} {platform.machine()})")
+
+
+def _add_quiet(p) -> None:
+    """--quiet after the command too (``ionhomeo run rest --quiet``); SUPPRESS keeps
+    a --quiet given before the command."""
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="no progress on stderr (also IONHOMEO_QUIET=1)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with all subcommands registered."""
     parser = argparse.ArgumentParser(
         prog="ionhomeo",
         description="Tools for the ionhomeo NEURON ion-homeostasis mechanisms.",
+        epilog="Progress (the one-time compile of the mechanisms, slow steady states, a "
+        "protocol's conditions, a simulation's progress line) goes to stderr, results to "
+        "stdout and files; --quiet (or IONHOMEO_QUIET=1) drops the progress.",
     )
+    parser.add_argument("--version", action=_VersionAction,
+                        help="print the versions of ionhomeo, NEURON and Python, and exit")
+    parser.add_argument("-q", "--quiet", action="store_true", default=False,
+                        help="no progress on stderr (for scripts; also IONHOMEO_QUIET=1); "
+                             "errors are still printed")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = commands.add_parser(
@@ -549,6 +743,7 @@ def build_parser() -> argparse.ArgumentParser:
         "up-to-date build exists.",
     )
     p.add_argument("--force", action="store_true", help="recompile even if a build exists")
+    _add_quiet(p)
     p.add_argument("--mod-dir", type=Path, default=None, metavar="DIR",
                    help="compile the *.mod files in DIR instead of ionhomeo's own")
     p.set_defaults(func=_cmd_build)
@@ -559,6 +754,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the directory holding ionhomeo's *.mod files, e.g. for "
         "hoc users: nrnivmodl $(ionhomeo mod-path)",
     )
+    _add_quiet(p)
     p.set_defaults(func=_cmd_mod_path)
 
     p = commands.add_parser(
@@ -576,7 +772,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="results directory (default: results/PROTOCOL)")
     p.add_argument("--duration", type=_positive_float, default=None, metavar="SECONDS",
-                   help="simulated time in seconds (default: the protocol's own)")
+                   help="simulated time in seconds, or with a unit ('500 ms', '2 min'; "
+                        "default: the protocol's own)")
     p.add_argument("--morphology", default=None, metavar="FILE",
                    help="SWC or Neurolucida ASC file, or a bundled cell "
                         "(ball_and_stick, pyramidal); default: the protocol's own")
@@ -589,8 +786,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "(a unit converts within its kind: '500 ms' for a time in s); lists "
                         "comma-separated (--set dye_uM=0,50,100); repeat for several; "
                         "`ionhomeo run PROTOCOL --options` lists them")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv", type=str.lower,
+                   help="format of the tables written (default csv; parquet needs pyarrow: "
+                        "pip install pyarrow)")
     p.add_argument("--options", action="store_true",
                    help="list the protocol's options (for --set) with their defaults, and exit")
+    _add_quiet(p)
     p.set_defaults(func=_cmd_run)
 
     p = commands.add_parser(
@@ -601,7 +802,8 @@ def build_parser() -> argparse.ArgumentParser:
         "file it comes from and the literature cited there.",
     )
     p.add_argument("name", nargs="?", default=None, metavar="NAME",
-                   help="show only this mechanism")
+                   help="show only this mechanism (any case: KCC2 is kcc2)")
+    _add_quiet(p)
     p.set_defaults(func=_cmd_list)
 
     p = commands.add_parser(
@@ -628,6 +830,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "kcc2.imax (ionhomeo list shows them)")
     p.add_argument("--out", type=Path, default=None, metavar="FILE.png",
                    help="the figure (.png, .svg or .pdf; default: regions.png here)")
+    _add_quiet(p)
     p.set_defaults(func=_cmd_regions)
 
     from . import sweep
@@ -637,15 +840,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _positive_float(text: str) -> float:
+    """--duration: seconds, or a number with a unit of time ("500 ms", "2 min")."""
+    from . import units
+
     try:
-        value = float(text)
+        value, shown = float(text), f"{text} s"
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        try:
+            number, unit = units.parse(text)
+            value = units.convert(number, unit, "s")
+        except units.UnitError:
+            raise argparse.ArgumentTypeError(
+                f"not a number of seconds, nor a number with a unit of time: {text!r} "
+                f"(units: {', '.join(units.same_kind('s'))})") from None
+        shown = f"{text.strip()} ({value:g} s)"
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
     if not MIN_DURATION_S <= value <= MAX_DURATION_S:
         raise argparse.ArgumentTypeError(
-            f"{text} s is outside {MIN_DURATION_S:g}..{MAX_DURATION_S:g} s: shorter than a "
+            f"{shown} is outside {MIN_DURATION_S:g}..{MAX_DURATION_S:g} s: shorter than a "
             "millisecond gives a protocol nothing to analyse, longer than 10^7 s (four "
             "months of simulated time) is beyond what the protocols are built for")
     return value
@@ -657,9 +870,18 @@ MIN_DURATION_S, MAX_DURATION_S = 1e-3, 1e7
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 on build errors)."""
+    import os
+
+    from . import _guard, progress
     from ._guard import DamagedLibraryError
 
+    # the command line never draws with NEURON: no "no DISPLAY" warning, and an
+    # unreachable DISPLAY cannot stop it (before NEURON's first import)
+    _guard.nogui_always = True
     args = build_parser().parse_args(argv)
+    before = os.environ.get(progress.ENV)
+    if args.quiet:  # for this command and the processes it starts (sweep workers)
+        os.environ[progress.ENV] = "1"
     try:
         with _interrupt.guard():  # a Ctrl-C that NEURON swallowed still ends the command
             return args.func(args)
@@ -669,6 +891,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"ionhomeo {args.command}: interrupted (Ctrl-C)", file=sys.stderr)
         return 130
+    finally:
+        if args.quiet:
+            if before is None:
+                os.environ.pop(progress.ENV, None)
+            else:
+                os.environ[progress.ENV] = before
 
 
 if __name__ == "__main__":

@@ -220,9 +220,13 @@ def summary_dict(summary) -> dict:
 
 
 def write_outputs(out_dir, name, summary, metadata, figure=None, tables=None,
-                  start_clock=None) -> tuple:
+                  start_clock=None, format: str = "csv") -> tuple:
     """Write NAME.csv (table with key ""), NAME_<key>.csv (others),
     NAME_summary.csv, NAME.png and NAME.json to ``out_dir`` as one set.
+
+    ``format``: "csv", or "parquet" for every table (``.parquet`` files; needs
+    pyarrow: an ImportError naming ``pip install pyarrow`` is raised before
+    anything is written).
 
     The files appear together or not at all (:func:`ionhomeo.results.result_set`),
     and NAME.json lists every other file with its size and SHA-256 under
@@ -241,6 +245,12 @@ def write_outputs(out_dir, name, summary, metadata, figure=None, tables=None,
 
     from . import results
 
+    if format not in results.RUN_FORMATS:
+        raise ValueError(f"format must be one of {', '.join(map(repr, results.RUN_FORMATS))}, "
+                         f"got {format!r}")
+    if format == "parquet":
+        results._parquet_engine()  # ImportError naming the fix, before anything is written
+    write_table = results.write_csv if format == "csv" else results.write_parquet
     out = results.check_output_dir(out_dir)
     stems = [name if key == "" else f"{name}_{key}" for key in (tables or {})]
     if start_clock is not None:
@@ -251,8 +261,8 @@ def write_outputs(out_dir, name, summary, metadata, figure=None, tables=None,
     written, figures = [], []
     with results.result_set(out, json_name) as folder:
         for stem, table in zip(stems, (tables or {}).values()):
-            written.append(results.write_csv(table, folder / f"{stem}.csv"))
-        written.append(results.write_csv(summary, folder / f"{name}_summary.csv"))
+            written.append(write_table(table, folder / f"{stem}.{format}"))
+        written.append(write_table(summary, folder / f"{name}_summary.{format}"))
         if figure is not None:
             try:
                 from . import plotting
@@ -276,14 +286,15 @@ def write_outputs(out_dir, name, summary, metadata, figure=None, tables=None,
 
 
 def finish(out_dir, name, summary, metadata, start_clock, timecourse, figure=None,
-           tables=None, checks=()) -> "Result":
+           tables=None, checks=(), format: str = "csv") -> "Result":
     """The end of every protocol: write the outputs to ``out_dir`` (if given)
     and return the Result.
 
     figure: a callable returning the figure, called only when writing (a
     figure is not drawn for a run without an output directory); tables: as
     in :func:`write_outputs`, or a callable returning them (built only when
-    writing), by default ``{"": timecourse}``. If the files cannot be
+    writing), by default ``{"": timecourse}``; format: of the tables, "csv" or
+    "parquet" (:func:`write_outputs`). If the files cannot be
     written, the OutputError raised carries the Result as ``err.result``.
     """
     from .results import OutputError
@@ -296,7 +307,8 @@ def finish(out_dir, name, summary, metadata, start_clock, timecourse, figure=Non
             tables = tables()
         try:
             files, figures = write_outputs(out_dir, name, summary, metadata, figure=figure,
-                                           tables=tables, start_clock=start_clock)
+                                           tables=tables, start_clock=start_clock,
+                                           format=format)
         except OutputError as err:
             err.result = Result(summary=summary, timecourse=timecourse, metadata=metadata,
                                 checks=tuple(checks))
@@ -349,6 +361,26 @@ class Session:
             self.cells.clear()
             gc.collect()
         return False
+
+    def say(self, text: str) -> None:
+        """A progress line on stderr, ``ionhomeo: <protocol>: text``
+        (:mod:`ionhomeo.progress`: silent with ``progress=False`` or
+        ``IONHOMEO_QUIET``)."""
+        from . import progress
+
+        name = getattr(self.protocol, "name", "")
+        progress.message(f"{name}: {text}" if name else text)
+
+    def conditions(self, items, label=str, first: int = 1, total: int | None = None):
+        """Iterate over a protocol's conditions (recipes, drugs, loads ...),
+        saying ``condition k/n: <label(item)>`` before each (k from ``first``,
+        n = ``total`` or the number of items: a protocol whose conditions come
+        in several loops numbers them through)."""
+        items = list(items)
+        total = len(items) + first - 1 if total is None else total
+        for k, item in enumerate(items, first):
+            self.say(f"condition {k}/{total}: {label(item)}")
+            yield item
 
     def drop(self, cell) -> None:
         """Destroy ``cell`` now (CVODE integrates every section that exists, so a
@@ -471,6 +503,7 @@ class Protocol:
                                             default=default, annotation=hints.get(name, object)))
         for extra in ("defaults", "progress"):
             params.append(inspect.Parameter(extra, inspect.Parameter.KEYWORD_ONLY, default=None))
+        params.append(inspect.Parameter("format", inspect.Parameter.KEYWORD_ONLY, default="csv"))
         return inspect.Signature(params)
 
     def spec(self, **options):
@@ -488,13 +521,35 @@ class Protocol:
                                  f"Its options: {', '.join(known)}")
         return self.Spec(**options)
 
-    def __call__(self, out_dir=None, *, defaults=None, progress=None, **options):
+    def __call__(self, out_dir=None, *, defaults=None, progress=None, format="csv",
+                 **options):
+        """Run the protocol. ``progress``: None (the default: the compile, slow
+        steady states and each condition are said on stderr), True (also the
+        simulations' progress line, which then advance in chunks), False
+        (nothing), or a callable ``(t_ms, tstop_ms)`` for the simulations
+        (see :mod:`ionhomeo.progress`). ``format``: of the tables written,
+        "csv" (default) or "parquet" (needs pyarrow)."""
+        from . import progress as progress_mod
+
+        with progress_mod.scope(progress if isinstance(progress, bool) else None):
+            return self._run(out_dir, defaults, progress, format, options)
+
+    def _run(self, out_dir, defaults, progress, format, options):
         from . import results
 
         start_clock = time.perf_counter()
         spec = self.spec(**options)
+        if format not in results.RUN_FORMATS:
+            from .mechanisms import ParameterError
+
+            raise ParameterError(f"format must be one of "
+                                 f"{', '.join(map(repr, results.RUN_FORMATS))}, got {format!r}")
         if out_dir is not None:
+            if format == "parquet":
+                results._parquet_engine()  # ImportError naming the fix, before computing
             results.check_output_dir(out_dir)  # before computing
+        if progress is False:
+            progress = None  # the simulations: silent, as without progress
         with Session(self, defaults=defaults, progress=progress) as session:
             data = self.measure(spec, session)
             defaults_used = session.defaults.to_dict()
@@ -517,5 +572,5 @@ class Protocol:
             tables["checks"] = table(report.checks)
         result = finish(out_dir, self.name, summary, metadata, start_clock, report.timecourse,
                         figure=lambda: self.figure(spec, data, report), tables=tables,
-                        checks=tuple(report.checks))
+                        checks=tuple(report.checks), format=format)
         return result

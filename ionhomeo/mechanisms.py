@@ -238,8 +238,12 @@ def get(name: str) -> Mechanism:
     cat = catalog()
     if name in cat:
         return cat[name]
-    close = difflib.get_close_matches(name, list(cat), n=1, cutoff=0.5)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    from .names import match, suggestion
+
+    if match(name, cat) is not None:  # KCC2: NEURON's names are case-sensitive
+        hint = f" Did you mean {match(name, cat)!r}? (mechanism names are case-sensitive)"
+    else:
+        hint = suggestion(name, cat, cutoff=0.5)
     raise UnknownMechanismError(
         f"unknown mechanism {name!r}.{hint} ionhomeo provides: {', '.join(sorted(cat))}")
 

@@ -1284,9 +1284,13 @@ def resolve(spec, default=None):
         return preset(str(spec))
     path = Path(spec)
     if not path.exists() and not path.suffix and len(path.parts) == 1:
-        # a bare word: most likely a mistyped preset, not a file
-        close = difflib.get_close_matches(str(spec), names, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        # a bare word: a preset in another case (MATURE), or a mistyped one, not a file
+        from .names import match, suggestion
+
+        found = match(str(spec), names)
+        if found is not None:
+            return preset(found)
+        hint = suggestion(str(spec), names)
         raise RecipeError(f"recipe {str(spec)!r} is neither a preset nor an existing file.{hint} "
                           f"{_presets_text()}; or give the path of a recipe TOML file")
     return load(spec)

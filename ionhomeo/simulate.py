@@ -31,7 +31,6 @@ import dataclasses
 import io
 import math
 import re
-import sys
 import time
 
 import numpy as np
@@ -128,27 +127,26 @@ def _cvode_steps(cvode):
 
 
 class _ProgressLine:
-    """One updating line on stderr: ``ionhomeo: 35% (3.5 of 10 s simulated, 12 s wall)``."""
+    """One updating line: ``ionhomeo: 35% (3.5 of 10 s simulated, 12 s wall)``, on
+    stderr, or a text bar in a Jupyter notebook (:class:`ionhomeo.progress.Line`);
+    nothing under ``IONHOMEO_QUIET``."""
 
     def __init__(self, t0_ms: float, tstop_ms: float, stream=None):
+        from . import progress
+
         self.t0_ms, self.tstop_ms = t0_ms, tstop_ms
-        self.stream = stream if stream is not None else sys.stderr
-        self.start = time.perf_counter()
-        self.shown = False
+        self.line = progress.Line(stream)
+        self.start = self.line.start
 
     def __call__(self, t_ms: float, tstop_ms: float):
         span = tstop_ms - self.t0_ms
-        percent = 100.0 * (t_ms - self.t0_ms) / span if span > 0 else 100.0
+        fraction = (t_ms - self.t0_ms) / span if span > 0 else 1.0
         wall = time.perf_counter() - self.start
-        self.stream.write(f"\rionhomeo: {percent:3.0f}% ({t_ms / 1e3:.4g} of {tstop_ms / 1e3:.4g} s "
-                          f"simulated, {wall:.3g} s wall)")
-        self.stream.flush()
-        self.shown = True
+        self.line.update(f"{100.0 * fraction:3.0f}% ({t_ms / 1e3:.4g} of {tstop_ms / 1e3:.4g} s "
+                         f"simulated, {wall:.3g} s wall)", fraction)
 
     def close(self):
-        if self.shown:
-            self.stream.write("\n")
-            self.stream.flush()
+        self.line.close()
 
 
 #: the fixed steps run() accepts (ms): 1e-9 ms is a trillion steps per second
@@ -207,8 +205,10 @@ def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=N
         Switching the method re-initialises the integrator from the current
         state (the states themselves are kept).
     :dt_ms: fixed step (ms); ignored under CVODE.
-    :progress: None (silent); True (an updating line on stderr); or a
-        callable called as ``progress(t_ms, tstop_ms)`` after each chunk.
+    :progress: None (silent); True (an updating line on stderr, a text bar
+        in a Jupyter notebook; nothing under ``IONHOMEO_QUIET``, see
+        :mod:`ionhomeo.progress`); or a callable called as
+        ``progress(t_ms, tstop_ms)`` after each chunk.
     :chunks: number of chunks to advance in; default with progress
         :func:`default_chunks` (about 100, none shorter than 1 s simulated),
         without progress 1.

@@ -46,6 +46,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import math
+import time
 
 import numpy as np
 
@@ -486,9 +487,50 @@ def _distance2_colouring(nbrs):
     return np.array(colour)
 
 
+#: a whole-cell solve reports its steps (progress=None) once it has run this long (s)
+PROGRESS_AFTER_S = 2.0
+
+
+class _StepReport:
+    """Progress of a whole-cell solve: a line per continuation step with the
+    largest rates left (:mod:`ionhomeo.progress`). ``flag`` None: only once
+    the solve has taken :data:`PROGRESS_AFTER_S` (a quick solve says
+    nothing); True: every step; False: nothing."""
+
+    def __init__(self, flag, n_segments, tol_v, tol_rel):
+        if flag is not None and not isinstance(flag, bool):
+            raise SteadyStateError(f"progress must be None, True or False, got {flag!r}")
+        self.flag, self.n, self.tol_v, self.tol_rel = flag, n_segments, tol_v, tol_rel
+        self.start = time.perf_counter()
+        self.shown = False
+
+    def step(self, steps, rv, rc, dt_ms):
+        from . import progress
+
+        elapsed = time.perf_counter() - self.start
+        if not progress.enabled(self.flag) or (
+                self.flag is None and elapsed < PROGRESS_AFTER_S):
+            return
+        if not self.shown:
+            progress.message(f"steady state of {self.n} segments: solving until the rates of V "
+                             f"and of ln(concentration) are below {self.tol_v:g} mV/ms and "
+                             f"{self.tol_rel:g} /ms", flag=self.flag)
+        self.shown = True
+        progress.message(f"steady state: step {steps}, rates {rv:.2g} mV/ms, {rc:.2g} /ms, "
+                         f"pseudo-time step {dt_ms:.2g} ms, {elapsed:.1f} s", flag=self.flag)
+
+    def done(self, steps):
+        from . import progress
+
+        if self.shown:
+            progress.message(f"steady state of {self.n} segments found: {steps} steps, "
+                             f"{time.perf_counter() - self.start:.1f} s", flag=self.flag)
+
+
 @_interrupt.guarded
 def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
-               tol_rel: float = 1e-10, max_iter: int = 200) -> CellSteadyState:
+               tol_rel: float = 1e-10, max_iter: int = 200,
+               progress=None) -> CellSteadyState:
     """Find the resting state of a whole (non-uniform) cell.
 
     Unknowns: the membrane potential and the logarithm of every dynamic
@@ -527,6 +569,11 @@ def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
     cells of a thousand segments). Raises SteadyStateError when the
     continuation does not converge in ``max_iter`` steps. On return NEURON is
     initialised in the state found.
+
+    progress: None: a line on stderr per step (its largest rates) once the
+    solve has taken more than :data:`PROGRESS_AFTER_S` seconds; True: from
+    the first step; False: none (see :mod:`ionhomeo.progress`, also for
+    ``IONHOMEO_QUIET``). The steps are the same either way.
     """
     from neuron import h
     from scipy import sparse
@@ -577,18 +624,19 @@ def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
     # owned[ion][j]: segment j has a mechanism that writes the ion's concentration
     owned = {ion: np.array([ion in d for d in per_segment]) for ion in ions}
 
+    report = _StepReport(progress, len(segments), tol_v, tol_rel)
     cvode = h.CVode()
     was_active = cvode.active()
     cvode.active(1)
     try:
         try:
             state = _continuation(h, segments, ions, owned, held, ref_k, tol_v, tol_rel,
-                                  max_iter, sparse, linalg)
+                                  max_iter, sparse, linalg, report)
         except _HeldIonError:
             if not automatic:
                 raise
             state = _continuation(h, segments, ions, owned, (), ref_k, tol_v, tol_rel,
-                                  max_iter, sparse, linalg)
+                                  max_iter, sparse, linalg, report)
     finally:
         if hasattr(h, "ionhomeo_init_skip"):
             h.ionhomeo_init_skip = 0
@@ -776,7 +824,7 @@ def _local_rest(h, segments, ions, owned, fixed, v, conc, iterations: int = 30):
 
 
 def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_iter,
-                  sparse, linalg):
+                  sparse, linalg, report=None):
     n = len(segments)
     cvode = h.CVode()
     # unknown layout: kind 0 = v, kind 1+i = log concentration of ions[i]
@@ -960,6 +1008,9 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
                     "the steady-state continuation cannot make progress (steps rejected down "
                     "to 1e-6 ms); the cell may have no resting state")
             continue
+        if report is not None:  # the step taken: its pseudo-time step, the rates left
+            report.step(steps, float(np.abs(rn[~is_c]).max(initial=0.0)),
+                        float(np.abs(rn[is_c]).max(initial=0.0)), dt)
         # switched evolution relaxation: dt grows as the rates fall
         dt = min(dt_max, dt * min(10.0, max(3.0, size(r) / size(rn))))
         # the Jacobian (one residual per colour and kind: most of the cost) is
@@ -968,6 +1019,8 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
             J = None
         fresh = False
         x, r = xn, rn
+    if report is not None:
+        report.done(steps)
     vv, cc = unpack(x)
     # held ions: their dropped residual at the reference must vanish too;
     # it does if every membrane current is carried by an owned ion

@@ -19,7 +19,8 @@ Layout of a sweep's folder ``OUT``:
   options, recipe, status, error, wall and CPU time, versions, summary and
   checks). The folder is written under a hidden name and renamed into
   place when the point is done, so a point is either complete or absent;
-* ``results.csv`` (``results.parquet`` with pyarrow) and ``results.json``:
+* ``results.csv`` (``results.parquet`` with ``format="parquet"``, ``--format
+  parquet``) and ``results.json``:
   one tidy table of every point's summary and checks, rebuilt from the
   ``point.json`` files (:func:`table`);
 * ``results.png``: each swept quantity against each summary quantity.
@@ -65,7 +66,7 @@ _TOP_KEYS = ("name", "protocol", "seed", "morphologies", "recipes", "options", "
 _AXIS_KEYS = ("option", "parameter", "region", "unit", "values", "start", "stop", "num",
               "scale", "low", "high")
 _NOT_OPTIONS = {"morphology": "morphologies", "recipe": "recipes", "out_dir": "--out",
-                "progress": None, "defaults": None}
+                "progress": None, "defaults": None, "format": None}
 
 
 class SweepError(ValueError):
@@ -657,7 +658,7 @@ def run_point(point: dict, out) -> dict:
     import traceback
     import warnings
 
-    from . import results
+    from . import progress, results
     from .protocols import get
 
     wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -670,7 +671,9 @@ def run_point(point: dict, out) -> dict:
         warnings.simplefilter("always")
         try:
             kwargs = _protocol_kwargs(point)
-            with _globals_restored():
+            # a point's own progress (its conditions, steady states) is not shown:
+            # the sweep's line counts the points
+            with _globals_restored(), progress.quiet():
                 result = get(point["protocol"])(out_dir=staging, **kwargs)
             record["summary"] = [{"quantity": q, "value": float(v), "unit": u}
                                  for q, v, u in zip(result.summary["quantity"],
@@ -747,7 +750,9 @@ class Progress:
         self._new += 1
         if record.get("status") != "ok":
             self.failed += 1
-        if self.quiet:
+        from .progress import enabled
+
+        if self.quiet or not enabled():  # --quiet, IONHOMEO_QUIET
             return
         elapsed = time.perf_counter() - self._start
         left = (self.total - self.done) * elapsed / self._new
@@ -810,20 +815,32 @@ def prepare(spec: SweepSpec, out) -> list:
 
 
 def run(spec: SweepSpec, out, jobs: int | None = None, quiet: bool = False,
-        runner: str = "local") -> "object":
+        runner: str = "local", format: str = "csv") -> "object":
     """Run the points of ``spec`` not yet done into ``out`` and write the table
-    and figure; returns the table (a DataFrame).
+    (``format`` "csv" or "parquet", which needs pyarrow) and figure; returns
+    the table (a DataFrame).
 
     runner: "local" (``jobs`` worker processes, default one per core;
     ``jobs=1`` runs in this process) or "mpi" (the calling process is rank 0
     of NEURON's bulletin board; :func:`ionhomeo.mpi.run_points`).
     """
+    from . import results
+    from .progress import env_quiet
+
+    if format not in results.RUN_FORMATS:
+        raise SweepError(f"format must be one of {', '.join(results.RUN_FORMATS)}, got {format!r}")
+    if format == "parquet":
+        try:
+            results._parquet_engine()
+        except ImportError:  # said before any point runs
+            raise SweepError("the Parquet table needs pyarrow, which is not installed: pip "
+                             "install pyarrow; or write CSV (the default)") from None
     out = Path(out)
     with _locked(out):
         todo = prepare(spec, out)
         total = len(points(spec))
         progress = Progress(total, total - len(todo), quiet)
-        if not quiet and todo:
+        if not quiet and todo and not env_quiet():
             where = (f"{int(mpi_context().nhost())} MPI ranks" if runner == "mpi" else
                      "this process" if (jobs or cores()) == 1 or len(todo) == 1 else
                      f"{min(jobs or cores(), len(todo))} worker processes")
@@ -840,7 +857,7 @@ def run(spec: SweepSpec, out, jobs: int | None = None, quiet: bool = False,
                 progress.update(run_point(point, out))
         else:
             _run_pool(todo, out, jobs or cores(), progress.update)
-        return write_results(spec, out)
+        return write_results(spec, out, format)
 
 
 def mpi_context():
@@ -947,18 +964,14 @@ def table(spec: SweepSpec, out):
     return df
 
 
-def write_results(spec: SweepSpec, out):
-    """Write results.parquet (with pyarrow, else results.csv), results.json and
-    results.png from the point records; returns the table."""
+def write_results(spec: SweepSpec, out, format: str = "csv"):
+    """Write results.csv (results.parquet with ``format="parquet"``: pyarrow),
+    results.json and results.png from the point records; returns the table."""
     from . import results
 
     out = Path(out)
     df = table(spec, out)
-    try:
-        results._parquet_engine()
-        fmt = "parquet"
-    except ImportError:
-        fmt = "csv"
+    fmt = format
     for stale in ("results.csv", "results.parquet"):
         if not stale.endswith(fmt):
             with contextlib.suppress(FileNotFoundError):
@@ -1026,12 +1039,14 @@ def figure(spec: SweepSpec, df):
 
 def add_parser(commands) -> None:
     """Register ``ionhomeo sweep`` on the CLI's sub-parsers."""
+    import argparse
+
     p = commands.add_parser(
         "sweep",
         help="run a protocol at every point of a parameter sweep (local cores or MPI)",
         description="Run the protocol of SPEC.toml at every point of its sweep, each point "
         "in isolation into OUT/points/<id>/, then write OUT/results.csv (results.parquet "
-        "with pyarrow), results.json and results.png. Without MPI the points run in worker "
+        "with --format parquet), results.json and results.png. Without MPI the points run in worker "
         "processes on every core; started by mpiexec (or with --mpi) they run on NEURON's "
         "ParallelContext bulletin board across the ranks. A sweep run again into the same "
         "OUT runs only the points not yet done. The spec format is in the README "
@@ -1045,7 +1060,11 @@ def add_parser(commands) -> None:
     p.add_argument("--mpi", action="store_true",
                    help="use NEURON's ParallelContext with MPI even if no MPI launcher is "
                         "detected (it is used automatically under mpiexec or srun)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv", type=str.lower,
+                   help="format of the results table (default csv; parquet needs pyarrow: "
+                        "pip install pyarrow)")
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="no progress lines (also IONHOMEO_QUIET=1)")
     p.add_argument("--points", action="store_true",
                    help="print the points of the sweep and exit without running")
     p.set_defaults(func=command)
@@ -1097,7 +1116,8 @@ def _command(args, runner: str) -> int:
         return 0
     out = args.out if args.out is not None else Path("results") / spec.name
     try:
-        df = run(spec, out, jobs=args.jobs, quiet=args.quiet, runner=runner)
+        df = run(spec, out, jobs=args.jobs, quiet=getattr(args, "quiet", False), runner=runner,
+                 format=args.format)
     except (SweepError, OutputError) as err:
         print(f"ionhomeo sweep: error: {err}", file=sys.stderr)
         return 2
@@ -1106,7 +1126,7 @@ def _command(args, runner: str) -> int:
     print(f"sweep {spec.name}: {len(done)} points of {spec.protocol}, {len(failed)} failed")
     for k in failed:
         print(f"  point {k}: {done[k]['error']}")
-    table_file = next(p for p in (out / "results.parquet", out / "results.csv") if p.exists())
+    table_file = out / f"results.{args.format}"
     print(f"wrote: {table_file}, {out / 'results.json'}" +
           (f", {out / 'results.png'}" if (out / "results.png").exists() else ""))
     return 1 if failed else 0

@@ -4,7 +4,15 @@ A value is written ``"number unit"`` (``"500 ms"``, ``"0.1 mM"``, ``"2 Hz"``,
 ``"0.5 A/m2"``); :func:`convert` turns it into a number in the unit wanted
 when both are of the same kind, scaling exactly in decimal (``"0.1 mM"`` in
 uM is 100, not 100.00000000000001). Spellings: ``u``, ``µ`` or ``μ`` for
-micro; ``cm2``, ``cm^2``; spaces inside a unit are ignored (``ohm cm``).
+micro; ``cm2``, ``cm^2``, ``cm²``; a negative power for a division (``s-1``,
+``s⁻¹`` and ``s^-1`` are ``1/s``, ``A m-2`` is ``A/m2``); spaces inside a
+unit are ignored (``ohm cm``); and a unit in another case where only one unit
+has that spelling (``hz`` is ``Hz``; ``mm`` stays a length, ``MM`` is refused
+as either ``mm`` or ``mM``).
+
+Every factor is written out in the table below, to the kind's first unit
+(for current density A/m2: 1 mA/cm2 = 1e-3 A / 1e-4 m2 = 10 A/m2, so 0.5
+A/m2 = 0.05 mA/cm2).
 """
 
 from __future__ import annotations
@@ -26,11 +34,25 @@ def _table() -> dict:
         for name, factor in factors.items():
             units[name] = (kind, Decimal(factor))
 
+    def per(**factors):  # "1/x" and "/x" alike
+        return {f"{one}{name}": f for name, f in factors.items() for one in ("1/", "/")}
+
     add("time", s="1", ms="1e-3", us="1e-6", min="60", h="3600")
-    add("rate", Hz="1", kHz="1e3", **{"1/s": "1", "/s": "1", "1/ms": "1e3", "/ms": "1e3",
-                                      "per_s": "1"})
+    add("rate", Hz="1", kHz="1e3", per_s="1",
+        **per(s="1", ms="1e3", us="1e6", min=str(Decimal(1) / 60), h=str(Decimal(1) / 3600)))
     add("length", m="1", mm="1e-3", um="1e-6", nm="1e-9")
     add("concentration", M="1", mM="1e-3", uM="1e-6", nM="1e-9", **{"mol/m3": "1e-3"})
+    add("volume", m3="1", um3="1e-18", fL="1e-18", pL="1e-15", nL="1e-12", uL="1e-9")
+    # a flux of concentration: 1 mM/ms = 1e-3 M / 1e-3 s = 1 M/s
+    add("concentration rate", **{"M/s": "1", "mM/s": "1e-3", "mM/ms": "1", "uM/s": "1e-6",
+                                 "uM/ms": "1e-3", "nM/s": "1e-9", "nM/ms": "1e-6"})
+    # second-order rate constants: 1 /mM-ms = 1 / (1e-3 M * 1e-3 s) = 1e6 /M-s
+    add("second-order rate", **per(**{"M-s": "1", "mM-s": "1e3", "mM-ms": "1e6", "uM-s": "1e6",
+                                      "uM-ms": "1e9"}))
+    # permeability (GHK): 1 cm/s = 1e-2 m/s
+    add("permeability", **{"m/s": "1", "cm/s": "1e-2", "um/s": "1e-6", "nm/s": "1e-9"})
+    # diffusion coefficient: 1 um2/ms = 1e-12 m2 / 1e-3 s = 1e-9 m2/s
+    add("diffusivity", **{"m2/s": "1", "cm2/s": "1e-4", "um2/s": "1e-12", "um2/ms": "1e-9"})
     add("current", A="1", mA="1e-3", uA="1e-6", nA="1e-9", pA="1e-12")
     add("current density", **{"A/m2": "1", "mA/cm2": "10", "uA/cm2": "1e-2", "pA/um2": "1"})
     add("potential", V="1", mV="1e-3")
@@ -40,7 +62,8 @@ def _table() -> dict:
     add("resistance", ohm="1", kohm="1e3", Mohm="1e6", MOhm="1e6", Gohm="1e9")
     add("resistivity", ohmcm="1", **{"ohm*cm": "1", "kohmcm": "1e3", "ohmm": "100"})
     add("capacitance density", **{"F/m2": "1", "uF/cm2": "1e-2"})
-    add("energy", **{"kJ/mol": "1", "kj": "1", "J/mol": "1e-3"})
+    add("energy", **{"kJ/mol": "1", "kJ/mole": "1", "kj": "1", "J/mol": "1e-3",
+                     "J/mole": "1e-3"})
     add("temperature", degC="1")
     add("number", **{"1": "1", "%": "1e-2"})
     return units
@@ -52,10 +75,31 @@ UNITS = _table()
 _VALUE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*?)?\s*$")
 
 
+#: superscripts as plain characters (cm², s⁻¹)
+_SUPERSCRIPTS = str.maketrans({"\u00b2": "2", "\u00b3": "3", "\u00b9": "1", "\u207b": "-",
+                               "\u2212": "-", "\u00b7": " "})
+#: a factor with a negative power: s-1, m-2
+_NEGATIVE_POWER = re.compile(r"^([A-Za-z]+)-([1-9])$")
+
+
 def normalise(unit: str) -> str:
-    """``unit`` in the table's spelling (micro as u, no ^, no spaces)."""
-    return (unit or "").replace("\u00b5", "u").replace("\u03bc", "u").replace("^", "") \
-        .replace(" ", "")
+    """``unit`` in the table's spelling: micro as u, no ^, superscripts as
+    digits, a negative power as a division (``A m-2``: ``A/m2``, ``s-1``:
+    ``1/s``), no spaces; then, if the table does not know it, the one unit
+    of the table spelled so in another case (``hz``: ``Hz``)."""
+    text = (unit or "").replace("\u00b5", "u").replace("\u03bc", "u").translate(_SUPERSCRIPTS) \
+        .replace("^", "")
+    parts = text.split()
+    if parts:
+        power = _NEGATIVE_POWER.match(parts[-1])
+        if power and "/" not in text:
+            base, n = power.groups()
+            text = f"{''.join(parts[:-1]) or '1'}/{base}{'' if n == '1' else n}"
+    text = text.replace(" ", "")
+    if text in UNITS:
+        return text
+    same = [u for u in UNITS if u.lower() == text.lower()]
+    return same[0] if len(same) == 1 else text
 
 
 def kind(unit: str):

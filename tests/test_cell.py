@@ -65,6 +65,33 @@ def test_several_cells_coexist_and_are_destroyed_cleanly(h):
     assert len(list(h.allsec())) == before
 
 
+def test_names_come_from_the_morphology_and_differ_while_cells_coexist(h):
+    """Section and segment names carry the morphology's name, not a memory
+    address: the same in every run (tables of two runs join on them); a cell
+    made while another of its name is alive is told apart by _2, _3, ..."""
+    from ionhomeo import geometry
+    from ionhomeo.recording import Recorder
+
+    a, b = Cell("pyramidal", "mature"), Cell("Pyramidal", "mature")  # any case
+    c = Cell(geometry.cylinder(10.0, 10.0), "mature")
+    try:
+        assert (a.name, b.name, c.name) == ("pyramidal", "pyramidal_2", "cylinder")
+        assert str(a.soma_center) == "pyramidal.soma[0](0.5)"
+        assert str(b.soma_center) == "pyramidal_2.soma[0](0.5)"
+        assert str(c.soma_center) == "cylinder.soma(0.5)"
+        assert not {s.name() for s in a.all} & {s.name() for s in b.all}
+        rec = Recorder(a)
+        rec.record("v", at=a.soma_center)
+        assert rec.recordings[0].where == "pyramidal.soma[0](0.5)"
+        a.destroy()  # its name is free again: the next cell of it is as in a new run
+        d = Cell("pyramidal", "mature")
+        assert d.name == "pyramidal" and str(d.soma_center) == "pyramidal.soma[0](0.5)"
+        d.destroy()
+    finally:
+        for cell in (a, b, c):
+            cell.destroy()
+
+
 def test_cell_accepts_recipe_files_and_records_provenance(h, tmp_path):
     path = tmp_path / "my.toml"
     presets.load("immature").save(path)

@@ -18,7 +18,7 @@ def _standin(**options):
             dye_uM=(0.0, 50.0), recipes=("mature", "immature"), kext: bool = True,
             pulse_nA=None, seed=1, modulated: str = "naleak.pna", weight_us: float = 0.05,
             gaba_hz: float = 40.0, n_ions: float = 1.2e5, progress=None, defaults=None):
-        calls.append(dict(onset_s=onset_s, diam_um=diam_um, hold_mV=hold_mV, dye_uM=dye_uM,
+        calls.append(dict(duration_s=duration_s, onset_s=onset_s, diam_um=diam_um, hold_mV=hold_mV, dye_uM=dye_uM,
                           recipes=recipes, kext=kext, pulse_nA=pulse_nA, seed=seed,
                           modulated=modulated, weight_us=weight_us, gaba_hz=gaba_hz,
                           n_ions=n_ions))
@@ -46,6 +46,11 @@ def _standin(**options):
     ("modulated=kleak.pk", "modulated", "kleak.pk"),
     ("weight_us=0.01", "weight_us", 0.01),
     ("gaba_hz=0.02 kHz", "gaba_hz", 20.0),
+    ("gaba_hz=0.02 khz", "gaba_hz", 20.0),       # the one unit spelled so in any case
+    ("gaba_hz=40 1/s", "gaba_hz", 40.0),
+    ("gaba_hz=40 /s", "gaba_hz", 40.0),
+    ("gaba_hz=40 s-1", "gaba_hz", 40.0),
+    ("gaba_hz=2400 /min", "gaba_hz", 40.0),
     ("n_ions=2e5", "n_ions", 2e5),
 ])
 def test_a_setting_reaches_the_protocol_in_the_unit_of_its_name(monkeypatch, setting, name,
@@ -67,6 +72,7 @@ def test_a_setting_reaches_the_protocol_in_the_unit_of_its_name(monkeypatch, set
     ("duration_s=5", r"duration_s is set with --duration, not --set"),
     ("recipe=mature", r"recipe is set with --recipe, not --set"),
     ("defaults=1", r"defaults is not an option"),
+    ("format=parquet", r"format is set with --format, not --set"),
 ])
 def test_a_bad_setting_is_refused_before_the_run(monkeypatch, capsys, setting, message):
     import re
@@ -78,6 +84,25 @@ def test_a_bad_setting_is_refused_before_the_run(monkeypatch, capsys, setting, m
     err = capsys.readouterr().err
     assert re.search(r"ionhomeo run standin: error: " + message, err), err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("text, seconds", [("30", 30.0), ("500 ms", 0.5), ("2 min", 120.0),
+                                           ("1 h", 3600.0)])
+def test_duration_takes_a_unit_of_time(monkeypatch, text, seconds):
+    proto, calls = _standin()
+    monkeypatch.setitem(PROTOCOLS, "standin", proto)
+    assert cli.main(["run", "standin", "--duration", text, "--out", "unused"]) == 130
+    assert calls[0]["duration_s"] == pytest.approx(seconds)
+
+
+def test_duration_in_another_kind_is_refused(monkeypatch, capsys):
+    proto, calls = _standin()
+    monkeypatch.setitem(PROTOCOLS, "standin", proto)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["run", "standin", "--duration", "5 mV", "--out", "unused"])
+    assert exit_.value.code == 2 and calls == []
+    assert ("not a number of seconds, nor a number with a unit of time: '5 mV' (units: s, ms"
+            in capsys.readouterr().err)
 
 
 def test_the_same_option_twice_is_refused(monkeypatch, capsys):
@@ -96,6 +121,7 @@ def test_options_lists_every_option_of_every_protocol_with_unit_and_default(caps
                  "kext                     default True"):
         assert line in out
     assert "defaults" not in out.split("\n", 1)[1]  # a Python object, not a CLI option
+    assert "format" not in out.split("\n", 1)[1]  # --format, not --set
     # every protocol's options parse at their own defaults (lists, none, strings)
     for name, proto in PROTOCOLS.items():
         import inspect

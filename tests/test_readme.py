@@ -122,3 +122,20 @@ def test_the_sweep_section_runs_as_written(tmp_path):
     assert meta["completed"] == 6 and meta["failed"] == []
     assert len(list(out.glob("points/*/point.json"))) == 6
     assert (out / "results.png").stat().st_size > 0
+
+
+def test_every_option_the_command_line_section_names_exists():
+    """Each --option the README's command-line section documents is one the
+    command line has (in the help of ionhomeo or of one of its commands),
+    and the ones of the first hour are documented."""
+    from ionhomeo import cli
+
+    text = section("Command line")
+    documented = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", text))
+    assert {"--quiet", "--format", "--version", "--set", "--options"} <= documented
+    parser = cli.build_parser()
+    helps = [parser.format_help()]
+    for action in parser._subparsers._group_actions:
+        helps += [sub.format_help() for sub in action.choices.values()]
+    known = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", "\n".join(helps)))
+    assert documented <= known, sorted(documented - known)

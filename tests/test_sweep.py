@@ -315,6 +315,20 @@ def test_a_points_globals_do_not_reach_the_next_point(h, tmp_path):
     assert record["recipe"]["globals"] == {"nakpump": {"kmna": 20.0}}
 
 
+def test_the_table_as_parquet_reads_back_equal(h, tmp_path):
+    """format="parquet" (ionhomeo sweep --format parquet) writes results.parquet
+    instead of results.csv (CSV stays the default, pyarrow or not); it reads
+    back equal to the table, column types included."""
+    spec = parse(spec_text("[[vary]]\nparameter = \"nakpump.kmna\"\nvalues = [5, 20]\n"))
+    df = sweep.run(spec, tmp_path / "out", jobs=1, quiet=True, format="parquet")
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert "results.parquet" in names and "results.csv" not in names
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out" / "results.parquet"), df)
+    meta = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert meta["data_file"]["file"] == "results.parquet"
+    assert meta["data_file"]["format"] == "parquet"
+
+
 def test_the_sweep_benchmark_reports_throughput_against_ranks(tmp_path, capsys):
     """benchmarks/bench_sweep.py --quick: a sweep on 1 and 2 ranks, points/s
     from wall times and the ratio against the target (not the timing itself:

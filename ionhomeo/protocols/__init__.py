@@ -71,13 +71,18 @@ def register(name: str, run: Callable, description: str | None = None) -> Protoc
 
 
 def get(name: str) -> Protocol:
-    """The protocol called ``name``; UnknownProtocolError lists the known ones."""
-    try:
-        return PROTOCOLS[name]
-    except KeyError:
-        raise UnknownProtocolError(
-            f"unknown protocol {name!r}; known protocols: {', '.join(sorted(PROTOCOLS))}"
-        ) from None
+    """The protocol called ``name``, in any case and with ``_`` for ``-``
+    (``Spike_Train`` is ``spike-train``); UnknownProtocolError suggests the
+    closest and lists the known ones."""
+    from ..names import match, suggestion
+
+    found = match(name, PROTOCOLS)
+    if found is not None:
+        return PROTOCOLS[found]
+    hint = suggestion(name, PROTOCOLS).strip()
+    hint = f" ({hint[0].lower()}{hint[1:-1]}?)" if hint else ""
+    raise UnknownProtocolError(
+        f"unknown protocol {name!r}{hint}; known protocols: {', '.join(sorted(PROTOCOLS))}")
 
 
 register(rest.NAME, rest.run, rest.DESCRIPTION)

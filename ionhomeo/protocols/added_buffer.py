@@ -147,7 +147,7 @@ class AddedBuffer(Protocol):
         pulse = spec.pulse_nA or find_pulse(h, seg, PULSE_NA_PER_UM2 * seg.area() if own
                                             else CELL_PULSE_NA, spec)
         runs = []
-        for dye in spec.dye_uM:
+        for dye in session.conditions(spec.dye_uM, lambda d: f"dye {d:g} uM"):
             for s in dye_segments:
                 s.cadyn.dyetot = dye * 1e-3
             runs.append((dye, _run_one(h, seg, c0, pulse, spec)))

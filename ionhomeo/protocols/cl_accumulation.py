@@ -175,7 +175,8 @@ class ClAccumulation(Protocol):
                             for where, seg in (("soma", soma_seg), ("dendrite", mid))},
                "dendrite": {"section": dend.name(), "diam_um": mid.diam, "L_um": dend.L},
                "runs": {}, "isolated": {}}
-        for where, segs in sites.items():
+        for where, segs in session.conditions(sites.items(), lambda s: f"Cl load in the {s[0]}",
+                                                total=2 * len(sites)):
             out["runs"][where] = _load(spec, h, cell, segs, out["expected"][where],
                                        segs[len(segs) // 2])
         # the same, with axial Cl diffusion switched off: every segment then
@@ -183,7 +184,9 @@ class ClAccumulation(Protocol):
         saved_d = h.D_cldyn
         try:
             h.D_cldyn = 0.0
-            for where, segs in sites.items():
+            for where, segs in session.conditions(
+                    sites.items(), lambda s: f"Cl load in the {s[0]}, without axial diffusion",
+                    first=len(sites) + 1, total=2 * len(sites)):
                 out["isolated"][where] = _load(spec, h, cell, segs, out["expected"][where],
                                                segs[len(segs) // 2])
         finally:

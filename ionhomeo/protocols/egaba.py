@@ -149,7 +149,8 @@ class Egaba(Protocol):
         from ..steady import SteadyStateError
 
         out = {"measurements": {}, "cells": {}, "failures": []}
-        for rec in (spec.recipe,) if spec.recipe is not None else spec.recipes:
+        recipes = (spec.recipe,) if spec.recipe is not None else spec.recipes
+        for rec in session.conditions(recipes, lambda r: f"recipe {getattr(r, 'name', r)}"):
             cell = session.cell(morphology=spec.morphology, recipe=rec)
             try:  # one cell at a time: CVODE and the sweeps integrate every cell alive
                 cell.initialize()

@@ -70,27 +70,29 @@ class EgabaDevelopment(Protocol):
         from ..steady import SteadyStateError
 
         out = {"measurements": {}, "cells": {}, "failures": []}
-        for rec in (spec.recipe,) if spec.recipe is not None else spec.recipes:
-            for drug in DRUGS:
-                modified = _recipe_with(rec, None if drug == "control" else drug)
-                if modified is None:
-                    out["failures"].append(f"{rec}: no {DRUGS[drug][0]} to block with {drug}")
-                    continue
-                label = (str(rec) if not hasattr(rec, "name") else rec.name, drug)
-                cell = session.cell(morphology=spec.morphology, recipe=modified)
-                try:
-                    cell.initialize()
-                    rest_mv = float(cell.soma_center.v)
-                    m = egaba.measure(session.h, cell, spec.hold_mV, spec.weight_uS)
-                    m["rest_mV"] = rest_mv
-                    out["measurements"][label] = m
-                    out["cells"][f"{label[0]} {drug}"] = cell.to_dict()
-                except SteadyStateError as err:
-                    out["failures"].append(f"{label[0]} {drug}: {err}")
-                finally:
-                    # one cell at a time: a cell left alive would be initialised
-                    # and integrated with every later one
-                    cell.destroy()
+        recipes = (spec.recipe,) if spec.recipe is not None else spec.recipes
+        pairs = [(rec, drug) for rec in recipes for drug in DRUGS]
+        for rec, drug in session.conditions(
+                pairs, lambda p: f"recipe {getattr(p[0], 'name', p[0])}, {p[1]}"):
+            modified = _recipe_with(rec, None if drug == "control" else drug)
+            if modified is None:
+                out["failures"].append(f"{rec}: no {DRUGS[drug][0]} to block with {drug}")
+                continue
+            label = (str(rec) if not hasattr(rec, "name") else rec.name, drug)
+            cell = session.cell(morphology=spec.morphology, recipe=modified)
+            try:
+                cell.initialize()
+                rest_mv = float(cell.soma_center.v)
+                m = egaba.measure(session.h, cell, spec.hold_mV, spec.weight_uS)
+                m["rest_mV"] = rest_mv
+                out["measurements"][label] = m
+                out["cells"][f"{label[0]} {drug}"] = cell.to_dict()
+            except SteadyStateError as err:
+                out["failures"].append(f"{label[0]} {drug}: {err}")
+            finally:
+                # one cell at a time: a cell left alive would be initialised
+                # and integrated with every later one
+                cell.destroy()
         if not out["measurements"]:
             raise SteadyStateError("; ".join(out["failures"]))
         return out

@@ -191,7 +191,8 @@ class EnergyFailure(Protocol):
             out = {"rest": rest, "nh": float(h.nh_pmca), "runs": {},
                    "cell": {**cell.to_dict(), "kext": rest["kext"]}}
             # session.progress is not passed on: chunked CVODE runs record more steps
-            for failure in ("atp", "ouabain") if spec.compare_ouabain else ("atp",):
+            for failure in session.conditions(
+                    ("atp", "ouabain") if spec.compare_ouabain else ("atp",), CONDITION.get):
                 try:
                     out["runs"][CONDITION[failure]] = _simulate(h, cell, segments, soma, spec,
                                                                 failure)

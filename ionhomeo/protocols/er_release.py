@@ -180,7 +180,9 @@ class ErRelease(Protocol):
 
     def measure(self, spec, session):
         h, data = session.h, {"cells": {}}
-        for key, part in (("A", "ip3"), ("B", "cicr")):
+        for key, part in session.conditions(
+                (("A", "ip3"), ("B", "cicr")),
+                lambda p: {"ip3": "part A, IP3 release", "cicr": "part B, CICR"}[p[1]]):
             site = self._site(spec, session, part)
             try:
                 data[key] = getattr(parts, part)(h, site, spec)

@@ -25,7 +25,7 @@ from ..experiment import Protocol, Report, Spec, param
 
 NAME = "kcc2-phosphorylation"
 DESCRIPTION = ("WNK-SPAK phosphorylation of KCC2: Cli rises, E_GABA shifts, and the firing to "
-               "a fixed excitatory/inhibitory input changes (default: ball-and-stick, mature)")
+               "a fixed excitatory/inhibitory input changes")
 
 #: the E_Cl check: Clo 130 mM, 37 C, Cli 5 and 15 mM against -87 and -58 mV (rounded to 1 mV)
 CHECK_CLO_MM, CHECK_CELSIUS, CHECK_CLI_MM = 130.0, 37.0, (5.0, 15.0)

@@ -90,7 +90,7 @@ class NaLeak(Protocol):
         leaks = parts.Leaks(session.cell(spec))
         stepper = session.keep(parts.Stepper(session.h, leaks, spec))
         full, rheo, states, fi_rows = {}, {}, {}, []
-        for f in spec.multiples:
+        for f in session.conditions(spec.multiples, lambda f: f"Na leak x{f:g}: rest, rheobase"):
             leaks.scale(naleak=f)
             full[f] = leaks.solve()
             states[f] = leaks.cell.state

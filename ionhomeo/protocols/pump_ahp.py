@@ -194,8 +194,9 @@ class PumpAhp(Protocol):
         block = spec.train_end_s * 1e3
         d["runs"] = {cond: simulate_train(session, cell, segments, (p, spec.pulse_ms, pulse),
                                           balance, b, spec.duration_s * 1e3)
-                     for cond, p, b in (("control", pulses_ms, None), ("ouabain", pulses_ms, block),
-                                        ("ouabain_no_train", [], block))}
+                     for cond, p, b in session.conditions(
+                         (("control", pulses_ms, None), ("ouabain", pulses_ms, block),
+                          ("ouabain_no_train", [], block)), lambda c: c[0].replace("_", " "))}
         d.update(pulse=pulse, period_ms=period_ms, pulses_ms=pulses_ms, balance=balance,
                  runtime_s=time.perf_counter() - clock)
         # Na charge that entered per area (C/cm2): volume-weighted load at the end of the train

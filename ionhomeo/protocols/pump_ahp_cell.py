@@ -57,8 +57,10 @@ def measure(session, spec, simulate_train):
     end, duration = start + train_ms, (spec.train_start_s + spec.cell_duration_s) * 1e3
     pulses = (times, spec.cell_pulse_ms, spec.cell_train_pulse_nA)
     d["runs"] = {cond: simulate_train(session, cell, segments, p, balance, b, duration)
-                 for cond, p, b in (("control", pulses, None), ("ouabain", pulses, end),
-                                    ("ouabain_no_train", ([], 0.0, 0.0), end))}
+                 for cond, p, b in session.conditions(
+                     (("control", pulses, None), ("ouabain", pulses, end),
+                      ("ouabain_no_train", ([], 0.0, 0.0), end)),
+                     lambda c: f"whole cell, {c[0].replace('_', ' ')}")}
     d.update(train_end_s=end / 1e3, cpu_s=time.process_time() - clock,
              balance_nA=balance[2])
     session.drop(cell)

@@ -118,8 +118,8 @@ def _recorder(cell, spec):
 
 class Rest(Protocol):
     name = "rest"
-    description = ("whole-cell resting state of a cell (default: bundled pyramidal cell, mature "
-                   "preset): per-region table and the drift over the run")
+    description = ("whole-cell resting state of a cell: per-region table and the drift over "
+                   "the run")
     Spec = RestSpec
 
     def measure(self, spec, session):
@@ -159,12 +159,13 @@ class Rest(Protocol):
         rows = []
         for region, m in data["means"].items():
             rows.append((f"Vm {region}", m["v"], "mV",
-                         f"resting potential, mean over {m['n']} segment(s)"))
+                         "resting potential, mean over the region's segments weighted by "
+                         "area"))
             for ion, label in (("na", "Nai"), ("k", "Ki"), ("cl", "Cli"), ("ca", "Cai")):
                 if ion in m:
                     scale, unit = (1e3, "uM") if ion == "ca" else (1.0, "mM")
                     rows.append((f"{label} {region}", m[ion] * scale, unit,
-                                 "resting concentration"))
+                                 "resting concentration, mean weighted by volume"))
             if "cl" in m:
                 rows.append((f"E_GABA {region}", float(thermo.egaba(
                     m["cl"], d.clo, d.hco3i, d.hco3o, celsius=d.celsius)),
@@ -195,6 +196,7 @@ class Rest(Protocol):
         return Report(rows, data["timecourse"], tables={"profile": data["profile"]},
                       checks=found, warnings=warnings,
                       metadata={"cell": data["cell"], "run": data["run"],
+                                "region_segments": {r: m["n"] for r, m in data["means"].items()},
                                 "solver": {k: v for k, v in solver.items() if k != "segments"}})
 
     def figure(self, spec, data, report):

@@ -82,12 +82,11 @@ class Scorecard(Protocol):
         from .. import scorecard
 
         rows, experiments = [], []
-        for label, rec, whose in _models(spec):
+        for label, rec, whose in session.conditions(_models(spec), lambda m: f"recipe {m[0]}"):
             wanted = scorecard.targets(whose)
             model = scorecard.Model(spec.morphology, rec, session)
-            progress = (lambda text: session.progress(f"{label}: {text}")) \
-                if callable(session.progress) else None
-            values, info = scorecard.evaluate(model, wanted, progress=progress)
+            values, info = scorecard.evaluate(
+                model, wanted, progress=lambda text, label=label: session.say(f"{label}: {text}"))
             rows += [_row(label, rec, t, values[t.id]) for t in wanted]
             for name, d in info.items():
                 experiments += [{"preset": label, "experiment": name, "output": k, "value": v,
