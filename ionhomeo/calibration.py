@@ -43,9 +43,12 @@ record keeps the first run's start values): it reproduces the fit as a
 fixed point, not the path to it.
 
 The candidates are not the presets yet: on the scorecard they, like the
-presets, reproduce well under the 80 % of the measured quantities a preset
-must reach (see the scorecard's output and
-``docs/protocols/scorecard.md``). Score one with ``ionhomeo run scorecard
+presets, reproduce under the 80 % of the measured quantities a preset must
+reach (see the scorecard's output and ``docs/protocols/scorecard.md``,
+which says what fails and why). Since the fit, the candidates' dendrites
+have the somatic delayed-rectifier density (Hoffman et al. 1997), not
+fitted; the fitted values are those of the record, fitted with the
+preset's tenth, and a re-run from the candidates moves them. Score one with ``ionhomeo run scorecard
 --recipe ionhomeo/presets/calibration/mature.toml --set targets_of=mature``.
 
 Targets with role ``validation`` are never used here: the scorecard reports
@@ -145,9 +148,11 @@ def _calcium():
 #: preset -> [(block, parameters, fit target ids)], fitted in this order: the
 #: calcium block first (the PMCA's H+ exchange brings Na in, which the
 #: membrane block then balances), at the preset's starting membrane, where
-#: one pulse fires one spike; fitted after it, the membrane rests near
-#: threshold, where the Ca experiment's pulse fires a doublet and costs 25
-#: times as much to simulate
+#: one pulse fires one spike; fitted after it (with the preset's dendrites,
+#: a tenth of the somatic delayed rectifier), the membrane held a dendritic
+#: plateau after a spike, where the Ca experiment's pulse fired a doublet and
+#: cost 25 times as much to simulate. The candidates now have the somatic
+#: density in the dendrites (Hoffman et al. 1997), set after the fit
 BLOCKS = {
     "mature": [_calcium(), _membrane(),
                ("chloride", [Parameter("kcc2", "imax", "all", 1e-4, 1.0)], ["egaba-mature"])],
