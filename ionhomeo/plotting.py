@@ -6,7 +6,7 @@ on its Agg canvas: nothing needs a display):
 
 * :func:`figure` makes the figure in the house style (:data:`STYLE`: font
   sizes, grid, no offset on the axes) with the title ``"<protocol>: <title>"``;
-  :func:`finish` (called by :func:`ionhomeo.experiment.write_outputs` on
+  :func:`finish` (called by ``ionhomeo.experiment.write_outputs`` on
   every protocol's figure) letters the panels and makes sure the title names
   the protocol.
 * :func:`label` writes an axis label as ``quantity (unit)`` with the unit
@@ -49,7 +49,7 @@ STYLE = {
     "mathtext.default": "regular",
 }
 
-#: relative spread (max - min over |mean|) below which values are uniform to the eye
+#: relative spread ((max - min) over the absolute mean) below which values are uniform to the eye
 REL_FLAT = 1e-4
 #: absolute spread below which values in this unit are uniform to the eye
 #: (a potential: 0.01 mV is below any recording's resolution)
@@ -184,7 +184,7 @@ class Scale:
 
 def scale_for(data, unit: str, rel: float | None = REL_FLAT) -> Scale:
     """The :class:`Scale` for ``data`` in ``unit``: their deviation from the
-    mean when the spread (max - min) is at most ``rel`` of |mean| or below the
+    mean when the spread (max - min) is at most ``rel`` of the absolute mean or below the
     unit's :data:`FLOOR`; a potential then in µV, anything else in ppm of the
     mean (a concentration 0.01 % apart everywhere is uniform to the eye).
     ``rel`` None: always the values as they are."""

@@ -489,7 +489,7 @@ def test_the_bundled_pyramidal_cell_is_split_as_built(cells):
     ("pyramidal", "proximal(5)", "has no dendrite segment centre within 5 um of the soma"),
     ("pyramidal", "distal(5000)", "has no dendrite segment centre 5000 um or more"),
     ("pyramidal", "soma & distance > 1000", "region 'soma & distance > 1000' selects no "
-                                            "segment of pyramidal_"),
+                                            "segment of pyramidal."),
 ])
 def test_a_region_the_cell_lacks_is_an_error_naming_the_cell(cells, name, region, words):
     cell, where, _ = _get(cells, name)
