@@ -98,48 +98,61 @@ class Cell:
                 "ionhomeo.defaults.apply() once before building cells (in hoc: "
                 "load_file(\"ionhomeo_defaults.hoc\"))")
         self._destroyed = False
-        from . import geometry as geometry_mod
+        # a build that fails part-way (a region the cell lacks, a bad recipe value,
+        # Ctrl-C) leaves no sections in NEURON and does not keep the cell's name
+        # (an interactive traceback would otherwise keep both alive)
+        try:
+            from . import geometry as geometry_mod
 
-        if isinstance(morphology, geometry_mod.Geometry):
-            self._init_geometry(morphology, recipe_mod.resolve(recipe, default="mature"))
-            return
-        if isinstance(morphology, morph_mod.Morphology):
-            morph = morphology
-        else:
-            from .names import match
+            if isinstance(morphology, geometry_mod.Geometry):
+                self._init_geometry(morphology, recipe_mod.resolve(recipe, default="mature"))
+                return
+            if isinstance(morphology, morph_mod.Morphology):
+                morph = morphology
+            else:
+                from .names import match
 
-            if isinstance(morphology, str) and match(morphology, morph_mod.BUNDLED) \
-                    and not Path(morphology).exists():  # Pyramidal, ball-and-stick too
-                morphology = morph_mod.bundled(match(morphology, morph_mod.BUNDLED))
-            morph = morph_mod.load(morphology)  # names the problem for any other input
-        rec = recipe_mod.resolve(recipe, default="mature")
-        self.morphology = morph
-        self.recipe = rec
-        self.d_lambda = float(d_lambda)
-        self.frequency_hz = float(frequency_hz)
-        self._handler = None
-        self.state = None
-        # NEURON names the sections after str(owner): the morphology's name, the
-        # same in every run (pyramidal.soma[0]); a second live cell of it gets _2
-        stem = "".join(ch if ch.isalnum() else "_" for ch in morph.path.stem)
-        self.name = _take_name(stem, self)
-        self.sections_by_type = morph_mod.instantiate(morph, self)
-        self.bouton_um = None if bouton_um is None else float(bouton_um)
-        self.split_leaves = {}  # leaf section -> the bouton section split off it
-        if bouton_um is not None:
-            self._split_boutons(h)
-        self.all = [sec for kind in ("soma", "dend", "apic", "axon")
-                    for sec in self.sections_by_type.get(kind, [])]
-        if not self.sections_by_type.get("soma"):
-            raise morph_mod.MorphologyError(morph.path, [(None, (
-                "no soma after instantiation: NEURON's Import3d removed the soma (a soma "
-                "of zero length, such as two soma points at the same place?); give the soma "
-                "as one point with its radius, or as points along its length"))])
-        soma = self.sections_by_type["soma"][0]
-        self.soma_center = soma(0.5)
-        self.passive = self._discretize_with_passive(rec)
-        self.applied = rec.apply(self, passive=False)
-        self.area_factors = self._area_factors()
+                if isinstance(morphology, str) and match(morphology, morph_mod.BUNDLED) \
+                        and not Path(morphology).exists():  # Pyramidal, ball-and-stick too
+                    morphology = morph_mod.bundled(match(morphology, morph_mod.BUNDLED))
+                morph = morph_mod.load(morphology)  # names the problem for any other input
+            rec = recipe_mod.resolve(recipe, default="mature")
+            self.morphology = morph
+            self.recipe = rec
+            self.d_lambda = float(d_lambda)
+            self.frequency_hz = float(frequency_hz)
+            self._handler = None
+            self.state = None
+            # NEURON names the sections after str(owner): the morphology's name, the
+            # same in every run (pyramidal.soma[0]); a second live cell of it gets _2
+            stem = "".join(ch if ch.isalnum() else "_" for ch in morph.path.stem)
+            self.name = _take_name(stem, self)
+            self.sections_by_type = morph_mod.instantiate(morph, self)
+            self.bouton_um = None if bouton_um is None else float(bouton_um)
+            self.split_leaves = {}  # leaf section -> the bouton section split off it
+            if bouton_um is not None:
+                self._split_boutons(h)
+            self.all = [sec for kind in ("soma", "dend", "apic", "axon")
+                        for sec in self.sections_by_type.get(kind, [])]
+            if not self.sections_by_type.get("soma"):
+                raise morph_mod.MorphologyError(morph.path, [(None, (
+                    "no soma after instantiation: NEURON's Import3d removed the soma (a soma "
+                    "of zero length, such as two soma points at the same place?); give the soma "
+                    "as one point with its radius, or as points along its length"))])
+            soma = self.sections_by_type["soma"][0]
+            self.soma_center = soma(0.5)
+            self.passive = self._discretize_with_passive(rec)
+            self.applied = rec.apply(self, passive=False)
+            self.area_factors = self._area_factors()
+        except BaseException as err:
+            import traceback
+
+            self.destroy()
+            soma = None  # noqa: F841 - this frame's own reference to a section
+            # the frames below this one (instantiate, apply) hold sections in
+            # their locals for as long as the traceback lives
+            traceback.clear_frames(err.__traceback__)
+            raise
 
     def _init_geometry(self, geometry, rec):
         """A cell of simple cylinders (:mod:`ionhomeo.geometry`): their nseg, no d_lambda."""
@@ -346,8 +359,9 @@ class Cell:
         sections the caller still holds keep theirs alive.
         """
         self._destroyed = True
-        if _LIVE.get(self.name) is self:  # the name is free for the next cell
-            del _LIVE[self.name]
+        name = getattr(self, "name", None)
+        if name is not None and _LIVE.get(name) is self:  # the name is free for the next cell
+            del _LIVE[name]
         self._handler = None
         self.state = None
         self.applied = None

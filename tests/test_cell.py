@@ -256,3 +256,24 @@ def test_a_cell_before_the_defaults_is_refused_with_the_fix(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "REFUSED ionhomeo's defaults are not loaded" in out.stdout
     assert "ionhomeo.defaults.apply()" in out.stdout
+
+
+def test_a_build_that_fails_keeps_neither_sections_nor_the_name(h):
+    """A recipe whose region the cell lacks fails part-way through the build;
+    with the error (and its traceback, which holds the half-built cell) kept,
+    as an interactive prompt keeps it, no section is left in NEURON and the
+    corrected build gets the cell's own name, not ball_and_stick_2."""
+    from ionhomeo.regions import EmptyRegionError
+
+    before = len(list(h.allsec()))
+    bad = presets.load("mature").add("apical", "km")  # ball_and_stick has no apical dendrite
+    with pytest.raises(EmptyRegionError) as kept:
+        Cell("ball_and_stick", bad)
+    assert "apical" in str(kept.value)
+    assert len(list(h.allsec())) == before
+    cell = Cell("ball_and_stick", "mature")
+    try:
+        assert cell.name == "ball_and_stick"
+    finally:
+        cell.destroy()
+    del kept
