@@ -99,7 +99,17 @@ def normalise(unit: str) -> str:
     if text in UNITS:
         return text
     same = [u for u in UNITS if u.lower() == text.lower()]
-    return same[0] if len(same) == 1 else text
+    if len(same) != 1:
+        return text
+    # a letter whose case is its meaning (m milli, M mega; p pico, P peta;
+    # s second, S siemens; ...) is never folded: MV is not mV
+    if any(a != b and a.lower() in _CASE_MEANS for a, b in zip(text, same[0])):
+        return text
+    return same[0]
+
+
+#: letters whose upper and lower case are different prefixes or units
+_CASE_MEANS = frozenset("mpngktsa")
 
 
 def kind(unit: str):

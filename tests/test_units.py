@@ -78,3 +78,20 @@ def test_recipe_values_in_the_mod_files_other_units():
     assert recipe.to_mod_units("2e-5 cm2/s", d) == pytest.approx(2.0)
     pcl = get("clleak").parameters["pcl"]
     assert recipe.to_mod_units("1e-7 m/s", pcl) == pytest.approx(1e-5)
+
+
+@pytest.mark.parametrize("spelling", ["MV", "MA", "PA", "MS", "Mm"])
+def test_a_prefix_is_never_case_folded(spelling):
+    """MV is megavolt, not mV; PA petaampere, not pA: folding the case of a
+    prefix letter would be a silent factor of 1e9 or more. Refused instead."""
+    from ionhomeo import units
+
+    assert units.kind(spelling) is None
+    assert units.normalise(spelling) == spelling
+
+
+def test_a_case_that_means_nothing_else_is_folded():
+    from ionhomeo import units
+
+    assert units.normalise("hz") == units.normalise("HZ") == "Hz"
+    assert units.normalise("mv") == "mV"  # v is no prefix: only the volt
