@@ -18,8 +18,9 @@ Koch & Adams 1989), the same family as nav and kdr. ptau peaks at
 taumax/(2 sqrt(3.3)), 0.28 taumax, at -47 mV. Defaults: gbar 7e-5 S/cm2 and
 taumax 1000 ms, of the order the paper fits to regular-spiking cells
 (gM tens of uS/cm2, taumax 0.5-1 s); the rate functions are written for
-36 C and scaled by q10 = 2.3 (Hay et al. 2011 use 2.3 for this channel);
-at 36 C there is no scaling.
+36 C and scaled by q10 = 2.3, the value the Destexhe group's NEURON
+implementation of these rate functions uses with the same 36 C reference
+(ModelDB); at 36 C there is no scaling.
 
 The current is zero at v = ek for any p, and p stays within [0, 1] (pinf
 does, and p relaxes towards it).
