@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import math
 import sys
 import time
 
@@ -112,6 +113,11 @@ def bar(fraction: float, width: int = 30) -> str:
     return "[" + "#" * filled + "-" * (width - filled) + "]"
 
 
+#: not on a terminal, a progress line is written every LOG_STEP of the way
+#: (a fraction) or every LOG_EVERY_S seconds, whichever comes first
+LOG_STEP, LOG_EVERY_S = 0.25, 30.0
+
+
 class Line:
     """One progress line that updates in place: ``\\r`` on stderr, or, in a
     Jupyter notebook, a text output updated through IPython's display (a text
@@ -128,6 +134,11 @@ class Line:
         self.shown = False
         self._handle = None
         self.start = time.perf_counter()
+        # a terminal overwrites the line (\r); a log file or a pipe would get
+        # every update run together on one line: there each shown update is
+        # a line of its own, and only every LOG_STEP of the way or LOG_EVERY_S
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._logged = (-1.0, -math.inf)  # (fraction, time) of the last line written
 
     def update(self, text: str, fraction: float | None = None) -> None:
         if not self.active:
@@ -136,9 +147,16 @@ class Line:
             line = f"ionhomeo: {bar(fraction)} {text}" if fraction is not None \
                 else f"ionhomeo: {text}"
             self._display(line)
-        else:
+        elif self.tty:
             self.stream.write(f"\rionhomeo: {text}")
             self.stream.flush()
+        else:
+            now, (last, when) = time.perf_counter(), self._logged
+            if fraction is None or fraction >= 1.0 or fraction - last >= LOG_STEP \
+                    or now - when >= LOG_EVERY_S:
+                self.stream.write(f"ionhomeo: {text}\n")
+                self.stream.flush()
+                self._logged = (fraction if fraction is not None else last, now)
         self.shown = True
 
     def _display(self, line: str) -> None:
@@ -151,6 +169,6 @@ class Line:
             self._handle.update(bundle, raw=True)
 
     def close(self) -> None:
-        if self.shown and not self.notebook:
+        if self.shown and not self.notebook and self.tty:
             self.stream.write("\n")
             self.stream.flush()

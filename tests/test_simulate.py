@@ -139,12 +139,38 @@ def test_progress_line_on_stderr(h, capsys):
     info = simulate.run(2500.0, progress=True)  # default chunks: one per simulated second
     err = capsys.readouterr().err
     assert info.chunks == 3
-    assert err.count("\r") == 3 and err.endswith("\n") and err.count("\n") == 1
+    # not a terminal (captured): a line per update, no carriage returns; the
+    # three updates are each at least a quarter of the way apart
+    assert "\r" not in err and err.count("\n") == 3
     assert "ionhomeo: 100% (2.5 of 2.5 s simulated," in err and " s wall)" in err
     assert "ionhomeo:  33% (0.8333 of 2.5 s simulated," in err  # equal chunks
     # without progress: no output, one chunk
     info = simulate.run(3000.0)
     assert capsys.readouterr().err == "" and info.chunks == 1
+
+
+def test_progress_line_updates_in_place_on_a_terminal_and_is_sparse_in_a_log():
+    """On a terminal the line is rewritten (\\r, one newline at the end); in a
+    log file or a pipe each written update is a line, at most one per quarter
+    of the run unless 30 s of wall time pass."""
+    import io
+
+    from ionhomeo import progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty, log = Terminal(), io.StringIO()
+    for stream in (tty, log):
+        line = progress.Line(stream, flag=True, notebook=False)
+        for k in range(1, 11):
+            line.update(f"{10 * k}%", k / 10)
+        line.close()
+    assert tty.getvalue().count("\r") == 10 and tty.getvalue().endswith("\n")
+    assert tty.getvalue().count("\n") == 1
+    # 10 %, then the first update at least 25 % further (40 %, 70 %), and the end
+    assert log.getvalue() == "ionhomeo: 10%\nionhomeo: 40%\nionhomeo: 70%\nionhomeo: 100%\n"
 
 
 def test_default_chunking():
