@@ -530,8 +530,13 @@ def _run_all(args: argparse.Namespace) -> int:
     print(f"wrote: {index}")
     from .htmlreport import write_index  # the same, as a page: figures, checks, provenance
 
-    page = write_index(out, [row[:4] for row in rows], command="ionhomeo run all" + (
-        f" --out {args.out}" if args.out is not None else ""))
+    import shlex
+
+    # the command as given (its options, --format and --quiet included)
+    given = getattr(args, "argv", None)
+    command = "ionhomeo " + " ".join(shlex.quote(str(a)) for a in given) if given else \
+        "ionhomeo run all" + (f" --out {args.out}" if args.out is not None else "")
+    page = write_index(out, [row[:4] for row in rows], command=command)
     print(f"wrote: {page}")
     return 0 if all(st in ("PASS", "no check") for _, _, st, _, _, _ in rows) else 1
 
@@ -879,6 +884,7 @@ def main(argv: list[str] | None = None) -> int:
     # unreachable DISPLAY cannot stop it (before NEURON's first import)
     _guard.nogui_always = True
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command as given, for records
     before = os.environ.get(progress.ENV)
     if args.quiet:  # for this command and the processes it starts (sweep workers)
         os.environ[progress.ENV] = "1"

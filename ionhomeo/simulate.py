@@ -225,6 +225,12 @@ def run(tstop_ms: float, method: str = "cvode", dt_ms: float = 0.025, progress=N
     time and the number of steps. The chosen integration settings stay in
     effect afterwards.
 
+    Ctrl-C ends the run as KeyboardInterrupt, even when it lands in a Python
+    callback NEURON makes (which NEURON would otherwise swallow): under fixed
+    steps at the next step, under CVODE at the end of the current chunk (the
+    whole run when ``chunks`` is 1, the default without progress; give
+    ``chunks`` or ``progress`` for a prompt interrupt of a long CVODE run).
+
     Integrator failures: when NEURON stops the run part-way (CVODE's
     "variable step integrator error": repeated error-test or corrector
     failures with the step shrunk to nothing; or any other hoc error raised
