@@ -38,17 +38,21 @@ apical trunk). The result is printed and written with the whole fit history
 to ``ionhomeo/presets/calibration/<preset>.json`` (each parameter's start
 value too). The candidate was then given the fitted values by hand, each
 with a note naming its targets, and a ``[calibration]`` table naming this
-command. Run again, the command starts from those fitted values (the
-record keeps the first run's start values): it reproduces the fit as a
-fixed point, not the path to it.
+command. Run again, the command starts from the candidate's values (the record
+keeps the first run's start values): without later changes it would
+reproduce the fit as a fixed point, not the path to it; see below for the
+one change made after the fit.
 
 The candidates are not the presets yet: on the scorecard they, like the
 presets, reproduce under the 80 % of the measured quantities a preset must
 reach (see the scorecard's output and ``docs/protocols/scorecard.md``,
 which says what fails and why). Since the fit, the candidates' dendrites
 have the somatic delayed-rectifier density (Hoffman et al. 1997), not
-fitted; the fitted values are those of the record, fitted with the
-preset's tenth, and a re-run from the candidates moves them. Score one with ``ionhomeo run scorecard
+fitted and listed in their ``[calibration]`` table as ``changed_after_fit``;
+the fitted values are those of the record, fitted with the preset's tenth.
+The passive fitted quantities did not move with it (resting potential
+-62.2025 against -62.2023 mV, input resistance 146.114 against 146.119
+MOhm); a re-run starts from the change and may move the fitted values. Score one with ``ionhomeo run scorecard
 --recipe ionhomeo/presets/calibration/mature.toml --set targets_of=mature``.
 
 Targets with role ``validation`` are never used here: the scorecard reports
