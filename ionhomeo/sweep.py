@@ -899,7 +899,20 @@ def _run_pool(todo: list, out: Path, jobs: int, report) -> None:
         except BaseException:  # Ctrl-C: the points not started are not started
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-    for point in sorted(unfinished, key=lambda p: p["index"]):
+    _run_alone(sorted(unfinished, key=lambda p: p["index"]), out, ctx, report)
+
+
+def _run_alone(points: list, out: Path, ctx, report) -> None:
+    """Each of ``points`` in a process of its own. A point whose record exists
+    is reported, not run again: its worker finished it (the folder is written
+    whole, then renamed) before the pool broke and lost only its result."""
+    import concurrent.futures as cf
+
+    for point in points:
+        record = points_dir(out) / point["id"] / "point.json"
+        if record.is_file():
+            report(json.loads(record.read_text(encoding="utf-8")))
+            continue
         with cf.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as alone:
             try:
                 report(alone.submit(run_point, point, str(out)).result())

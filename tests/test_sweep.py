@@ -351,3 +351,26 @@ def test_the_sweep_benchmark_reports_throughput_against_ranks(tmp_path, capsys):
     assert two["ratio_best"] == meta["rows"][1]["points_per_s"] / meta["rows"][0]["points_per_s"]
     assert meta["target"]["met"] == (two["ratio_best"] >= 1.8)
     assert "target: 2 ranks at least 1.8x the points/s of 1 rank: " in printed
+
+
+def test_after_a_worker_crash_a_point_finished_before_it_is_not_run_again(tmp_path):
+    """When a worker dies the pool marks every pending point broken, among
+    them points another worker had finished (folder written and renamed) but
+    whose result it had not yet sent. Running those again renamed a new folder
+    onto the finished one (ENOTEMPTY, a traceback); their record is reported
+    instead, and the folder is left as it was."""
+    import json
+
+    from ionhomeo import sweep
+
+    point = {"id": "0003", "index": 3, "protocol": "rest"}
+    folder = sweep.points_dir(tmp_path) / "0003"
+    folder.mkdir(parents=True)
+    record = {"point": point, "status": "ok", "summary": [], "checks": []}
+    (folder / "point.json").write_text(json.dumps(record))
+    before = sorted(p.name for p in folder.iterdir())
+    reported = []
+    # no process context: running the point at all would fail here
+    sweep._run_alone([point], tmp_path, None, reported.append)
+    assert reported == [record]
+    assert sorted(p.name for p in folder.iterdir()) == before
