@@ -528,9 +528,9 @@ def _run_all(args: argparse.Namespace) -> int:
 
     index = write_text("\n".join(lines) + "\n", out / "index.md")
     print(f"wrote: {index}")
-    from .htmlreport import write_index  # the same, as a page: figures, checks, provenance
-
     import shlex
+
+    from .htmlreport import write_index  # the same, as a page: figures, checks, provenance
 
     # the command as given (its options, --format and --quiet included)
     given = getattr(args, "argv", None)
