@@ -1087,7 +1087,6 @@ def command(args) -> int:
     """``ionhomeo sweep``: 0 when every point succeeded, 1 when some failed, 2
     for a spec, folder or MPI problem."""
     from . import mpi
-    from .results import OutputError
 
     if args.jobs is not None and args.jobs < 1:
         print("ionhomeo sweep: error: --jobs must be 1 or more", file=sys.stderr)
@@ -1129,8 +1128,8 @@ def _command(args, runner: str) -> int:
         return 0
     out = args.out if args.out is not None else Path("results") / spec.name
     try:
-        df = run(spec, out, jobs=args.jobs, quiet=getattr(args, "quiet", False), runner=runner,
-                 format=args.format)
+        run(spec, out, jobs=args.jobs, quiet=getattr(args, "quiet", False), runner=runner,
+            format=args.format)
     except (SweepError, OutputError) as err:
         print(f"ionhomeo sweep: error: {err}", file=sys.stderr)
         return 2
