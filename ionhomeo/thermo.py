@@ -49,6 +49,8 @@ __all__ = [
     "nkcc1_equilibrium_cli",
     "ncx_reversal",
     "ncx_free_energy",
+    "nckx_reversal",
+    "nckx_free_energy",
     "nak_atpase_free_energy",
     "nak_atpase_reversal",
     "egaba",
@@ -657,6 +659,85 @@ def ncx_free_energy(v, nai, nao, cai, cao, celsius=37.0, n_na=3):
     return free_energy(v, {"na": n, "ca": -1.0},
                        {"na": nai, "ca": cai}, {"na": nao, "ca": cao},
                        {"na": 1, "ca": 2}, celsius)
+
+
+def _nckx_chem(nai, nao, cai, cao, ki, ko, celsius):
+    """Concentration part of 4 Na in, 1 Ca + 1 K out, in mV (validated)."""
+    nai = _num(nai, "nai", positive=True)
+    nao = _num(nao, "nao", positive=True)
+    cai = _num(cai, "cai", positive=True)
+    cao = _num(cao, "cao", positive=True)
+    ki = _num(ki, "ki", positive=True)
+    ko = _num(ko, "ko", positive=True)
+    ena = nernst(nai, nao, 1, celsius)
+    eca = nernst(cai, cao, 2, celsius)
+    ek = nernst(ki, ko, 1, celsius)
+    return 4.0 * ena - 2.0 * eca - ek
+
+
+def nckx_reversal(nai, nao, cai, cao, ki, ko, celsius=37.0):
+    """Reversal potential of the K-dependent Na+/Ca2+ exchanger (NCKX).
+
+    One forward cycle moves 4 Na+ in and 1 Ca2+ plus 1 K+ out (one net
+    positive charge in).  Its free energy is zero at
+
+    E_NCKX = 4 E_Na - 2 E_Ca - E_K = (RT/F) ln(Nao^4 Cai Ki / (Nai^4 Cao Ko)),
+
+    i.e. where Nai^4 Cao Ko exp(F V / RT) = Nao^4 Cai Ki.  The exchanger
+    runs forward (Ca2+ extrusion) at V below E_NCKX and in reverse mode
+    above it.
+
+    Parameters
+    ----------
+    nai, nao : float or array, mM
+        Intra- and extracellular Na+ (> 0).
+    cai, cao : float or array, mM
+        Intra- and extracellular Ca2+ (> 0).
+    ki, ko : float or array, mM
+        Intra- and extracellular K+ (> 0).
+    celsius : float or array, degC
+        Temperature (default 37).
+
+    Returns
+    -------
+    numpy float or array, mV
+    """
+    return _out(_nckx_chem(nai, nao, cai, cao, ki, ko, celsius))
+
+
+def nckx_free_energy(v, nai, nao, cai, cao, ki, ko, celsius=37.0):
+    """Free energy of one forward NCKX cycle (4 Na+ in, 1 Ca2+ + 1 K+ out).
+
+    dG = 4 [RT ln(Nai/Nao) + F V] - [RT ln(Cai/Cao) + 2 F V] - [RT ln(Ki/Ko) + F V]
+       = F (V - E_NCKX).
+
+    Parameters
+    ----------
+    v : float or array, mV
+        Membrane potential.
+    nai, nao : float or array, mM
+        Intra- and extracellular Na+ (> 0).
+    cai, cao : float or array, mM
+        Intra- and extracellular Ca2+ (> 0).
+    ki, ko : float or array, mM
+        Intra- and extracellular K+ (> 0).
+    celsius : float or array, degC
+        Temperature (default 37).
+
+    Returns
+    -------
+    numpy float or array, kJ/mol
+        Negative means forward mode (Ca2+ extrusion) is downhill.
+    """
+    nai = _num(nai, "nai", positive=True)
+    nao = _num(nao, "nao", positive=True)
+    cai = _num(cai, "cai", positive=True)
+    cao = _num(cao, "cao", positive=True)
+    ki = _num(ki, "ki", positive=True)
+    ko = _num(ko, "ko", positive=True)
+    return free_energy(v, {"na": 4.0, "ca": -1.0, "k": -1.0},
+                       {"na": nai, "ca": cai, "k": ki}, {"na": nao, "ca": cao, "k": ko},
+                       {"na": 1, "ca": 2, "k": 1}, celsius)
 
 
 def _nak_transport_chem(nai, nao, ki, ko, celsius):

@@ -23,6 +23,8 @@ from ionhomeo.thermo import (
     mcu_free_energy,
     nak_atpase_free_energy,
     nak_atpase_reversal,
+    nckx_free_energy,
+    nckx_reversal,
     ncx_free_energy,
     ncx_reversal,
     nclx_equilibrium_camt,
@@ -406,6 +408,22 @@ def test_ncx_reversal_general_stoichiometry():
         (4 * ena - 2 * eca) / 2, rel=1e-14)
 
 
+def test_nckx_reversal_and_free_energy():
+    """4 Na in, 1 Ca + 1 K out: E = 4 E_Na - 2 E_Ca - E_K, dG = F (V - E)."""
+    ena, eca, ek = nernst(NAI, NAO, 1), nernst(CAI, CAO, 2), nernst(KI, KO, 1)
+    e = nckx_reversal(NAI, NAO, CAI, CAO, KI, KO)
+    assert e == pytest.approx(4 * ena - 2 * eca - ek, rel=1e-14)
+    # where Nai^4 Cao Ko exp(F V / RT) = Nao^4 Cai Ki
+    assert math.exp(e / rt_over_f()) == pytest.approx(
+        NAO ** 4 * CAI * KI / (NAI ** 4 * CAO * KO), rel=1e-13)
+    assert abs(nckx_free_energy(e, NAI, NAO, CAI, CAO, KI, KO)) <= 1e-12
+    dg = nckx_free_energy(e - 10.0, NAI, NAO, CAI, CAO, KI, KO)
+    assert dg == pytest.approx(FARADAY * -10.0 * 1e-6, rel=1e-9)
+    assert dg < 0  # forward (Ca extrusion) downhill below E
+    # the K gradient adds to the Na gradient: NCKX reverses far above NCX
+    assert e - ncx_reversal(NAI, NAO, CAI, CAO) > 80.0
+
+
 def test_nak_atpase_free_energy_zero_at_reversal():
     for g in (-45.0, -55.0, -60.0):
         e = nak_atpase_reversal(NAI, NAO, KI, KO, dg_atp=g)
@@ -630,6 +648,8 @@ SCALAR_CALLS = [
     lambda: nkcc1_equilibrium_cli(NAI, NAO, KI, KO, CLO),
     lambda: ncx_reversal(NAI, NAO, CAI, CAO),
     lambda: ncx_free_energy(-65.0, NAI, NAO, CAI, CAO),
+    lambda: nckx_reversal(NAI, NAO, CAI, CAO, KI, KO),
+    lambda: nckx_free_energy(-65.0, NAI, NAO, CAI, CAO, KI, KO),
     lambda: nak_atpase_free_energy(-65.0, NAI, NAO, KI, KO),
     lambda: nak_atpase_reversal(NAI, NAO, KI, KO),
     lambda: egaba(CLI, CLO, 15.0, 25.0),
@@ -683,6 +703,8 @@ def test_arrays_broadcast_to_same_shape():
         nclx_free_energy(a, NAMT, CAI, b * 1e-5, DPSI),
         nclx_equilibrium_camt(a, b * 0.05, CAI, DPSI),
         hill_crossover(1.0, a * 1e-5, b * 0.1, 15e-3),
+        nckx_reversal(a, b, CAI, CAO, KI, KO),
+        nckx_free_energy(v, a, b, CAI, CAO, KI, KO),
     ]
     for out in outs:
         assert isinstance(out, np.ndarray)
@@ -709,6 +731,8 @@ BAD_CALLS = [
     (lambda: nkcc1_equilibrium_cli(NAI, NAO, KI, KO, 0.0), "clo"),
     (lambda: ncx_reversal(NAI, NAO, 0.0, CAO), "cai"),
     (lambda: ncx_free_energy(-60.0, NAI, NAO, CAI, 0.0), "cao"),
+    (lambda: nckx_reversal(NAI, NAO, CAI, CAO, 0.0, KO), "ki"),
+    (lambda: nckx_free_energy(-60.0, NAI, NAO, CAI, CAO, KI, -4.0), "ko"),
     (lambda: nak_atpase_free_energy(-60.0, 0.0, NAO, KI, KO), "nai"),
     (lambda: nak_atpase_reversal(NAI, NAO, KI, -4.0), "ko"),
     (lambda: egaba(0.0, CLO, 15.0, 25.0), "cli"),
