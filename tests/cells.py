@@ -29,7 +29,7 @@ def ball_and_sticks(h, mechs, **params):
     return soma, dends
 
 #: every mechanism of the calcium system (issue 3), plus the Ca load meter
-CA_ALL = ("cadyn", "caentry", "er", "mito", "pmca", "ncx", "caleak", "serca", "erleak",
-          "ip3r", "ryr", "mcu", "nclx", "cahva", "sk")
+CA_ALL = ("cadyn", "caentry", "er", "mito", "pmca", "ncx", "nckx", "caleak", "serca",
+          "erleak", "ip3r", "ryr", "mcu", "nclx", "cahva", "sk")
 #: what a cell needs to fire: Na and K owners, pump, leaks, spike channels
 SPIKING = ("nadyn", "kdyn", "nakpump", "naleak", "kleak", "nav", "kdr")

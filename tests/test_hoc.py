@@ -62,8 +62,8 @@ def test_plain_nrniv_runs_every_calcium_mechanism(tmp_path):
 
 def test_each_calcium_mechanism_is_insertable_alone_from_hoc(tmp_path):
     out = _run_nrniv(Path(__file__).parent / "hoc" / "calcium_each_alone.hoc", tmp_path)
-    # 16 density mechanisms, each alone in a section, plus CaInject
-    assert "mechanisms 17" in out
+    # 17 density mechanisms, each alone in a section, plus CaInject
+    assert "mechanisms 18" in out
 
 
 def test_point_processes_placed_after_the_first_finitialize_keep_initial_values(tmp_path):
