@@ -121,3 +121,34 @@ def test_mature_preset_recovers_its_capacities(mature_run):
     for site, kappa in (("soma", rules["soma"]["kappab"]), ("bouton", rules["bouton"]["kappab"])):
         assert out[f"kappa_model_{site}"] == pytest.approx(kappa, rel=1e-6)
         assert out[f"kappa_S_{site}"] == pytest.approx(kappa, rel=KAPPA_REL_TOL), site
+
+
+def test_the_exchanger_block_stops_both_na_dependent_exchangers(monkeypatch):
+    """The Na-free condition of the exchanger share stops the Na/Ca exchanger
+    and the K-dependent one (nckx, in the boutons here) for its runs, and
+    puts both densities back afterwards."""
+    recipe = (presets.load("mature")
+              .add("axon & tip_distance >= 0", "nckx", optional=True, imax=0.0)
+              .add("bouton", "nckx", optional=True, imax=0.01))
+    seen = []
+
+    def fake_transients(h, cell, where, pulse_nA, dyes=calcium.DYE_UM):
+        seen.append(sorted({(name, float(getattr(seg, name).imax))
+                            for seg in cell.segments("all") for name in calcium.NA_CA_EXCHANGERS
+                            if hasattr(seg, name)}))
+        return [(0.0, 1, None, {})]
+
+    with Session() as s:
+        model = scorecard.Model(morphology="pyramidal", recipe=recipe, session=s)
+        with model.cell() as cell:
+            where = calcium.sites(cell)
+            before = {(name, float(getattr(seg, name).imax)) for seg in cell.segments("all")
+                      for name in calcium.NA_CA_EXCHANGERS if hasattr(seg, name)}
+            assert ("nckx", 0.01) in before and any(n == "ncx" and v > 0 for n, v in before)
+            monkeypatch.setattr(calcium, "transients", fake_transients)
+            calcium._ncx_blocked(s.h, cell, where, 1.0)
+            after = {(name, float(getattr(seg, name).imax)) for seg in cell.segments("all")
+                     for name in calcium.NA_CA_EXCHANGERS if hasattr(seg, name)}
+    assert len(seen) == 2  # the spike run and the drift run
+    assert all(set(names) == {("ncx", 0.0), ("nckx", 0.0)} for names in seen)
+    assert after == before

@@ -261,7 +261,8 @@ def ca_added_buffer(model) -> dict:
     rest and amplitude), ``tau_trunk_7um_ms``, ``bouton_over_axon``,
     ``soma_over_trunk``, ``pulse_nA``, ``spikes`` (the zero-indicator run's),
     ``ncx_share_<site>`` (soma, bouton: the share of the clearance rate lost
-    when the Na/Ca exchangers are blocked, as in Na-free saline),
+    when the Na-dependent Ca exchangers, ncx and nckx, are blocked, as in
+    Na-free saline),
     ``trunk_distance_um``, ``trunk_diam_um``."""
     from neuron import h
 
@@ -300,11 +301,17 @@ def ca_added_buffer(model) -> dict:
     return {k: float(v) for k, v in out.items()}
 
 
+#: the Na-dependent Ca exchangers an acute removal of external Na stops: the
+#: Na/Ca exchanger (3 Na : 1 Ca) and the K-dependent one (4 Na : 1 Ca + 1 K)
+NA_CA_EXCHANGERS = ("ncx", "nckx")
+
+
 def _ncx_blocked(h, cell, where, pulse_nA) -> list:
-    """The zero-indicator transient with every Na/Ca exchanger blocked at the
-    moment of the spike (as an acute removal of external Na does), or [] when
-    the cell has no exchanger."""
-    ncx = [seg.ncx for seg in cell.segments("all") if hasattr(seg, "ncx")]
+    """The zero-indicator transient with every Na-dependent Ca exchanger
+    (:data:`NA_CA_EXCHANGERS`) blocked at the moment of the spike (as an acute
+    removal of external Na does), or [] when the cell has none."""
+    ncx = [getattr(seg, name) for seg in cell.segments("all")
+           for name in NA_CA_EXCHANGERS if hasattr(seg, name)]
     if not ncx:
         return []
     saved = [m.imax for m in ncx]
