@@ -11,18 +11,25 @@ fitted in blocks, each to the targets that depend on it, in this order
   fitted; the trunk's HVA channels are not fitted either: with no dendritic
   K channels to repolarise them, densities that approach the measured
   dendritic amplitude fire Ca spikes);
+* ``terminal``: the density of the K-dependent Na/Ca exchanger (NCKX2) in
+  the boutons, to the share of the terminal's Ca clearance that depends on
+  external Na (Kim et al. 2003);
 * ``membrane``: the K and Na leak permeabilities and the Na/K pump's
   capacity, to the resting potential, the input resistance, the resting Na
   and the Na rise under ouabain (the resting Na influx); the Na recovery and
   the AHP after a spike train are held out;
-* ``chloride``: the Cl transporter that dominates (KCC2 in the mature
-  preset, NKCC1 in the immature one), to E_GABA or to the resting Cl; the
-  bumetanide experiment's time constants are held out (each of its
-  simulations takes minutes).
+* ``chloride``: in the mature preset KCC2, to E_GABA; in the immature one
+  NKCC1 and KCC2, to the resting Cl and the time constants of the Cl fall
+  under bumetanide and of its re-accumulation after washout (Kolbaev et al.
+  2020; each evaluation simulates 40 min, about 3.5 min of CPU).
 
 The immature preset is the mature cell with an immature chloride system:
-it takes the mature fit's calcium and membrane values (:data:`SHARED`) and
-fits its chloride block only.
+it takes the mature fit's calcium, terminal and membrane values
+(:data:`SHARED`) and fits its chloride block only.
+
+A block can be refitted alone (``--block``); the record keeps the other
+blocks, names the command that fitted each block, and lists every command
+run on it in order (``commands``).
 
 Each block is a bounded least-squares fit (scipy.optimize.least_squares,
 trust-region reflective, on the logarithms of the parameters; the residual
@@ -149,6 +156,12 @@ def _calcium():
             ["ca-rest-proximal-apical", "ca-decay-proximal-apical"])
 
 
+def _terminal():
+    return ("terminal",
+            [Parameter("nckx", "imax", "bouton", 1e-5, 1.0)],
+            ["ncx-share-terminal"])
+
+
 #: preset -> [(block, parameters, fit target ids)], fitted in this order: the
 #: calcium block first (the PMCA's H+ exchange brings Na in, which the
 #: membrane block then balances), at the preset's starting membrane, where
@@ -158,16 +171,17 @@ def _calcium():
 #: cost 25 times as much to simulate. The candidates now have the somatic
 #: density in the dendrites (Hoffman et al. 1997), set after the fit
 BLOCKS = {
-    "mature": [_calcium(), _membrane(),
+    "mature": [_calcium(), _terminal(), _membrane(),
                ("chloride", [Parameter("kcc2", "imax", "all", 1e-4, 1.0)], ["egaba-mature"])],
-    "immature": [("chloride", [Parameter("nkcc1", "imax", "all", 1e-5, 1.0)],
-                  ["cli-immature"])],
+    "immature": [("chloride", [Parameter("nkcc1", "imax", "all", 1e-5, 1.0),
+                               Parameter("kcc2", "imax", "all", 1e-6, 0.05)],
+                  ["cli-immature", "bumetanide-tau", "cl-reaccumulation-tau"])],
 }
 
 #: preset -> (the preset whose fitted blocks it takes, those blocks): the
 #: immature preset is the mature cell with an immature chloride system, and
 #: the targets of the other blocks are the same for both
-SHARED = {"immature": ("mature", ("calcium", "membrane"))}
+SHARED = {"immature": ("mature", ("calcium", "terminal", "membrane"))}
 
 
 def shared_values(recipe, preset: str, log=print):
@@ -277,7 +291,7 @@ def main(argv=None) -> int:
     for name, params, target_ids in blocks:
         print(f"block {name}: {', '.join(p.key for p in params)} -> {', '.join(target_ids)}")
         recipe, rec = fit_block(recipe, params, target_ids, args.morphology, args.max_nfev)
-        record["blocks"][name] = rec
+        record["blocks"][name] = {"command": record["command"], **rec}
         for p in rec["parameters"]:
             print(f"  fitted {p['key']} = {p['fitted']:.4g} (start {p['start']:.4g})")
     record["provenance"] = results.provenance(protocol="calibration")
@@ -286,6 +300,10 @@ def main(argv=None) -> int:
     old = json.loads(path.read_text()) if path.exists() else {"blocks": {}}
     old_blocks = {k: v for k, v in old.get("blocks", {}).items() if k not in record["blocks"]}
     record["blocks"] = {**old_blocks, **record["blocks"]}
+    # every command that fitted a block of this record, in order (a block
+    # refitted alone keeps the others' values)
+    record["commands"] = [*old.get("commands", [old["command"]] if "command" in old else []),
+                          record["command"]]
     results.write_json(record, path)
     print(f"wrote {path}")
     return 0

@@ -22,6 +22,11 @@ def test_candidate_values_are_those_of_its_recorded_fit(name):
     assert rec.calibrated
     record = json.loads((calibration.RECORD_DIR / f"{name}.json").read_text())
     assert rec.calibration["command"] == record["command"]
+    # every command that fitted a block, in order; each block names its own
+    assert list(rec.calibration.get("commands", [record["command"]])) == \
+        record.get("commands", [record["command"]])
+    assert all(b.get("command", record["command"]) in record.get("commands", [record["command"]])
+               for b in record["blocks"].values())
     assert record["seed"].startswith("none")
     fitted = {p["key"]: p for b in record["blocks"].values() for p in b["parameters"]}
     assert set(b[0] for b in calibration.BLOCKS[name]) <= set(record["blocks"])
