@@ -13,7 +13,7 @@ et al. 1989, Nature 337:740; Schnetkamp et al. 1989, Am J Physiol
 The exchange current, positive in reverse mode (as incx of ncx.mod):
 
     inckx = imax * [exp(eta u) Ni^4 Co Ko - exp((eta-1) u) No^4 Ci Ki]
-            / [(1 + Ni^4 + Ci Ki)(1 + No^4 + Co Ko)(1 + ksat exp((eta-1) u))]
+            / [((1 + Ci)(1 + Ki) + Ni^4) ((1 + Co)(1 + Ko) + No^4) (1 + ksat exp((eta-1) u))]
     Ni = nai/kna, No = nao/kna, Ci = cai/kca, Co = cao/kca,
     Ki = ki/kk, Ko = ko/kk,          u = F v/(RT)
     ina = 4 inckx,   ica = -2 inckx,   ik = -inckx
@@ -30,10 +30,14 @@ extrudes Ca (forward, inckx < 0), above it Ca enters (reverse). At rest
 (nai 9 mM, nao 145, ki 140, ko 4, cai 100 nM, cao 2, 34 C) it lies at
 +126 mV, so NCKX runs forward at any physiological potential until Na
 rises or K falls; at -62 mV the bracket vanishes only at cai = 0.08 nM,
-the lowest Ca it can pump down to. The denominator is positive
-and only scales the rate (a binding polynomial for the inner sites, one for
-the outer sites, both with the same constants, and the voltage saturation
-of Luo & Rudy 1994, Circ Res 74:1071, used by ncx.mod).
+the lowest Ca it can pump down to. The denominator is positive and only
+scales the rate: for each side, Ca and K binding to independent sites
+((1 + C)(1 + K)) competing with Na (+ N^4), both sides with the same
+constants, and the voltage saturation of Luo & Rudy 1994 (Circ Res 74:1071,
+used by ncx.mod). With independent Ca and K sites the apparent affinities
+in forward mode are those constants themselves: half-maximal extrusion at
+cai = kca (1 + Ni^4/(1 + Ki)) and at ki = kk (1 + Ni^4/(1 + Ci)), where
+Ni^4 is 6e-4 at 9 mM Na (kca and kk to within 0.1 %).
 
 Stoichiometry: the ion fluxes keep 4 Na : 1 Ca : 1 K exactly
 (ina/F : ica/(2F) : ik/F = 4 : -1 : -1); the net current is one charge per
@@ -52,29 +56,30 @@ Defaults (measured values, and what is a modelling choice):
       identification; the paper's K_m is a half-saturation).
   kk 30.3 mM: K_m of the cytosolic K dependence of the Na-dependent Ca
       clearance in rat neurohypophysial terminals (Lee et al. 2002,
-      J Neurosci 22:6891, their Fig. 5), where about 90 % of Na/Ca
-      exchange is K-dependent and NCKX2 is expressed (Kim et al. 2003,
-      J Neurosci 23:11673).
-  kca 5 uM: chosen (a modelling choice, not a measurement) so that the
-      apparent cytosolic Ca affinity in forward mode at rest, the cai of
-      half-maximal extrusion, kca (1 + (nai/kna)^4) kk/ki, is 1.08 uM at
-      nai 9 mM, ki 140 mM: in the low-micromolar range measured for NCKX,
-      K_1/2 1.1 uM for cytosolic Ca of rod NCKX1 (Schnetkamp et al. 1991,
-      as fitted by Gross et al. 2012, Neuron 76:370, their Table 2), and
-      half-maximal reverse-mode Ca influx of rod NCKX1 at external Ca
-      0.9 uM without and 3.5 uM with 10 mM external Na (Schnetkamp et al.
-      1995, Am J Physiol 269:C1153); cone NCKX2's dependence on internal
-      Ca, external Na and external K was very similar to rod NCKX1's
-      (Sheng et al. 2000, Biophys J 79:1945). No measurement of NCKX2's
-      cytosolic Ca affinity in neurons is used. Thermodynamics needs the
-      same constants on both sides only in the numerator; using them in
-      the denominator too is a modelling choice.
+      J Neurosci 22:6891, their Fig. 5: 0.90 [K]i/([K]i + 30.3 mM)), where
+      about 90 % of Na/Ca exchange is K-dependent and NCKX2 is expressed
+      (Kim et al. 2003, J Neurosci 23:11673); the model's cytosolic K
+      dependence is that curve (to 0.1 %). The same constant at the outer
+      K site is a modelling choice.
+  kca 1.1 uM: the cytosolic Ca K_1/2 of rod NCKX1, 1.1 uM (Schnetkamp et
+      al. 1991, as fitted by Gross et al. 2012, Neuron 76:370, their
+      Table 2); cone NCKX2's dependence on internal Ca, external Na and
+      external K was very similar to rod NCKX1's (Sheng et al. 2000,
+      Biophys J 79:1945). No measurement of NCKX2's cytosolic Ca affinity
+      in neurons is used. The same constant at the outer Ca site is a
+      modelling choice: it gives an external Ca K_1/2 of kca at zero
+      external Na and about 35 kca at 145 mM, but not the four-fold shift
+      with 10 mM external Na measured for rod NCKX1 (0.9 and 3.5 uM,
+      Schnetkamp et al. 1995, Am J Physiol 269:C1153): Na competes here
+      with Hill 4 at kna, which 10 mM barely reaches.
   eta 0.35, ksat 0.1: the voltage dependence of ncx.mod (Luo & Rudy 1994);
       no NCKX2 current-voltage relation was used (a modelling choice).
-  imax 6e-4 mA/cm2: a modelling choice. At -62 mV, 34 C, nai 9 mM and
-      ko 4 mM the exchanger then carries 0.76 uA/cm2 of Ca current at
-      1 uM cai, about what ncx.mod's default density carries there (0.72),
-      and 0.13 uA/cm2 at 100 nM (ncx: 0.016; NCKX's higher affinity).
+  imax 0.016 mA/cm2: a modelling choice. At -62 mV, 34 C, nai 9 mM and
+      ko 4 mM the exchanger then carries 0.72 uA/cm2 of Ca current at
+      1 uM cai, what ncx.mod's default density carries there (0.72), and
+      0.13 uA/cm2 at 100 nM (ncx: 0.016; NCKX's higher affinity). At 2 mM
+      external Ca most outer sites hold Ca (Co is about 1800), which
+      divides the forward rate by about 2000; imax absorbs that.
       NCKX2 is the exchanger of neurohypophysial terminals (Kim et al.
       2003), where Na/Ca exchange carries more than 60 % of extrusion
       above 500 nM (Lee et al. 2002); set the density per region.
@@ -102,9 +107,9 @@ UNITS {
 }
 
 PARAMETER {
-    imax = 6e-4 (mA/cm2) <0, 1e3>     : scale of the exchange current
+    imax = 0.016 (mA/cm2) <0, 1e3>    : scale of the exchange current
     kna = 58 (mM) <1e-6, 1e4>         : Na dissociation constant (both sides)
-    kca = 0.005 (mM) <1e-9, 1e3>      : Ca dissociation constant (both sides)
+    kca = 0.0011 (mM) <1e-9, 1e3>     : Ca dissociation constant (both sides)
     kk = 30.3 (mM) <1e-6, 1e4>        : K dissociation constant (both sides)
     eta = 0.35 (1) <0, 1>             : position of the energy barrier
     ksat = 0.1 (1) <0, 100>           : saturation at negative potentials
@@ -138,7 +143,7 @@ BREAKPOINT {
     kout = pos(ko)/kk
     er = exp(eta*u)          : reverse direction (Na out, Ca and K in)
     ef = exp((eta - 1)*u)    : forward direction (Na in, Ca and K out)
-    inckx = imax*(er*n4i*co*kout - ef*n4o*ci*kin)/((1 + n4i + ci*kin)*(1 + n4o + co*kout)*(1 + ksat*ef))
+    inckx = imax*(er*n4i*co*kout - ef*n4o*ci*kin)/(((1 + ci)*(1 + kin) + n4i)*((1 + co)*(1 + kout) + n4o)*(1 + ksat*ef))
     ina = 4*inckx
     ica = -2*inckx
     ik = -inckx
