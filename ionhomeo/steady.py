@@ -665,7 +665,8 @@ PHYSICAL_V_MV = (-150.0, 80.0)
 LEAKS = (("naleak", "pna"), ("kleak", "pk"), ("clleak", "pcl"))
 #: the transport that keeps each ion down, and the parameter that switches it off
 EXTRUDERS = {"na": (("nakpump", "imax"), ("ncx", "imax")), "ca": (("pmca", "imax"),
-             ("ncx", "imax")), "cl": (("kcc2", "imax"),), "k": (("kcc2", "imax"),)}
+             ("ncx", "imax"), ("nckx", "imax")), "cl": (("kcc2", "imax"),),
+             "k": (("kcc2", "imax"),)}
 
 
 def _check_physical(state) -> None:

@@ -22,11 +22,21 @@ def test_candidate_values_are_those_of_its_recorded_fit(name):
     assert rec.calibrated
     record = json.loads((calibration.RECORD_DIR / f"{name}.json").read_text())
     assert rec.calibration["command"] == record["command"]
-    # every command that fitted a block, in order; each block names its own
-    assert list(rec.calibration.get("commands", [record["command"]])) == \
-        record.get("commands", [record["command"]])
-    assert all(b.get("command", record["command"]) in record.get("commands", [record["command"]])
-               for b in record["blocks"].values())
+    # every block names the command that fitted it; the record lists those
+    # commands in the order they ran, the last being this record's, and the
+    # candidate lists the same
+    assert record["commands"][-1] == record["command"]
+    assert {b["command"] for b in record["blocks"].values()} == set(record["commands"])
+    assert list(rec.calibration["commands"]) == record["commands"]
+    # the candidate's target lists: what its blocks (and the blocks it takes
+    # from another preset) were fitted to, and every validation target
+    own = {t for b in calibration.BLOCKS[name] for t in b[2]}
+    shared = set()
+    if name in calibration.SHARED:
+        source, blocks = calibration.SHARED[name]
+        shared = {t for b in calibration.BLOCKS[source] if b[0] in blocks for t in b[2]}
+    assert set(rec.calibration["fitted_to"]) in (own, own | shared)
+    assert set(rec.calibration["held_out"]) == {t.id for t in scorecard.targets(name, "validation")}
     assert record["seed"].startswith("none")
     fitted = {p["key"]: p for b in record["blocks"].values() for p in b["parameters"]}
     assert set(b[0] for b in calibration.BLOCKS[name]) <= set(record["blocks"])
