@@ -75,3 +75,39 @@ def test_residuals_are_in_units_of_the_measured_half_range():
     r = calibration._residuals([t], {"vm-rest": mid + half})
     assert r[0] == pytest.approx(1.0)
     assert calibration._residuals([t], {"vm-rest": math.nan})[0] >= 1e3
+
+
+def test_an_unknown_block_is_refused(capsys):
+    assert calibration.main(["immature", "--block", "terminal"]) == 2
+    err = capsys.readouterr().err
+    assert "immature has no block terminal" in err and "chloride" in err
+
+
+def test_a_block_refitted_alone_keeps_the_others_and_their_commands(tmp_path, monkeypatch):
+    """Two runs into one record (no simulation: the fit is replaced by one
+    that moves nothing): the second, of one block, keeps the first run's
+    other blocks with their command, orders the blocks as they are fitted,
+    and lists only the commands that fitted a block; a third, full run
+    leaves only its own command."""
+    monkeypatch.setattr(calibration, "RECORD_DIR", tmp_path)
+    (tmp_path / "mature.toml").write_text(
+        (calibration.Path(calibration.__file__).with_name("presets") / "calibration"
+         / "mature.toml").read_text())
+
+    def fake_fit(recipe, params, target_ids, morphology, max_nfev, log=print):
+        return recipe, {"parameters": [], "targets": list(target_ids), "history": []}
+
+    monkeypatch.setattr(calibration, "fit_block", fake_fit)
+    record = lambda: json.loads((tmp_path / "mature.json").read_text())  # noqa: E731
+    order = [b[0] for b in calibration.BLOCKS["mature"]]
+    assert calibration.main(["mature"]) == 0
+    assert calibration.main(["mature", "--block", "terminal"]) == 0
+    r = record()
+    assert list(r["blocks"]) == order
+    assert r["commands"] == ["python -m ionhomeo.calibration mature",
+                             "python -m ionhomeo.calibration mature --block terminal"]
+    assert r["blocks"]["terminal"]["command"].endswith("--block terminal")
+    assert r["blocks"]["calcium"]["command"] == "python -m ionhomeo.calibration mature"
+    assert all("provenance" in b for b in r["blocks"].values())
+    assert calibration.main(["mature"]) == 0
+    assert record()["commands"] == ["python -m ionhomeo.calibration mature"]
