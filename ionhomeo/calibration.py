@@ -28,8 +28,8 @@ it takes the mature fit's calcium, terminal and membrane values
 (:data:`SHARED`) and fits its chloride block only.
 
 A block can be refitted alone (``--block``); the record keeps the other
-blocks, names the command that fitted each block, and lists every command
-run on it in order (``commands``).
+blocks, names the command that fitted each block and its provenance, and
+lists those commands in the order they ran (``commands``).
 
 Each block is a bounded least-squares fit (scipy.optimize.least_squares,
 trust-region reflective, on the logarithms of the parameters; the residual
@@ -41,7 +41,8 @@ seed). The fit starts from the candidate recipe
 ``ionhomeo/presets/calibration/<preset>.toml`` (``--start`` another): the
 preset with the changes taken from measurements rather than fitted (an
 electroneutral PMCA, the measured buffer capacities, HVA channels in the
-apical trunk, the K-dependent Na/Ca exchanger in the boutons only). The result is printed and written with the whole fit history
+apical trunk, the K-dependent Na/Ca exchanger in the boutons only). The
+result is printed and written with the whole fit history
 to ``ionhomeo/presets/calibration/<preset>.json`` (each parameter's start
 value too). The candidate was then given the fitted values by hand, each
 with a note naming its targets, and a ``[calibration]`` table naming this
