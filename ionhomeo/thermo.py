@@ -661,18 +661,10 @@ def ncx_free_energy(v, nai, nao, cai, cao, celsius=37.0, n_na=3):
                        {"na": 1, "ca": 2}, celsius)
 
 
-def _nckx_chem(nai, nao, cai, cao, ki, ko, celsius):
-    """Concentration part of 4 Na in, 1 Ca + 1 K out, in mV (validated)."""
-    nai = _num(nai, "nai", positive=True)
-    nao = _num(nao, "nao", positive=True)
-    cai = _num(cai, "cai", positive=True)
-    cao = _num(cao, "cao", positive=True)
-    ki = _num(ki, "ki", positive=True)
-    ko = _num(ko, "ko", positive=True)
-    ena = nernst(nai, nao, 1, celsius)
-    eca = nernst(cai, cao, 2, celsius)
-    ek = nernst(ki, ko, 1, celsius)
-    return 4.0 * ena - 2.0 * eca - ek
+def _nckx_concentrations(nai, nao, cai, cao, ki, ko):
+    """The six NCKX concentrations (mM), each checked positive."""
+    return tuple(_num(c, name, positive=True) for c, name in
+                 ((nai, "nai"), (nao, "nao"), (cai, "cai"), (cao, "cao"), (ki, "ki"), (ko, "ko")))
 
 
 def nckx_reversal(nai, nao, cai, cao, ki, ko, celsius=37.0):
@@ -702,7 +694,9 @@ def nckx_reversal(nai, nao, cai, cao, ki, ko, celsius=37.0):
     -------
     numpy float or array, mV
     """
-    return _out(_nckx_chem(nai, nao, cai, cao, ki, ko, celsius))
+    nai, nao, cai, cao, ki, ko = _nckx_concentrations(nai, nao, cai, cao, ki, ko)
+    return _out(4.0 * nernst(nai, nao, 1, celsius) - 2.0 * nernst(cai, cao, 2, celsius)
+                - nernst(ki, ko, 1, celsius))
 
 
 def nckx_free_energy(v, nai, nao, cai, cao, ki, ko, celsius=37.0):
@@ -729,12 +723,7 @@ def nckx_free_energy(v, nai, nao, cai, cao, ki, ko, celsius=37.0):
     numpy float or array, kJ/mol
         Negative means forward mode (Ca2+ extrusion) is downhill.
     """
-    nai = _num(nai, "nai", positive=True)
-    nao = _num(nao, "nao", positive=True)
-    cai = _num(cai, "cai", positive=True)
-    cao = _num(cao, "cao", positive=True)
-    ki = _num(ki, "ki", positive=True)
-    ko = _num(ko, "ko", positive=True)
+    nai, nao, cai, cao, ki, ko = _nckx_concentrations(nai, nao, cai, cao, ki, ko)
     return free_energy(v, {"na": 4.0, "ca": -1.0, "k": -1.0},
                        {"na": nai, "ca": cai, "k": ki}, {"na": nao, "ca": cao, "k": ko},
                        {"na": 1, "ca": 2, "k": 1}, celsius)

@@ -132,23 +132,23 @@ def test_the_exchanger_block_stops_both_na_dependent_exchangers(monkeypatch):
               .add("bouton", "nckx", optional=True, imax=0.01))
     seen = []
 
+    def densities(cell):
+        return {(name, float(getattr(seg, name).imax)) for seg in cell.segments("all")
+                for name in calcium.NA_CA_EXCHANGERS if hasattr(seg, name)}
+
     def fake_transients(h, cell, where, pulse_nA, dyes=calcium.DYE_UM):
-        seen.append(sorted({(name, float(getattr(seg, name).imax))
-                            for seg in cell.segments("all") for name in calcium.NA_CA_EXCHANGERS
-                            if hasattr(seg, name)}))
+        seen.append(densities(cell))
         return [(0.0, 1, None, {})]
 
     with Session() as s:
         model = scorecard.Model(morphology="pyramidal", recipe=recipe, session=s)
         with model.cell() as cell:
             where = calcium.sites(cell)
-            before = {(name, float(getattr(seg, name).imax)) for seg in cell.segments("all")
-                      for name in calcium.NA_CA_EXCHANGERS if hasattr(seg, name)}
+            before = densities(cell)
             assert ("nckx", 0.01) in before and any(n == "ncx" and v > 0 for n, v in before)
             monkeypatch.setattr(calcium, "transients", fake_transients)
             calcium._ncx_blocked(s.h, cell, where, 1.0)
-            after = {(name, float(getattr(seg, name).imax)) for seg in cell.segments("all")
-                     for name in calcium.NA_CA_EXCHANGERS if hasattr(seg, name)}
+            after = densities(cell)
     assert len(seen) == 2  # the spike run and the drift run
-    assert all(set(names) == {("ncx", 0.0), ("nckx", 0.0)} for names in seen)
+    assert all(names == {("ncx", 0.0), ("nckx", 0.0)} for names in seen)
     assert after == before
