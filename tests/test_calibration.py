@@ -111,3 +111,32 @@ def test_a_block_refitted_alone_keeps_the_others_and_their_commands(tmp_path, mo
     assert all("provenance" in b for b in r["blocks"].values())
     assert calibration.main(["mature"]) == 0
     assert record()["commands"] == ["python -m ionhomeo.calibration mature"]
+
+
+#: fit targets a candidate is known to miss, each with why (the scorecard
+#: docs say so too): the trunk's decay was fitted first (calcium block) and
+#: the blocks fitted after it, and the dendritic delayed rectifier set after
+#: the fit, moved it out of its range
+KNOWN_OUT_OF_FIT = {"ca-decay-proximal-apical"}
+
+
+@pytest.mark.slow  # about 1 min (mature) and 4 min (immature: 40 min of bumetanide)
+@pytest.mark.parametrize("name", presets.NAMES)
+def test_the_candidate_as_shipped_still_meets_its_fit_targets(name):
+    """The fit holds on the candidate as it is shipped: every quantity it was
+    fitted to (the scorecard's simulated measurement on the bundled cell) is
+    within its measured range, so a change to a mechanism, a rule or another
+    block that moves one out fails here, not silently. The known exceptions
+    must still be out of range: when one comes back, this test says to take
+    it off the list."""
+    from ionhomeo import recipe, scorecard as sc
+    from ionhomeo.experiment import Session
+
+    rec = recipe.load(calibration.RECORD_DIR / f"{name}.toml")
+    wanted = sc.targets(name, "fit")
+    assert KNOWN_OUT_OF_FIT <= {t.id for t in wanted}
+    with Session() as session:
+        values, info = sc.evaluate(sc.Model("pyramidal", rec, session), wanted)
+    assert not [e for e, d in info.items() if d["error"]], info
+    inside = {t.id: t.low <= values[t.id] <= t.high for t in wanted}
+    assert {i for i, ok in inside.items() if not ok} == KNOWN_OUT_OF_FIT, values
