@@ -25,8 +25,9 @@ fitted in blocks, each to the targets that depend on it, in this order
 
 The immature preset is the mature cell with an immature chloride system:
 it takes the mature fit's calcium and terminal values (:data:`SHARED`) and
-fits its own membrane block (its NKCC1 brings in Na, which the mature
-values left above the measured rise under ouabain) and its chloride block.
+fits its own chloride block and then its own membrane block (its NKCC1
+brings in Na, which the mature values left above the measured rise under
+ouabain).
 
 A block can be refitted alone (``--block``); the record keeps the other
 blocks, names the command that fitted each block and its provenance, and
@@ -50,15 +51,19 @@ with a note naming its targets, and a ``[calibration]`` table naming this
 command. Run again, the command starts from the candidate's values (the record
 keeps the first run's start values): without later changes it would
 reproduce the fit as a fixed point, not the path to it; see below for the
-one change made after the fit.
+one change made after the fit. The immature preset's chloride block was
+fitted before its membrane block, at the mature membrane values, so a
+re-run of it from the candidate would move it a little.
 
 The candidates are not the presets yet: on the scorecard they, like the
 presets, reproduce under the 80 % of the measured quantities a preset must
 reach (see the scorecard's output and ``docs/protocols/scorecard.md``,
-which says what fails and why). Since the fit, the candidates' dendrites
-have the somatic delayed-rectifier density (Hoffman et al. 1997), not
-fitted and listed in their ``[calibration]`` table as ``changed_after_fit``;
-the fitted values are those of the record, fitted with the preset's tenth.
+which says what fails and why). Since the mature fit's calcium and
+membrane blocks, the candidates' dendrites have the somatic
+delayed-rectifier density (Hoffman et al. 1997), not fitted and listed in
+their ``[calibration]`` table as ``changed_after_fit``; those blocks' values
+are those of the record, fitted with the preset's tenth (the terminal
+block and the immature preset's own blocks were fitted with the change).
 The passive fitted quantities did not move with it (resting potential
 -62.2025 against -62.2023 mV, input resistance 146.114 against 146.119
 MOhm); a re-run starts from the change and may move the fitted values. Score one with ``ionhomeo run scorecard
@@ -180,11 +185,12 @@ BLOCKS = {
     "mature": [_calcium(), _terminal(), _membrane(),
                ("chloride", [Parameter("kcc2", "imax", "all", 1e-4, 1.0)], ["egaba-mature"])],
     # immature KCC2 at most about the mature candidate's fitted 0.0034: KCC2
-    # rises with maturation (Rivera et al. 1999)
-    "immature": [_membrane(),
-                 ("chloride", [Parameter("nkcc1", "imax", "all", 1e-5, 1.0),
+    # rises with maturation (Rivera et al. 1999). The membrane block after
+    # the chloride block: it balances the Na that the fitted NKCC1 brings in
+    "immature": [("chloride", [Parameter("nkcc1", "imax", "all", 1e-5, 1.0),
                                Parameter("kcc2", "imax", "all", 1e-6, 0.003)],
-                  ["cli-immature", "bumetanide-tau", "cl-reaccumulation-tau"])],
+                  ["cli-immature", "bumetanide-tau", "cl-reaccumulation-tau"]),
+                 _membrane()],
 }
 
 #: preset -> (the preset whose fitted blocks it takes, those blocks): the
