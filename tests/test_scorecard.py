@@ -148,3 +148,24 @@ def test_the_scorecard_simulates_every_quantity_of_both_presets(tmp_path):
         assert result.check(f"{preset} passes 80%").passed == (share >= 0.8)
     assert table["source"].str.len().min() > 10
     assert (tmp_path / "scorecard.csv").exists() and (tmp_path / "scorecard.png").exists()
+
+
+def test_spike_threshold_is_taken_on_the_spike_not_at_a_steps_onset():
+    """A step's onset charges the soma faster than 20 mV/ms for a moment (a
+    290 pA step into the bundled cell: 20.5 mV/ms at -68 mV); the threshold
+    is where dV/dt rises through 20 mV/ms on the way up to the spike."""
+    t = np.arange(0.0, 60.0, 0.01)
+    v = np.full_like(t, -68.0)
+    onset = (t >= 10.0) & (t < 10.05)
+    v[onset] = -68.0 + 30.0 * (t[onset] - 10.0)          # 30 mV/ms for 50 us
+    v[t >= 10.05] = -66.5
+    ramp = (t >= 40.0) & (t < 41.0)
+    v[ramp] = -66.5 + 10.0 * (t[ramp] - 40.0)            # 10 mV/ms: below the criterion
+    fast = t >= 41.0
+    v[fast] = -56.5 + 50.0 * (t[fast] - 41.0)            # 50 mV/ms: the spike's upstroke
+    thr = electrical.spike_threshold(t, v)
+    # the dV/dt criterion crosses between the ramp and the upstroke: np.gradient's
+    # central difference gives 30 mV/ms at the junction sample t = 41.00 (v = -56.5)
+    # and 10 at the sample before it, so 20 mV/ms interpolates to midway
+    assert thr == pytest.approx(-56.55, abs=1e-9)
+    assert math.isnan(electrical.spike_threshold(t, np.minimum(v, -10.0)))  # no spike: NaN
