@@ -53,6 +53,11 @@ def guard() -> Iterator[Callable[[], None]]:
     def handler(signum, frame):
         noted.hit = noted.stopped = True
         _stop_neuron_run()
+        if _in_callback:
+            # inside a callback NEURON called: raised there, NEURON would print
+            # its traceback and carry on; noted, check() or the end of this
+            # block raises it once NEURON has returned
+            return
         if callable(previous):
             previous(signum, frame)  # Python's own raises KeyboardInterrupt here
         else:  # SIG_DFL: the process would end; end the work instead
@@ -69,6 +74,26 @@ def guard() -> Iterator[Callable[[], None]]:
             _stop_neuron_run(0)
     if noted.hit:  # reached only when the block ended normally: the interrupt was lost
         raise KeyboardInterrupt
+
+
+#: how deep the running code is inside callbacks NEURON called (:func:`neuron_callback`)
+_in_callback = 0
+
+
+def neuron_callback(func):
+    """``func`` as a callback for NEURON to call (an ``FInitializeHandler``):
+    a Ctrl-C during it is noted, not raised inside NEURON (which would print
+    the KeyboardInterrupt's traceback and carry on); the guard around the
+    NEURON call raises it when NEURON returns."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        global _in_callback
+        _in_callback += 1
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _in_callback -= 1
+    return wrapper
 
 
 def _stop_neuron_run(value: int = 1) -> None:

@@ -90,7 +90,7 @@ class SteadyState:
         from neuron import h
 
         sections = list(sections)
-        handler = h.FInitializeHandler(0, lambda: self.apply(sections))
+        handler = h.FInitializeHandler(0, _interrupt.neuron_callback(lambda: self.apply(sections)))
         h.finitialize(self.v)
         del handler
         # currents and reversal potentials consistent with the new concentrations
@@ -107,7 +107,7 @@ class SteadyState:
         from neuron import h
 
         sections = list(sections)
-        return h.FInitializeHandler(0, lambda: self.apply(sections))
+        return h.FInitializeHandler(0, _interrupt.neuron_callback(lambda: self.apply(sections)))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -395,7 +395,7 @@ class CellSteadyState:
         from neuron import h
 
         self._check_discretisation()
-        handler = h.FInitializeHandler(0, self.apply)
+        handler = h.FInitializeHandler(0, _interrupt.neuron_callback(self.apply))
         h.finitialize(float(self.v[0]))
         del handler
         h.fcurrent()
@@ -405,7 +405,7 @@ class CellSteadyState:
         from neuron import h
 
         self._check_discretisation()
-        return h.FInitializeHandler(0, self.apply)
+        return h.FInitializeHandler(0, _interrupt.neuron_callback(self.apply))
 
     def summary(self) -> dict:
         """Ranges over the cell: {quantity: (min, max)} in mV or mM."""
@@ -750,7 +750,7 @@ class _Initializer:
 
     def __call__(self, v, conc):
         self.values = (np.asarray(v, dtype=float), conc)
-        handler = self.h.FInitializeHandler(0, self._apply)
+        handler = self.h.FInitializeHandler(0, _interrupt.neuron_callback(self._apply))
         try:
             self.h.finitialize(-65.0)
         finally:

@@ -942,6 +942,35 @@ def test_ctrl_c_in_the_resting_state_handler_ends_cell_start(h):
         _forget_printed_interrupt()
 
 
+def test_ctrl_c_inside_ionhomeos_own_neuron_callbacks_prints_no_traceback(h, capfd):
+    """The steady-state writers run as FInitializeHandlers; a Ctrl-C landing
+    in one (what `ionhomeo run all` printed once: a traceback from
+    steady._Initializer._apply, then the interrupt message) is noted there,
+    not raised inside NEURON, and raised once NEURON returns."""
+    from ionhomeo import _interrupt
+
+    sec = _section(_RESTING)
+    calls = []
+
+    def writer():
+        _sigint_here()
+        calls.append("went on")  # the callback runs to its end
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with _interrupt.guard() as check:
+                handler = h.FInitializeHandler(0, _interrupt.neuron_callback(writer))
+                h.finitialize(-65)
+                del handler
+                check()
+        assert calls == ["went on"]
+        assert "Traceback" not in capfd.readouterr().err
+        assert h.stoprun == 0
+    finally:
+        del sec
+        _forget_printed_interrupt()
+
+
 def test_ctrl_c_ends_the_command_line_with_a_message_not_a_traceback(tmp_path):
     """SIGINT during a run: exit status 130, one line, no Python traceback."""
     # every protocol in turn takes minutes: interrupted well inside it
