@@ -33,3 +33,57 @@ CA_ALL = ("cadyn", "caentry", "er", "mito", "pmca", "ncx", "nckx", "caleak", "se
           "erleak", "ip3r", "ryr", "mcu", "nclx", "cahva", "sk")
 #: what a cell needs to fire: Na and K owners, pump, leaks, spike channels
 SPIKING = ("nadyn", "kdyn", "nakpump", "naleak", "kleak", "nav", "kdr")
+
+
+def step_traces(h, mech, gbar, g_pas, amp_na, methods=("fixed", "cvode"), tstop=400.0):
+    """v (mV, sampled every 0.5 ms) of one compartment with ``mech`` at
+    ``gbar`` and a leak ``g_pas`` (S/cm2, reversal -65 mV), given a 300 ms
+    step of ``amp_na`` from 10 ms, under each of ``methods``: "fixed" (dt
+    5 us) or "cvode" (atol 1e-6, rtol 1e-8); the integrator settings are
+    restored afterwards. Returns {method: array}."""
+    import numpy as np
+
+    from ionhomeo import solver
+
+    h.load_file("stdrun.hoc")
+    cv = h.CVode()
+    saved = solver.save()
+    results = {}
+    try:
+        for method in methods:
+            sec = compartment(h, [mech], **{mech: {"gbar": gbar}})
+            sec.insert("pas")
+            seg = sec(0.5)
+            seg.pas.g, seg.pas.e = g_pas, -65.0
+            stim = h.IClamp(seg)
+            stim.delay, stim.dur, stim.amp = 10.0, 300.0, amp_na
+            v = h.Vector().record(seg._ref_v, 0.5)  # the same grid in every run
+            cv.active(method == "cvode")
+            if method == "cvode":
+                cv.atol(1e-6)
+                cv.rtol(1e-8)
+            else:
+                h.dt = 0.005
+            h.finitialize(-65.0)
+            h.continuerun(tstop)
+            results[method] = np.array(v)
+            del stim
+            h.delete_section(sec=sec)
+    finally:
+        solver.restore(saved)
+    return results
+
+
+def assert_ohmic_k_current(h, seg, g):
+    """``seg``'s ik is g (v - ek) around ek (g in S/cm2: the gates stay where
+    the last finitialize put them, fcurrent does not advance them), and
+    exactly zero at ek."""
+    import pytest
+
+    for dv in (0.0, -20.0, -1e-3, 1e-3, 30.0):
+        seg.v = seg.ek + dv
+        h.fcurrent()
+        if dv == 0.0:
+            assert seg.ik == 0.0  # a product with an exact zero
+        else:
+            assert seg.ik == pytest.approx(g * dv, rel=1e-9)

@@ -15,7 +15,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from cells import compartment
+from cells import assert_ohmic_k_current, compartment, step_traces
 from ionhomeo import build
 
 
@@ -118,13 +118,7 @@ def test_current_is_ohmic_and_reverses_at_ek(h, mech):
         mod = getattr(seg, mech)
         g = 0.01 * mod.m * mod.h
         assert g > 0
-        for dv in (0.0, -20.0, -1e-3, 1e-3, 30.0):
-            seg.v = seg.ek + dv
-            h.fcurrent()
-            if dv == 0.0:
-                assert seg.ik == 0.0  # a product with an exact zero
-            else:
-                assert seg.ik == pytest.approx(g * dv, rel=1e-9)
+        assert_ohmic_k_current(h, seg, g)
     finally:
         h.delete_section(sec=sec)
 
@@ -134,35 +128,8 @@ def test_fixed_step_and_cvode_agree(h, mech, gbar):
     """A compartment with the channel and a leak, depolarised by a current
     step: v under CVODE and under a fine fixed step agree on a 0.5 ms grid,
     and differ from the same step without the channel."""
-    h.load_file("stdrun.hoc")
-    cv = h.CVode()
-    old = cv.atol(), cv.rtol(), cv.active(), h.dt
-    results = {}
-    try:
-        for method, g in (("fixed", gbar), ("cvode", gbar), ("passive", 0.0)):
-            sec = compartment(h, [mech], **{mech: {"gbar": g}})
-            sec.insert("pas")
-            seg = sec(0.5)
-            seg.pas.g, seg.pas.e = 1e-3, -65.0  # 1 ms membrane: a fast rise the A current meets
-            stim = h.IClamp(seg)
-            stim.delay, stim.dur, stim.amp = 10.0, 300.0, 0.8
-            v = h.Vector().record(seg._ref_v, 0.5)
-            cv.active(method == "cvode")
-            if method == "cvode":
-                cv.atol(1e-6)
-                cv.rtol(1e-8)
-            else:
-                h.dt = 0.005
-            h.finitialize(-65.0)
-            h.continuerun(400.0)
-            results[method] = np.array(v)
-            del stim
-            h.delete_section(sec=sec)
-    finally:
-        cv.atol(old[0])
-        cv.rtol(old[1])
-        cv.active(old[2])
-        h.dt = old[3]
+    results = step_traces(h, mech, gbar, 1e-3, 0.8)  # 1 ms membrane: a fast rise the A current meets
+    results["passive"] = step_traces(h, mech, 0.0, 1e-3, 0.8, methods=("fixed",))["fixed"]
     vf, vc, vp = results["fixed"], results["cvode"], results["passive"]
     assert vf.size == vc.size >= 800
     # backward Euler at 5 us lags by about dt/2 of the steepest slope (the

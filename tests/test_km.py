@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from cells import compartment
+from cells import assert_ohmic_k_current, compartment, step_traces
 
 
 def pinf(v):
@@ -80,14 +80,7 @@ def test_km_current_reverses_at_ek(h):
     sec = compartment(h, ["km"])
     seg = sec(0.5)
     h.finitialize(-20.0)
-    g = seg.gbar_km * seg.p_km
-    for dv in (0.0, -20.0, -1e-3, 1e-3, 30.0):
-        seg.v = seg.ek + dv
-        h.fcurrent()
-        if dv == 0.0:
-            assert seg.ik == 0.0  # a product with an exact zero
-        else:
-            assert seg.ik == pytest.approx(g * dv, rel=1e-9)
+    assert_ohmic_k_current(h, seg, seg.gbar_km * seg.p_km)
     h.delete_section(sec=sec)
 
 
@@ -95,41 +88,7 @@ def test_km_fixed_step_and_cvode_agree(h):
     """A compartment with km and a leak, depolarised by a current step: the
     membrane potential under CVODE and under a fine fixed step agree, both
     sampled on the same 0.5 ms grid."""
-    from ionhomeo import solver
-
-    h.load_file("stdrun.hoc")
-    saved = solver.save() if hasattr(solver, "save") else None
-    cv = h.CVode()
-    old_atol, old_rtol, old_active, old_dt = cv.atol(), cv.rtol(), cv.active(), h.dt
-    results = {}
-    try:
-        for method in ("fixed", "cvode"):
-            sec = compartment(h, ["km"])
-            sec.insert("pas")
-            seg = sec(0.5)
-            seg.pas.g, seg.pas.e = 5e-5, -65.0
-            seg.km.gbar = 5e-4
-            stim = h.IClamp(seg)
-            stim.delay, stim.dur, stim.amp = 10.0, 300.0, 0.05
-            v = h.Vector().record(seg._ref_v, 0.5)  # sampled every 0.5 ms in both runs
-            cv.active(method == "cvode")
-            if method == "cvode":
-                cv.atol(1e-6)
-                cv.rtol(1e-8)
-            else:
-                h.dt = 0.005
-            h.finitialize(-65.0)
-            h.continuerun(400.0)
-            results[method] = np.array(v)
-            del stim
-            h.delete_section(sec=sec)
-    finally:
-        cv.active(old_active)
-        cv.atol(old_atol)
-        cv.rtol(old_rtol)
-        h.dt = old_dt
-        if saved is not None:
-            solver.restore(saved)
+    results = step_traces(h, "km", 5e-4, 5e-5, 0.05)
     vf, vc = results["fixed"], results["cvode"]
     assert vf.size == vc.size >= 800  # 0, 0.5, ..., 400 ms (the last sample when t reaches it)
     # CVODE at rtol 1e-8 is exact to ~1e-6 mV here; backward Euler at 5 us
