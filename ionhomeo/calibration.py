@@ -25,6 +25,12 @@ fitted in blocks, each to the targets that depend on it, in this order
   resting targets alone do not see (the transient's amplitude is then NaN,
   a residual of 1e3); the Na recovery and the AHP after a spike train are
   held out;
+* ``store``: the SERCA's capacity (the ER, with its passive leak, in every
+  section), to the trunk's decay again: after the blocks fitted after the
+  calcium block the decay had left its range (153 ms at 7 um), and uptake
+  into the ER, which its leak returns at rest, speeds the decay without
+  moving the resting state (the somatic clearance is about half SERCA:
+  Kim et al. 2003);
 * ``chloride``: in the mature preset KCC2, to E_GABA; in the immature one
   NKCC1 and KCC2, to the resting Cl and the time constants of the Cl fall
   under bumetanide and of its re-accumulation after washout (Kolbaev et al.
@@ -62,10 +68,11 @@ one change made after the fit. The immature preset's chloride block was
 fitted before its membrane block, at the mature membrane values, so a
 re-run of it from the candidate would move it a little.
 
-The candidates are not the presets yet: on the scorecard they, like the
-presets, reproduce under the 80 % of the measured quantities a preset must
-reach (see the scorecard's output and ``docs/protocols/scorecard.md``,
-which says what fails and why). Since the mature fit's calcium and
+The candidates are not the presets yet: on the scorecard they reproduce 88 %
+(mature) and 82 % (immature) of the measured quantities, above the 80 % a
+preset must reach, but the presets, on which every protocol runs, have not
+been replaced by them (see the scorecard's output and
+``docs/protocols/scorecard.md``, which says what fails and why). Since the mature fit's calcium and
 membrane blocks, the candidates' dendrites have the somatic
 delayed-rectifier density (Hoffman et al. 1997), not fitted and listed in
 their ``[calibration]`` table as ``changed_after_fit``; those blocks' values
@@ -177,6 +184,12 @@ def _trunk():
             ["ca-ap-amplitude-proximal-apical"])
 
 
+def _store():
+    return ("store",
+            [Parameter("serca", "vmax", "all", 1e-6, 0.1)],
+            ["ca-decay-proximal-apical"])
+
+
 def _terminal():
     return ("terminal",
             [Parameter("nckx", "imax", "bouton", 1e-5, 1.0)],
@@ -197,9 +210,12 @@ def _terminal():
 #: with the fitted calcium and membrane values. The trunk block (added with
 #: the trunk's A- and D-type channels, after those three) goes before the
 #: membrane block too: the trunk's K channels and Ca entry move the resting
-#: potential and the resting Na influx, which the membrane block then fits
+#: potential and the resting Na influx, which the membrane block then fits.
+#: The store block (SERCA), added with the ER and the trunk's SK channels
+#: after the membrane block, moves no resting quantity (the ER leak returns
+#: the uptake), so it goes after it
 BLOCKS = {
-    "mature": [_calcium(), _terminal(), _trunk(), _membrane(),
+    "mature": [_calcium(), _terminal(), _trunk(), _membrane(), _store(),
                ("chloride", [Parameter("kcc2", "imax", "all", 1e-4, 1.0)], ["egaba-mature"])],
     # immature KCC2 at most about the mature candidate's fitted 0.0034: KCC2
     # rises with maturation (Rivera et al. 1999). The membrane block after
@@ -214,7 +230,7 @@ BLOCKS = {
 #: immature preset is the mature cell with an immature chloride system; its
 #: Ca blocks' targets are the same for both. Its membrane block is its own:
 #: the targets are the same, but NKCC1's Na influx is not
-SHARED = {"immature": ("mature", ("calcium", "terminal", "trunk"))}
+SHARED = {"immature": ("mature", ("calcium", "terminal", "trunk", "store"))}
 
 
 def shared_values(recipe, preset: str, log=print):
