@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import signal
+import sys
 import threading
 from typing import Callable, Iterator
 
@@ -53,10 +54,13 @@ def guard() -> Iterator[Callable[[], None]]:
     def handler(signum, frame):
         noted.hit = noted.stopped = True
         _stop_neuron_run()
-        if _in_callback:
+        if _inside_callback(frame):
             # inside a callback NEURON called: raised there, NEURON would print
-            # its traceback and carry on; noted, check() or the end of this
-            # block raises it once NEURON has returned
+            # its traceback and carry on. Noted in every active guard (one
+            # opened inside the callback ends there, without raising), so
+            # check() or the end of the guard around the NEURON call raises it
+            for other in _noted:
+                other.hit = other.stopped = True
             return
         if callable(previous):
             previous(signum, frame)  # Python's own raises KeyboardInterrupt here
@@ -72,27 +76,38 @@ def guard() -> Iterator[Callable[[], None]]:
         signal.signal(signal.SIGINT, previous)
         if noted.stopped:  # the run it stopped is over: a later run must not stop at once
             _stop_neuron_run(0)
-    if noted.hit:  # reached only when the block ended normally: the interrupt was lost
+    # reached only when the block ended normally: the interrupt was lost. Not
+    # raised inside a callback NEURON called: the guard around that NEURON
+    # call, noted as well, raises it when NEURON returns
+    if noted.hit and not _inside_callback(sys._getframe()):
         raise KeyboardInterrupt
 
 
-#: how deep the running code is inside callbacks NEURON called (:func:`neuron_callback`)
-_in_callback = 0
+def _call_from_neuron(func, args, kwargs):
+    """The frame every :func:`neuron_callback` runs under (found by its code)."""
+    return func(*args, **kwargs)
+
+
+def _inside_callback(frame) -> bool:
+    """Whether ``frame`` runs under a :func:`neuron_callback` (the frames of
+    Python code NEURON calls link back to the Python code that called
+    NEURON, so the callback's frame is on the chain)."""
+    while frame is not None:
+        if frame.f_code is _call_from_neuron.__code__:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def neuron_callback(func):
     """``func`` as a callback for NEURON to call (an ``FInitializeHandler``):
     a Ctrl-C during it is noted, not raised inside NEURON (which would print
     the KeyboardInterrupt's traceback and carry on); the guard around the
-    NEURON call raises it when NEURON returns."""
+    NEURON call raises it when NEURON returns. Read off the call stack, so
+    nothing is left behind however the callback ends."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        global _in_callback
-        _in_callback += 1
-        try:
-            return func(*args, **kwargs)
-        finally:
-            _in_callback -= 1
+        return _call_from_neuron(func, args, kwargs)
     return wrapper
 
 
@@ -102,8 +117,6 @@ def _stop_neuron_run(value: int = 1) -> None:
     ``CVode.solve`` has no such flag: it ends at its chunk's end. ``value``
     0 clears it again when the guarded block ends: left set, it made the next
     ``simulate.run`` under CVODE end at once as an interrupt."""
-    import sys
-
     neuron = sys.modules.get("neuron")
     h = getattr(neuron, "h", None)
     if h is not None and hasattr(h, "stoprun"):

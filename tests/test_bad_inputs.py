@@ -966,6 +966,29 @@ def test_ctrl_c_inside_ionhomeos_own_neuron_callbacks_prints_no_traceback(h, cap
         assert calls == ["went on"]
         assert "Traceback" not in capfd.readouterr().err
         assert h.stoprun == 0
+        # a guard opened inside the callback (the guarded steady-state
+        # functions) does not raise there, and does not lose it for the outer one
+        calls.clear()
+
+        def guarded_writer():
+            with _interrupt.guard():
+                writer()
+
+        with pytest.raises(KeyboardInterrupt):
+            with _interrupt.guard() as check:
+                handler = h.FInitializeHandler(0, _interrupt.neuron_callback(guarded_writer))
+                h.finitialize(-65)
+                del handler
+                check()
+        assert calls == ["went on"]
+        assert "Traceback" not in capfd.readouterr().err
+        # a callback that raised leaves nothing behind: a Ctrl-C outside any
+        # callback raises at once again
+        with pytest.raises(KeyboardInterrupt):
+            with _interrupt.guard():
+                _sigint_here()
+                calls.append("not reached")
+        assert "not reached" not in calls
     finally:
         del sec
         _forget_printed_interrupt()

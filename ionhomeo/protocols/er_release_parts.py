@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from .. import _interrupt
+
 LOADS_UM = (10.0, 20.0, 30.0, 40.0, 50.0, 75.0, 100.0)
 THRESHOLD_RTOL = 0.01    # bisection of the threshold load to 1 %
 RS_MOHM = 1e-3           # series resistance of Part B's clamp
@@ -189,7 +191,7 @@ def cicr(h, site, spec):
             if site.get("init") is not None:
                 site["seg"].cai, site["seg"].caeri = site["init"]
 
-        site["handler"] = h.FInitializeHandler(0, set_rest)
+        site["handler"] = h.FInitializeHandler(0, _interrupt.neuron_callback(set_rest))
         for on in (True, False):
             with _ryr(site, on):
                 site["rest"][on] = _rest(h, site)

@@ -28,7 +28,7 @@ import types
 
 import numpy as np
 
-from .. import checks
+from .. import _interrupt, checks
 from ..experiment import Protocol, Report, Spec, param
 from . import extrusion_division_parts as parts
 from .extrusion_division_parts import REPORT_CAI_UM, SIGN_BAND_MV
@@ -143,7 +143,7 @@ class ExtrusionDivision(Protocol):
             if site.init_cai is not None:
                 site.seg.cai = site.init_cai
 
-        handlers = [h.FInitializeHandler(0, set_cai)]
+        handlers = [h.FInitializeHandler(0, _interrupt.neuron_callback(set_cai))]
         try:
             table_a, at, equal = parts.part_a(h, site, spec.cai_uM, spec.v_mV, v_init)
             reversal, iv = parts.part_b(h, site, spec.nai_mM, rest["cai"],
