@@ -169,3 +169,9 @@ def test_spike_threshold_is_taken_on_the_spike_not_at_a_steps_onset():
     # and 10 at the sample before it, so 20 mV/ms interpolates to midway
     assert thr == pytest.approx(-56.55, abs=1e-9)
     assert math.isnan(electrical.spike_threshold(t, np.minimum(v, -10.0)))  # no spike: NaN
+    # CVODE's repeated time at a discontinuity (the step's onset) changes nothing
+    tt, vv = np.insert(t, 1000, t[1000]), np.insert(v, 1000, v[1000])
+    assert electrical.spike_threshold(tt, vv) == pytest.approx(thr, abs=1e-12)
+    # 0 mV crossed by a slow ramp (1 mV/ms): not a spike's upstroke
+    slow = np.linspace(-60.0, 10.0, 7001)
+    assert math.isnan(electrical.spike_threshold(np.arange(7001) * 0.01, slow))

@@ -16,7 +16,7 @@ BASELINE_MS = 50.0
 RHEO_STEP_MS = 500.0   # current steps of the rheobase (long steps, as in slice work)
 RHEO_HI_PA = 1000.0    # the largest step tried (measured rheobases are 0.1-0.3 nA)
 RHEO_RTOL = 0.02       # bisection to 2 % (measured SEs are about 10 %)
-THRESHOLD_DVDT = 20.0  # mV/ms: spike threshold where dV/dt first exceeds this
+THRESHOLD_DVDT = 20.0  # mV/ms: spike threshold where dV/dt rises through this on the upstroke
 SPIKE_MV = 0.0         # a spike crosses 0 mV
 
 
@@ -95,8 +95,8 @@ def _fires(t, v) -> bool:
 @experiment("rheobase")
 def rheobase(model) -> dict:
     """The smallest somatic current step (500 ms) that fires a spike, by
-    bisection to 2 %, and the spike threshold of that first spike (V where
-    dV/dt first exceeds 20 mV/ms)."""
+    bisection to 2 %, and the spike threshold of that first spike
+    (:func:`spike_threshold`)."""
     from neuron import h
 
     with model.cell() as cell:
@@ -112,18 +112,23 @@ def rheobase(model) -> dict:
 
 def spike_threshold(t, v) -> float:
     """V where dV/dt rises through THRESHOLD_DVDT on the way up to the first
-    spike (the start of the run of samples above it that reaches the peak);
-    NaN if nothing crosses SPIKE_MV. Not the first sample above it: a large
-    step charges the soma's own capacitance at more than 20 mV/ms for a few
+    spike (the start of the run of samples above it that reaches the first
+    sample above SPIKE_MV). Not the first sample above it: a large step
+    charges the soma's own capacitance at more than 20 mV/ms for a few
     microseconds at its onset (290 pA into the bundled cell's soma: 20.5
-    mV/ms), far from any spike."""
+    mV/ms), far from any spike. NaN if nothing crosses SPIKE_MV, if it is
+    crossed slower than THRESHOLD_DVDT (no spike upstroke), or if the run
+    starts at the first sample (no crossing recorded)."""
     t, v = np.asarray(t, float), np.asarray(v, float)
+    keep = np.concatenate(([True], np.diff(t) > 0))  # CVODE repeats t at a discontinuity
+    t, v = t[keep], v[keep]
     above = v > SPIKE_MV
-    if not above.any():
+    if not above.any() or t.size < 2:
         return math.nan
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dvdt = np.gradient(v, t)  # CVODE repeats t at a discontinuity: inf/nan there
+    dvdt = np.gradient(v, t)
     k = int(np.argmax(above))
+    if not dvdt[k] > THRESHOLD_DVDT:
+        return math.nan
     while k > 0 and dvdt[k - 1] > THRESHOLD_DVDT:
         k -= 1
     if k == 0:
