@@ -20,7 +20,7 @@ fitted in blocks, each to the targets that depend on it, in this order
 * ``membrane``: the K and Na leak permeabilities and the Na/K pump's
   capacity, to the resting potential, the input resistance, the resting Na
   and the Na rise under ouabain (the resting Na influx), and the trunk's
-  transient again: at a K leak of 1.2e-7 cm/s (a step both candidates'
+  transient again: at a K leak of 1.1-1.2e-7 cm/s (steps both candidates'
   fits tried) the trunk held a Ca plateau after one spike, which the four
   resting targets alone do not see (the transient's amplitude is then NaN,
   a residual of 1e3); the Na recovery and the AHP after a spike train are
@@ -55,16 +55,19 @@ deterministic: no random numbers are drawn (the record says so in place of a
 seed). The fit starts from the candidate recipe
 ``ionhomeo/presets/calibration/<preset>.toml`` (``--start`` another): the
 preset with the changes taken from measurements rather than fitted (an
-electroneutral PMCA, the measured buffer capacities, HVA channels in the
-apical trunk, the K-dependent Na/Ca exchanger in the boutons only). The
+electroneutral PMCA, the measured buffer capacities, the K-dependent Na/Ca
+exchanger in the boutons only) and the channels set, not fitted (the
+somatic delayed-rectifier density in the dendrites; A-type, D-type and SK
+channels in the apical trunk; the ER with its leak everywhere). The
 result is printed and written with the whole fit history
 to ``ionhomeo/presets/calibration/<preset>.json`` (each parameter's start
 value too). The candidate was then given the fitted values by hand, each
 with a note naming its targets, and a ``[calibration]`` table naming this
 command. Run again, the command starts from the candidate's values (the record
 keeps the first run's start values): without later changes it would
-reproduce the fit as a fixed point, not the path to it; see below for the
-one change made after the fit. The immature preset's chloride block was
+reproduce the fit as a fixed point, not the path to it; the channels above
+were set between fits (each candidate's ``changed_after_fit`` says which
+blocks came before and after each). The immature preset's chloride block was
 fitted before its membrane block, at the mature membrane values, so a
 re-run of it from the candidate would move it a little.
 
@@ -72,15 +75,10 @@ The candidates are not the presets yet: on the scorecard they reproduce 88 %
 (mature) and 82 % (immature) of the measured quantities, above the 80 % a
 preset must reach, but the presets, on which every protocol runs, have not
 been replaced by them (see the scorecard's output and
-``docs/protocols/scorecard.md``, which says what fails and why). Since the mature fit's calcium and
-membrane blocks, the candidates' dendrites have the somatic
-delayed-rectifier density (Hoffman et al. 1997), not fitted and listed in
-their ``[calibration]`` table as ``changed_after_fit``; those blocks' values
-are those of the record, fitted with the preset's tenth (the terminal
-block and the immature preset's own blocks were fitted with the change).
-The passive fitted quantities did not move with it (resting potential
--62.2025 against -62.2023 mV, input resistance 146.114 against 146.119
-MOhm); a re-run starts from the change and may move the fitted values. Score one with ``ionhomeo run scorecard
+``docs/protocols/scorecard.md``, which says what fails and why). The
+membrane blocks' last runs were one iteration (``--max-nfev 1``) from the
+best evaluation of a longer run stopped by hand (its log is in the record,
+under the block's ``started_from``). Score one with ``ionhomeo run scorecard
 --recipe ionhomeo/presets/calibration/mature.toml --set targets_of=mature``.
 
 Targets with role ``validation`` are never used here: the scorecard reports

@@ -21,7 +21,7 @@ that grows by the factor 1 + dz at hyperpolarised potentials (the
 voltage-dependent valence of the proximal A-type channel of Migliore,
 Hoffman, Magee & Johnston 1999, J Comput Neurosci 7:5): with dz = 0.667,
 vz = -40 mV and kz = 5 mV, m h at -65 mV is 0.067 %, while above -20 mV
-minf stays within 0.003 of the single Boltzmann (1.8 % of it at -20 mV,
+minf stays within 0.003 of the single Boltzmann (1.7 % of it at -20 mV,
 0.15 % above -10 mV). dz = 0 gives the single Boltzmann.
 
 Time constants are voltage-independent: activation 1 ms and inactivation
