@@ -1015,7 +1015,13 @@ class Recipe:
         predicates) ``soma_center``. Sets ``h.celsius`` if the recipe has a
         temperature and the GLOBAL parameters, and first (with ``passive``)
         the passive rules' Ra and cm (:meth:`apply_passive`; Cell applies
-        them itself, around the d_lambda rule). Returns one dict per rule:
+        them itself, around the d_lambda rule). A GLOBAL is one value for every
+        cell of the process: those an earlier recipe set and this one does not
+        go back to their mod-file defaults (a preset's PMCA ``nh`` of 2 is not
+        inherited by the next model), and a recipe whose GLOBAL differs from
+        that of another live :class:`ionhomeo.cell.Cell` with the mechanism is a
+        :class:`RecipeError` (one of the two cells would run with the other's
+        value). GLOBALs set by hand (``h.nh_pmca = ...``) are left alone. Returns one dict per rule:
         ``rule`` (1-based), ``region``, ``mechanism``, ``values`` (the
         constant parameters, mod units), ``functions`` ({parameter:
         {``function``: its TOML inline table, ``unit``, ``min``, ``max``:
@@ -1040,8 +1046,7 @@ class Recipe:
             self.apply_passive(cell)
         if self.celsius is not None:
             h.celsius = self.celsius
-        for mech, values in self.global_values().items():
-            mechanisms.set_globals(mech, **values)
+        _set_globals(self, cell)
         cat = mechanisms.catalog()
         summary = []
         # functions of position, evaluated (and checked) before anything is inserted
@@ -1163,6 +1168,47 @@ def _concentrations(names) -> set:
 # ----------------------------------------------------------------------------
 # a small TOML writer for the values recipes contain
 # ----------------------------------------------------------------------------
+
+#: {(mechanism, parameter): value} of the GLOBALs the last recipe applied set
+_GLOBALS_SET: dict = {}
+
+
+def _set_globals(recipe, cell) -> None:
+    """Set ``recipe``'s GLOBAL parameters, restore the mod-file defaults of
+    those an earlier recipe set and this one does not (:meth:`Recipe.apply`),
+    refusing a value that differs from another live cell's recipe."""
+    from . import cell as cell_mod
+
+    cat = mechanisms.catalog()
+    mine = {(m, k): v for m, ps in recipe.global_values().items() for k, v in ps.items()}
+    placed = set(recipe.mechanisms())
+
+    def effective(rec, key):
+        given = {(m, k): v for m, ps in rec.global_values().items() for k, v in ps.items()}
+        return given.get(key, float(cat[key[0]].parameters[key[1]].default))
+
+    for other in list(cell_mod._LIVE.values()):
+        rec = getattr(other, "recipe", None)
+        if other is cell or not isinstance(rec, Recipe):
+            continue
+        given = {(m, k) for m, ps in rec.globals.items() for k in ps}
+        for key in sorted((given | set(mine)) & {(m, k) for m in placed & set(rec.mechanisms())
+                                                 for k in cat[m].parameters}):
+            a, b = effective(recipe, key), effective(rec, key)
+            if a != b:
+                raise RecipeError(
+                    f"recipe {recipe.name!r} sets {key[0]}.{key[1]} = {a:g}, but the live cell "
+                    f"{other.name!r} (recipe {rec.name!r}) has {key[0]} with {key[1]} = {b:g}: a "
+                    f"GLOBAL parameter is one value for every cell of the process, so one of "
+                    f"them would run with the other's. Give both recipes the same value under "
+                    f"[globals.{key[0]}], or destroy {other.name!r} first (del cell).")
+    for key in [k for k in _GLOBALS_SET if k not in mine]:
+        mechanisms.set_globals(key[0], **{key[1]: float(cat[key[0]].parameters[key[1]].default)})
+        del _GLOBALS_SET[key]
+    for (mech, name), value in mine.items():
+        mechanisms.set_globals(mech, **{name: value})
+        _GLOBALS_SET[(mech, name)] = value
+
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 

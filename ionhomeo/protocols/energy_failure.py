@@ -161,11 +161,12 @@ class EnergyFailure(Protocol):
     def measure(self, spec, session):
         from .. import calcium, mechanisms, simulate, thermo
 
-        h, saved_nh = session.h, float(session.h.nh_pmca)
+        h = session.h
+        cell = session.cell(spec)
+        saved_nh = float(h.nh_pmca)  # the recipe's (set by session.cell)
         try:
-            if spec.pmca_nh is not None:
+            if spec.pmca_nh is not None:  # after the recipe, which sets its GLOBALs
                 h.nh_pmca = spec.pmca_nh
-            cell = session.cell(spec)
             if spec.morphology is None and spec.kext and not cell.all[0].has_membrane("kext"):
                 mechanisms.insert(cell.all[0], "kext")
             soma = cell.soma_center
