@@ -57,27 +57,42 @@ def extrusion_derivatives(h, seg, ca, v) -> dict:
     """Partial derivatives of the segment's currents at (cai, v), states frozen.
 
     Returns dJ/dc (1/ms), dJ/dV (mM/ms/mV) and dI_m/dc (mA/cm2/mM), where J is
-    the net Ca extrusion flux per volume (outward ica, scaled by the owner's
-    afac as the owner does) and I_m the total ionic membrane current. NEURON
-    is left with the perturbed values: initialise again afterwards.
+    the net Ca removal flux per volume (outward ica, scaled by the owner's
+    afac as the owner does, plus the uptake into organelle pools: the owner
+    adds their bookkeeping currents icaer and icamt, so SERCA uptake, net of
+    the ER leak, removes Ca as extrusion does; the lumen's Ca is held, as
+    every state is) and I_m the total ionic membrane current. NEURON is left
+    with the perturbed values: initialise again afterwards.
     """
     from . import calcium, thermo
+
+    pools = [name for name in ("icaer", "icamt") if _has(seg, name)]
 
     def at(c, vv):
         seg.cai, seg.v = c, vv
         h.fcurrent()
-        return seg.ica, ionic_current(seg)
+        # the owner's d(cai)/dt has -ica afac + icaer + icamt: as an outward ica
+        return seg.ica - sum(getattr(seg, n) for n in pools) / af, ionic_current(seg)
 
     def flux(ica):
         return float(thermo.concentration_loss_rate(ica, seg.diam, 2, af))
 
+    owner = calcium.owner(seg)
+    af = owner.afac if owner is not None else 1.0
     (ip, mp), (im, mm) = at(ca + DC_MM, v), at(ca - DC_MM, v)
     (ivp, _), (ivm, _) = at(ca, v + DV_MV), at(ca, v - DV_MV)
     at(ca, v)
-    owner = calcium.owner(seg)
-    af = owner.afac if owner is not None else 1.0
     return {"dJ_dc": flux((ip - im) / (2 * DC_MM)), "dJ_dV": flux((ivp - ivm) / (2 * DV_MV)),
             "dIm_dc": (mp - mm) / (2 * DC_MM)}
+
+
+def _has(seg, name) -> bool:
+    """Does the segment have the range variable ``name`` (an ion it uses)?"""
+    try:
+        getattr(seg, name)
+    except (AttributeError, NameError):
+        return False
+    return True
 
 
 def rest_numbers(h, seg, ca, v) -> dict:
