@@ -114,7 +114,7 @@ def _recipes(meta) -> str:
         return f"calibrated ({r['method']})" if r.get("method") else "calibrated"
 
     recipes = meta.get("recipes") or []
-    return ", ".join(f"{_e(r['name'])}: {state(r)}" for r in recipes) or "none recorded"
+    return ", ".join(f"{_e(r['name'])}: {_e(state(r))}" for r in recipes) or "none recorded"
 
 
 def _checks_table(checks) -> str:

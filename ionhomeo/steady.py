@@ -316,7 +316,10 @@ def solve(sections, fixed=("k",), v_guess: float = -70.0, tol: float = 1e-13) ->
         raise SteadyStateError(
             f"no steady state found (largest residual current {worst:.3g} mA/cm2 > {tol:g}; "
             f"solver: {sol.message}). Check that every segment has the same mechanisms and "
-            "densities, that a pump or transporter balances every leak, and try another v_guess.")
+            "densities, that a pump or transporter balances every leak, and that the cell does "
+            "not fire on its own (with spike channels a compartment may have no resting state: "
+            "a preset calibrated on a whole cell can fire in a soma alone); or try another "
+            "v_guess.")
     # all membrane current must be ionic: otherwise V is not at rest although
     # every ion is balanced (a NONSPECIFIC_CURRENT such as hh's il)
     total = _membrane_current(ref)

@@ -33,7 +33,9 @@ from .. import checks
 from ..analysis import zero_crossing
 from ..experiment import Protocol, Report, Spec, param
 
-HOLD_MV = tuple(range(-100, -19, 10))
+#: -100 to 0 mV in 10 mV steps: wide enough for an immature cell with KCC2
+#: blocked (E_GABA near -17 mV in the immature preset)
+HOLD_MV = tuple(range(-100, 1, 10))
 SETTLE_MS = 30.0       # the clamped soma settles within a few ms (Rs 1 MOhm)
 AFTER_MS = 5.0         # the conductance peaks 1.5 ms after the event
 WEIGHT_US = 0.002      # synaptic peak conductance (uS)
