@@ -14,13 +14,13 @@ fitted in blocks, each to the targets that depend on it, in this order
   external Na (Kim et al. 2003);
 * ``trunk``: the apical trunk's HVA Ca permeability, to the amplitude of
   the AP-evoked transient there (Maravall et al. 2000). It needs the
-  trunk's A- and D-type K channels (``ka``, ``kd``; set in the candidate,
+  trunk's A- and D-type K channels (``ka``, ``kd``; set in the preset,
   not fitted): without them, densities that approach the measured
   amplitude fire dendritic Ca spikes;
 * ``membrane``: the K and Na leak permeabilities and the Na/K pump's
   capacity, to the resting potential, the input resistance, the resting Na
   and the Na rise under ouabain (the resting Na influx), and the trunk's
-  transient again: at a K leak of 1.1-1.2e-7 cm/s (steps both candidates'
+  transient again: at a K leak of 1.1-1.2e-7 cm/s (steps both presets'
   fits tried) the trunk held a Ca plateau after one spike, which the four
   resting targets alone do not see (the transient's amplitude is then NaN,
   a residual of 1e3); the Na recovery and the AHP after a spike train are
@@ -52,34 +52,33 @@ of a target is (simulated - centre of its measured range) / half its
 width) started from the preset's values. Every residual is a simulation of
 the target's measurement by the scorecard's experiments, so a fit is
 deterministic: no random numbers are drawn (the record says so in place of a
-seed). The fit starts from the candidate recipe
-``ionhomeo/presets/calibration/<preset>.toml`` (``--start`` another): the
-preset with the changes taken from measurements rather than fitted (an
-electroneutral PMCA, the measured buffer capacities, the K-dependent Na/Ca
-exchanger in the boutons only) and the channels set, not fitted (the
-somatic delayed-rectifier density in the dendrites; A-type, D-type and SK
-channels in the apical trunk; the ER with its leak everywhere). The
-result is printed and written with the whole fit history
-to ``ionhomeo/presets/calibration/<preset>.json`` (each parameter's start
-value too). The candidate was then given the fitted values by hand, each
-with a note naming its targets, and a ``[calibration]`` table naming this
-command. Run again, the command starts from the candidate's values (the record
-keeps the first run's start values): without later changes it would
-reproduce the fit as a fixed point, not the path to it; the channels above
-were set between fits (each candidate's ``changed_after_fit`` says which
-blocks came before and after each). The immature preset's chloride block was
-fitted before its membrane block, at the mature membrane values, so a
-re-run of it from the candidate would move it a little.
+seed). The fit starts from the preset itself, ``ionhomeo/presets/<preset>.toml``
+(``--start`` another recipe): besides its fitted values, the preset holds the
+changes taken from measurements rather than fitted (an electroneutral PMCA,
+the measured buffer capacities, the K-dependent Na/Ca exchanger in the
+boutons only) and the channels set, not fitted (the somatic
+delayed-rectifier density in the dendrites; A-type, D-type and SK channels
+in the apical trunk; the ER with its leak everywhere). The result is printed
+and written with the whole fit history to
+``ionhomeo/presets/calibration/<preset>.json`` (each parameter's start value
+too); the command never edits the preset. The preset was then given the
+fitted values by hand, each with a note naming its targets, and a
+``[calibration]`` table naming the commands. Run again, a command starts
+from the preset's values (the record keeps the first run's start values):
+without later changes it would reproduce the fit as a fixed point, not the
+path to it; the channels above were set between fits (each preset's
+``changed_after_fit`` says which blocks came before and after each). The
+immature preset's chloride block was fitted before its membrane block, at
+the mature membrane values, so a re-run of it would move it a little.
 
-The candidates are not the presets yet: on the scorecard they reproduce 88 %
-(mature) and 82 % (immature) of the measured quantities, above the 80 % a
-preset must reach, but the presets, on which every protocol runs, have not
-been replaced by them (see the scorecard's output and
-``docs/protocols/scorecard.md``, which says what fails and why). The
-membrane blocks' last runs were one iteration (``--max-nfev 1``) from the
-best evaluation of a longer run stopped by hand (its log is in the record,
-under the block's ``started_from``). Score one with ``ionhomeo run scorecard
---recipe ionhomeo/presets/calibration/mature.toml --set targets_of=mature``.
+On the scorecard the presets reproduce 88 % (mature) and 82 % (immature) of
+the measured quantities, above the 80 % a preset must reach (see the
+scorecard's output and ``docs/protocols/scorecard.md``, which says what
+fails and why). The membrane blocks' last runs were one iteration
+(``--max-nfev 1``) from the best evaluation of a longer run stopped by hand
+(its log is in the record, under the block's ``started_from``). Score them
+with ``ionhomeo run scorecard``; a changed copy with ``ionhomeo run scorecard
+--recipe my.toml --set targets_of=mature``.
 
 Targets with role ``validation`` are never used here: the scorecard reports
 them as held out.
@@ -200,11 +199,11 @@ def _terminal():
 #: one pulse fires one spike; fitted after it (with the preset's dendrites,
 #: a tenth of the somatic delayed rectifier), the membrane held a dendritic
 #: plateau after a spike, where the Ca experiment's pulse fired a doublet and
-#: cost 25 times as much to simulate. The candidates now have the somatic
+#: cost 25 times as much to simulate. The presets now have the somatic
 #: density in the dendrites (Hoffman et al. 1997), set after the fit. The
 #: terminal block (the boutons' NCKX, which moves neither the soma's nor the
 #: trunk's targets) goes before the membrane block, whose Na balance its
-#: 4 Na per Ca joins; it was added later and fitted alone, on the candidate
+#: 4 Na per Ca joins; it was added later and fitted alone, on the preset
 #: with the fitted calcium and membrane values. The trunk block (added with
 #: the trunk's A- and D-type channels, after those three) goes before the
 #: membrane block too: the trunk's K channels and Ca entry move the resting
@@ -215,7 +214,7 @@ def _terminal():
 BLOCKS = {
     "mature": [_calcium(), _terminal(), _trunk(), _membrane(), _store(),
                ("chloride", [Parameter("kcc2", "imax", "all", 1e-4, 1.0)], ["egaba-mature"])],
-    # immature KCC2 at most about the mature candidate's fitted 0.0034: KCC2
+    # immature KCC2 at most about the mature preset's fitted 0.0034: KCC2
     # rises with maturation (Rivera et al. 1999). The membrane block after
     # the chloride block: it balances the Na that the fitted NKCC1 brings in
     "immature": [("chloride", [Parameter("nkcc1", "imax", "all", 1e-5, 1.0),
@@ -311,7 +310,7 @@ def fit_block(recipe, params, target_ids, morphology="pyramidal", max_nfev=20, l
 
 
 def main(argv=None) -> int:
-    from . import recipe as recipe_mod, results
+    from . import presets, recipe as recipe_mod, results
 
     ap = argparse.ArgumentParser(prog="python -m ionhomeo.calibration", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -319,7 +318,7 @@ def main(argv=None) -> int:
     ap.add_argument("--block", action="append", help="fit only these blocks (repeatable)")
     ap.add_argument("--morphology", default="pyramidal")
     ap.add_argument("--start", help="recipe TOML the fit starts from (default: the "
-                    "candidate ionhomeo/presets/calibration/PRESET.toml)")
+                    "preset itself, ionhomeo/presets/PRESET.toml)")
     ap.add_argument("--max-nfev", type=int, default=20,
                     help="evaluations per block (default 20)")
     args = ap.parse_args(argv)
@@ -329,7 +328,7 @@ def main(argv=None) -> int:
         print(f"calibration: error: {args.preset} has no block {', '.join(unknown)}; "
               f"its blocks: {', '.join(known)}", file=sys.stderr)
         return 2
-    recipe = recipe_mod.load(args.start or RECORD_DIR / f"{args.preset}.toml")
+    recipe = recipe_mod.load(args.start) if args.start else presets.load(args.preset)
     blocks = [b for b in BLOCKS[args.preset] if not args.block or b[0] in args.block]
     try:
         recipe, taken = shared_values(recipe, args.preset)

@@ -1042,11 +1042,11 @@ class Recipe:
         _check_cell(cell, self.name)
         where = regions.sites(cell)
         masks = self._masks(where, self.rules, "rule")
+        _set_globals(self, cell)  # refused before anything is changed
         if passive:
             self.apply_passive(cell)
         if self.celsius is not None:
             h.celsius = self.celsius
-        _set_globals(self, cell)
         cat = mechanisms.catalog()
         summary = []
         # functions of position, evaluated (and checked) before anything is inserted
@@ -1173,6 +1173,13 @@ def _concentrations(names) -> set:
 _GLOBALS_SET: dict = {}
 
 
+def h_module():
+    """NEURON's hoc interpreter (imported when first needed)."""
+    from neuron import h
+
+    return h
+
+
 def _set_globals(recipe, cell) -> None:
     """Set ``recipe``'s GLOBAL parameters, restore the mod-file defaults of
     those an earlier recipe set and this one does not (:meth:`Recipe.apply`),
@@ -1202,9 +1209,17 @@ def _set_globals(recipe, cell) -> None:
                     f"GLOBAL parameter is one value for every cell of the process, so one of "
                     f"them would run with the other's. Give both recipes the same value under "
                     f"[globals.{key[0]}], or destroy {other.name!r} first (del cell).")
+    live = set()  # mechanisms a live cell's recipe places: their GLOBALs stay
+    for other in list(cell_mod._LIVE.values()):
+        rec = getattr(other, "recipe", None)
+        if other is not cell and isinstance(rec, Recipe):
+            live |= set(rec.mechanisms())
     for key in [k for k in _GLOBALS_SET if k not in mine]:
-        mechanisms.set_globals(key[0], **{key[1]: float(cat[key[0]].parameters[key[1]].default)})
-        del _GLOBALS_SET[key]
+        if float(getattr(h_module(), f"{key[1]}_{key[0]}")) != _GLOBALS_SET[key]:
+            del _GLOBALS_SET[key]  # changed by hand since: the user's, left alone
+        elif key[0] not in live:  # (while a live cell relies on it, it stays, tracked)
+            mechanisms.set_globals(key[0], **{key[1]: float(cat[key[0]].parameters[key[1]].default)})
+            del _GLOBALS_SET[key]
     for (mech, name), value in mine.items():
         mechanisms.set_globals(mech, **{name: value})
         _GLOBALS_SET[(mech, name)] = value

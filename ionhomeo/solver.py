@@ -16,7 +16,8 @@ from __future__ import annotations
 ATOL_SCALE = {
     # membrane potential: 1e-4 mV. At NEURON's 1e-3 mV CVODE lost the two
     # spikes that follow the end of a 0.5 nA step in the bundled pyramidal
-    # cell (mature preset), which fixed steps of 25 down to 6.25 us all fire;
+    # cell (the earlier, uncalibrated mature preset, kept in the tests), which
+    # fixed steps of 25 down to 6.25 us all fire;
     # at 1e-4 mV both come within 0.6 ms of the finest fixed step (which
     # itself moved them by 1-3 ms from 12.5 us), for 26 % more CPU on that
     # run (tests/test_solver.py, slow)

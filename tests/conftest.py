@@ -38,6 +38,9 @@ def _no_sections_left_behind(request):
     gc.collect()
     before = len(list(h.allsec()))
     saved = _mechanism_globals(h)
+    from ionhomeo import recipe as recipe_mod
+
+    tracked = dict(recipe_mod._GLOBALS_SET)
     yield
     # GLOBAL parameters a test (or a recipe it applied) changed are put back:
     # a later protocol runs with whatever globals it finds, as a user's would
@@ -45,6 +48,10 @@ def _no_sections_left_behind(request):
     for name, value in saved.items():
         if getattr(h, name) != value:
             setattr(h, name, value)
+    # and the recipe module's record of which of them a recipe set, with them
+    # (else a value restored here would pass for one set by hand)
+    recipe_mod._GLOBALS_SET.clear()
+    recipe_mod._GLOBALS_SET.update(tracked)
     # stdrun's cvode_active, not CVode().active alone: it also resets stdrun's
     # using_cvode_ flag (BluePyOpt sets it), which would otherwise make a later
     # fixed-step continuerun take one step too many

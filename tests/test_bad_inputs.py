@@ -433,7 +433,7 @@ CASES += [
                          r"or an object with sections_by_type, all and soma_center\), not to "
                          r"int 5"),
     ("two owners of one concentration", _two_ca_owners, recipe.RecipeError,
-     r"rule 25: cadyn would go into .*soma\[0\], which already has cabuf; both write cai, and "
+     r"rule 34: cadyn would go into .*soma\[0\], which already has cabuf; both write cai, and "
      r"a concentration can have one owner\. Place one of them per region"),
 ]
 

@@ -11,24 +11,21 @@ from ionhomeo.calibration import Parameter, current_value, with_value
 
 
 @pytest.mark.parametrize("name", presets.NAMES)
-def test_candidate_values_are_those_of_its_recorded_fit(name):
+def test_preset_values_are_those_of_its_recorded_fit(name):
     """Every fitted value (and every value taken from another preset's fit) is
-    in the calibrated candidate's TOML as the record has it, to the 4
-    significant digits the TOML is written with."""
-    from ionhomeo import recipe
-
-    rec = recipe.load(calibration.RECORD_DIR / f"{name}.toml")
-    assert rec.name == f"{name}-candidate" and not presets.load(name).calibrated
-    assert rec.calibrated
+    in the preset's TOML as the record has it, to the 4 significant digits
+    the TOML is written with."""
+    rec = presets.load(name)
+    assert rec.name == name and rec.calibrated
     record = json.loads((calibration.RECORD_DIR / f"{name}.json").read_text())
     assert rec.calibration["command"] == record["command"]
     # every block names the command that fitted it; the record lists those
     # commands in the order they ran, the last being this record's, and the
-    # candidate lists the same
+    # preset lists the same
     assert record["commands"][-1] == record["command"]
     assert {b["command"] for b in record["blocks"].values()} == set(record["commands"])
     assert list(rec.calibration["commands"]) == record["commands"]
-    # the candidate's target lists: what its blocks (and the blocks it takes
+    # the preset's target lists: what its blocks (and the blocks it takes
     # from another preset) were fitted to, and every validation target
     own = {t for b in calibration.BLOCKS[name] for t in b[2]}
     shared = set()
@@ -90,9 +87,6 @@ def test_a_block_refitted_alone_keeps_the_others_and_their_commands(tmp_path, mo
     and lists only the commands that fitted a block; a third, full run
     leaves only its own command."""
     monkeypatch.setattr(calibration, "RECORD_DIR", tmp_path)
-    (tmp_path / "mature.toml").write_text(
-        (calibration.Path(calibration.__file__).with_name("presets") / "calibration"
-         / "mature.toml").read_text())
 
     def fake_fit(recipe, params, target_ids, morphology, max_nfev, log=print):
         return recipe, {"parameters": [], "targets": list(target_ids), "history": []}
@@ -113,7 +107,7 @@ def test_a_block_refitted_alone_keeps_the_others_and_their_commands(tmp_path, mo
     assert record()["commands"] == ["python -m ionhomeo.calibration mature"]
 
 
-#: fit targets a candidate is known to miss, each with why (the scorecard
+#: fit targets a preset is known to miss, each with why (the scorecard
 #: docs say so too). None now: the trunk's decay, moved out of its range by
 #: the blocks fitted after the calcium block, is back since the store block
 #: (SERCA) was fitted to it
@@ -122,17 +116,17 @@ KNOWN_OUT_OF_FIT: set = set()
 
 @pytest.mark.slow  # about 1 min (mature) and 4 min (immature: 40 min of bumetanide)
 @pytest.mark.parametrize("name", presets.NAMES)
-def test_the_candidate_as_shipped_still_meets_its_fit_targets(name):
-    """The fit holds on the candidate as it is shipped: every quantity it was
+def test_the_preset_as_shipped_still_meets_its_fit_targets(name):
+    """The fit holds on the preset as it is shipped: every quantity it was
     fitted to (the scorecard's simulated measurement on the bundled cell) is
     within its measured range, so a change to a mechanism, a rule or another
     block that moves one out fails here, not silently. The known exceptions
     must still be out of range: when one comes back, this test says to take
     it off the list."""
-    from ionhomeo import recipe, scorecard as sc
+    from ionhomeo import scorecard as sc
     from ionhomeo.experiment import Session
 
-    rec = recipe.load(calibration.RECORD_DIR / f"{name}.toml")
+    rec = presets.load(name)
     wanted = sc.targets(name, "fit")
     assert KNOWN_OUT_OF_FIT <= {t.id for t in wanted}
     with Session() as session:

@@ -104,7 +104,9 @@ def test_rest_prints_one_row_per_region_and_the_cell_it_used(rest_runs):
     proc, out = rest_runs["first"]
     text = proc.stdout
     assert text.splitlines()[1] == "cell: ball_and_stick (bundled), 17 segments"
-    assert text.splitlines()[2] == "recipe: mature (not calibrated)"
+    assert text.splitlines()[2] == (
+        "recipe: mature (calibrated: scipy.optimize.least_squares (trf) on log parameters, "
+        "per block; the record of every evaluation: ionhomeo/presets/calibration/mature.json)")
     assert "pyramidal" not in text  # the default cell is not named when another ran
     head = re.search(r"^region\s+Vm \(mV\)\s+Nai \(mM\)\s+Ki \(mM\)\s+Cli \(mM\)\s+Cai \(uM\)"
                      r"\s+E_GABA \(mV\)$", text, re.M)
@@ -150,12 +152,13 @@ def test_conditions_are_said_and_per_recipe_quantities_form_one_table(tmp_path):
     """egaba measures each recipe in turn: each is said on stderr; its
     quantities are printed a row each with a column per recipe."""
     out = tmp_path / "out"
-    proc = run_cli("run", "egaba", "--morphology", "ball_and_stick", "--set", "hold_mV=-90,-20",
-                   "--out", str(out), cwd=tmp_path)
+    # the bundled pyramidal cell (egaba's default): on the ball-and-stick cell the
+    # immature preset has no resting state (tests/test_protocols_cell.py)
+    proc = run_cli("run", "egaba", "--set", "hold_mV=-90,-20", "--out", str(out), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert re.findall(r"^ionhomeo: egaba: condition (\d)/2: recipe (\w+)$", proc.stderr, re.M) \
         == [("1", "mature"), ("2", "immature")]
-    assert proc.stdout.splitlines()[1] == "cell: ball_and_stick (bundled), 17 segments"
+    assert proc.stdout.splitlines()[1] == "cell: pyramidal (bundled), 120 segments"
     summary = pd.read_csv(out / "egaba_summary.csv").set_index("quantity")["value"]
     assert re.search(r"^\s+recipe$", proc.stdout, re.M)
     assert re.search(r"^quantity\s+mature\s+immature\s+unit\s+description$", proc.stdout, re.M)

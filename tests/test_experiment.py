@@ -137,12 +137,15 @@ def test_checks_say_pass_or_fail_with_their_source():
     assert list(table["result"]) == ["PASS", "FAIL"]
 
 
-def _calibrated(recipe):
-    """``recipe`` (a preset name) with a [calibration] table, as a calibrated preset has."""
+def _recipe(calibrated):
+    """The mature preset with a stand-in [calibration] table, or without any
+    (a changed copy loses the preset's own: it is no longer the fitted model)."""
     from ionhomeo import presets
 
-    return dataclasses.replace(presets.load(recipe), calibration={
-        "method": "test stand-in", "command": "none", "seed": 1, "fitted": ["Vm"]})
+    rec = presets.load("mature")
+    return dataclasses.replace(rec, calibration={
+        "method": "test stand-in", "command": "none", "seed": 1, "fitted": ["Vm"]}
+        if calibrated else {})
 
 
 @pytest.mark.parametrize("calibrated", [True, False])
@@ -153,8 +156,7 @@ def test_a_run_says_whether_its_recipe_was_calibrated(h, tmp_path, capsys, calib
 
     from ionhomeo import cli
 
-    recipe = _calibrated("mature") if calibrated else "mature"
-    result = Toy()(out_dir=tmp_path, recipe=recipe)
+    result = Toy()(out_dir=tmp_path, recipe=_recipe(calibrated))
     meta = json.loads((tmp_path / "toy.json").read_text())
     for m in (meta, result.metadata):
         assert m["calibrated"] is calibrated
@@ -164,6 +166,23 @@ def test_a_run_says_whether_its_recipe_was_calibrated(h, tmp_path, capsys, calib
     line = cli.model_lines(meta)
     assert line == ["recipe: mature (calibrated: test stand-in)" if calibrated
                     else "recipe: mature (not calibrated)"]
+
+
+def test_the_presets_are_calibrated_and_a_changed_copy_is_not(h, tmp_path):
+    """The shipped presets carry their fit's [calibration] table; a copy whose
+    model differs (one more rule) is no longer the fitted one and says so."""
+    from ionhomeo import presets
+
+    assert all(presets.load(name).calibrated for name in presets.NAMES)
+    # (the Toy's cylinder: a soma alone with the immature preset fires, so no rest)
+    result = Toy()(out_dir=tmp_path / "mature", recipe="mature")
+    assert result.metadata["calibrated"] is True
+    assert result.metadata["recipes"][0]["method"].startswith("scipy.optimize.least_squares")
+    # any rule added drops the table, even one that repeats a value (the recipe
+    # cannot tell which changes move the fitted quantities)
+    changed = presets.load("mature").add("soma", "cabuf", kappab=79.0)
+    assert not changed.calibrated
+    assert Toy()(out_dir=tmp_path / "changed", recipe=changed).metadata["calibrated"] is False
 
 
 def test_an_idealised_protocol_says_so(h, tmp_path):

@@ -42,7 +42,7 @@ def test_a_label_set_behind_the_helpers_back_is_not_recorded():
 
 
 def test_potentials_flat_to_the_eye_are_shown_in_microvolts():
-    # the rest protocol's case: 2 uV over the cell, around -78.7 mV
+    # an earlier rest run's case: 2 uV over the cell, around -78.7 mV
     v = -78.7066 + np.linspace(-1e-3, 1.3e-3, 40)
     s = plotting.scale_for(v, "mV")
     assert s.deviation == "uV" and s.factor == 1e3

@@ -18,8 +18,11 @@ def result(tmp_path_factory):
     build.load()
     defaults.apply()
     out = tmp_path_factory.mktemp("egaba_dev")
-    # the ball-and-stick cell keeps the test quick; the measurement is the same
-    return egaba_development.run(out_dir=out, morphology="ball_and_stick"), out
+    # the bundled pyramidal cell (the default), on which the presets were
+    # calibrated: on the ball-and-stick cell (mostly soma and axon, at the full
+    # Na channel density) the immature preset, and the mature one with KCC2
+    # blocked, have no resting state (they fire)
+    return egaba_development.run(out_dir=out), out
 
 
 def test_every_measured_egaba_matches_ghk_within_1_mV(h, result):
@@ -30,7 +33,8 @@ def test_every_measured_egaba_matches_ghk_within_1_mV(h, result):
             measured = values[f"E_GABA {recipe} {drug}"]
             ghk = values[f"E_GABA_GHK {recipe} {drug}"]
             # the 1 mV; the remaining error is the linear interpolation of
-            # the (curved) GHK I-V between holds 10 mV apart: < 0.1 mV here
+            # the (curved) GHK I-V between holds 10 mV apart and the clamp of a cell
+            # that is not isopotential: 0.19 mV at most here
             assert abs(measured - ghk) < 1.0, (recipe, drug, measured, ghk)
             check = res.check(f"E_GABA {recipe} {drug}")
             assert check.passed and check.tolerance == 1.0 and check.relation == "abs"
@@ -52,12 +56,12 @@ def test_drugs_shift_egaba_in_their_directions(h, result):
     # the developmental switch itself: depolarising GABA in the immature cell
     assert values["E_GABA immature control"] > values["Vrest immature control"] + 20
     assert values["E_GABA mature control"] < values["Vrest mature control"] + 1
-    # each drug's direction is a check of its own (more than 0.1 mV, in its direction)
+    # each drug's direction is a check of its own (more than 0.5 mV, in its direction)
     for recipe in ("mature", "immature"):
         down = res.check(f"shift {recipe} bumetanide")
         up = res.check(f"shift {recipe} VU0463271")
-        assert down.passed and down.relation == "max" and down.expected == -0.1
-        assert up.passed and up.relation == "min" and up.expected == 0.1
+        assert down.passed and down.relation == "max" and down.expected == -0.5
+        assert up.passed and up.relation == "min" and up.expected == 0.5
         assert down.obtained == values[f"shift {recipe} bumetanide"]
 
 
@@ -70,7 +74,7 @@ def test_files_and_provenance(h, result):
     meta = json.loads((out / "egaba-development.json").read_text())
     assert len(meta["checks"]) == 10 and all(c["passed"] for c in meta["checks"])
     assert "check" not in set(res.summary["quantity"])  # pass/fail is not a summary number
-    assert meta["spec"]["morphology"] == "ball_and_stick"
+    assert meta["spec"]["morphology"] == "pyramidal"
     assert set(meta["cells"]) == {f"{r} {d}" for r in ("mature", "immature")
                                   for d in ("control", "bumetanide", "VU0463271")}
     blocked = meta["cells"]["immature bumetanide"]["recipe"]["rules"][-1]

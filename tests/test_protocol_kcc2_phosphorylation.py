@@ -34,7 +34,7 @@ def result(tmp_path_factory):
     before = len(list(h.allsec()))
     out = tmp_path_factory.mktemp("kcc2") / "out"
     res = proto.run(out_dir=out, morphology="ball_and_stick", recipe="mature", duration_s=60.0,
-                    window_s=2.0)  # 1 s: 7 -> 7 spikes, the +1 Hz is below its 1 Hz resolution
+                    window_s=2.0)  # calibrated preset: 161 -> 163 spikes in 2 s (80 Hz)
     assert len(list(h.allsec())) == before, "the protocol left NEURON sections behind"
     return res, out
 
@@ -109,7 +109,8 @@ def test_phosphorylation_raises_cli_and_shifts_egaba(h, result):
     assert res.check("p error").obtained == v("p error")
     assert res.check("p error").expected == proto.P_TOL
     assert v("p rest") == 0.0 and v("p end") > 0.85
-    # less KCC2: Cl accumulates and E_GABA moves up towards (and past) rest
+    # less KCC2: Cl accumulates and E_GABA moves up towards rest (from 13.1 to
+    # 11.0 mV below it with the calibrated preset)
     assert v("Cli end") > v("Cli rest") + 0.3
     assert v("E_GABA end") > v("E_GABA rest") + 1.0
     assert v("E_GABA shift") == pytest.approx(v("E_GABA end") - v("E_GABA rest"), abs=1e-12)

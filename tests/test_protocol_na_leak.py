@@ -7,6 +7,8 @@ import json
 import pandas as pd
 import pytest
 
+from ionhomeo.steady import SteadyStateError
+
 from ionhomeo import thermo
 from ionhomeo.mechanisms import ParameterError
 from ionhomeo.protocols import na_leak as proto
@@ -116,13 +118,24 @@ def test_files_written(h, result):
 
 def test_a_recipe_alone_is_applied_to_the_own_compartment(h):
     """A recipe without a morphology: the protocol's 20 um soma with that recipe
-    (the one policy for --recipe); still isopotential, so the GHK check holds."""
-    res = proto.run(recipe="mature", multiples=(1.0, 2.0), fi_multiples=(1.0,))
+    (the one policy for --recipe); still isopotential, so the GHK check holds.
+    The calibrated mature preset rests in a soma alone at -55.9 mV, near
+    threshold: with twice its Na leak it fires (no resting state, below), so
+    the multiples here stop at 1.1."""
+    res = proto.run(recipe="mature", multiples=(1.0, 1.1), fi_multiples=(1.0,))
     cell = res.metadata["cells"]["cell"]
     assert cell["recipe"]["name"] == "mature"
     assert cell["geometry"]["pieces"][0]["diam_um"] == 20.0 and cell["nseg"] == 1
-    assert res.passed is True
+    # at 1x the clamped potential is the rest itself; at 1.1x the soma sits at
+    # -51.8 mV, 5.8 mV below the leaks' and pump's GHK potential: its spike
+    # channels conduct there (the check is for the protocol's own model, which
+    # the idealised note says)
+    assert res.check("Vm clamped 1x").passed and not res.check("Vm clamped 1.1x").passed
+    assert res.check("rheobase falls with the Na leak").passed
+    assert "channels open at rest" in res.metadata["idealised"]
     assert res.value("Nai 1x") != pytest.approx(12.268660446575339)  # not the default preset
+    with pytest.raises(SteadyStateError, match="does not fire on its own"):
+        proto.run(recipe="mature", multiples=(1.0, 2.0), fi_multiples=(1.0,))
 
 
 def test_bad_arguments(h):

@@ -148,23 +148,27 @@ def test_the_compartment_is_the_preset_in_a_cylinder():
                                                               None, None, None)
 
 
-def test_mature_preset_has_a_pump_independent_component(h):
-    """With NCX, PMCA and SK (mature preset) part of the AHP survives the pump block.
-
-    A Na load slows the forward NCX, Cai rises a few nM and the electrogenic
-    PMCA and SK hyperpolarise: the duration and Nai tracking hold, the
-    ouabain check does not (documented in the module).
-    """
+def test_the_calibrated_preset_on_the_process(h):
+    """The mature preset on the 1 um process, not the cell it was fitted on: the
+    process rests at -55.9 mV (the whole cell at -66.5 mV), its Na load of a
+    train (2.0 mM on 8.0 mM) is 25 %, so the AHP falls short of the linear
+    prediction, and the duration, 12.7 s, is 26 % longer than the pump's
+    linear time constant (10.0 s): the process's checks, made for the
+    protocol's own model, fail, and the protocol says so. With the pump
+    blocked the process has nothing to remove its Na and no longer rests:
+    the ouabain comparison is not a pump-independent AHP here."""
     result = pump_ahp.run(recipe="mature", whole_cell=False)
     v = _values(result)
-    assert result.check("duration").passed and result.check("tau_AHP").passed
-    assert result.check("correlation").passed
-    # every mechanism hyperpolarises more than the pump alone
-    assert v["AHP_pred_all"] < v["AHP_pred_pump"] < 0
-    assert v["AHP_t1"] == pytest.approx(v["AHP_pred_all"], rel=0.05)
-    assert v["AHP_ouabain"] < -0.1 * abs(v["AHP"])
-    assert not result.check("ouabain_fraction").passed and result.passed is False
-    assert any(w.startswith("check failed: ouabain_fraction") for w in result.metadata["warnings"])
+    assert result.metadata["calibrated"] is True
+    assert [r["name"] for r in result.metadata["recipes"]] == ["mature"]
+    assert v["spikes"] == v["pulses"] == 20
+    assert -60 < v["Vm"] < -50 and v["AHP"] < 0
+    assert v["duration"] > 1.1 * v["duration_pred"]
+    assert result.check("correlation").passed  # the AHP still tracks Nai
+    assert not result.check("duration").passed and not result.check("tau_AHP").passed
+    assert result.passed is False
+    assert any(w.startswith("check failed: duration") for w in result.metadata["warnings"])
+    assert result.metadata["idealised"] == pump_ahp.run.idealised
 
 
 def test_files_written(h, default_run):
@@ -203,7 +207,13 @@ def test_whole_cell_part(h, default_run):
     v = _values(result)
     assert v["cell_spikes"] == 50  # one spike per pulse
     assert v["cell_AHP"] < 0 and v["cell_Nai_load"] > 0
-    assert 0 <= v["cell_t_AHP"] < 60 and v["cell_AHP_duration"] >= v["cell_t_AHP"]
+    # with the calibrated preset the AHP (-1.9 mV) has not ended 60 s after the
+    # train (measured: about 20 s): the duration is NaN, said in a warning, and
+    # its check fails
+    assert 0 <= v["cell_t_AHP"] < 60 and math.isnan(v["cell_AHP_duration"])
+    assert any("has not recovered to 10% of its peak within 60 s" in w
+               for w in result.metadata["warnings"])
+    assert not result.check("cell AHP duration").passed
     assert v["cell_tau_Nai"] > 0 and v["cell_tau_AHP"] > 0
     # the share is 1 - (train's AHP with the pump blocked) / (control AHP)
     assert v["cell_pump_share"] == pytest.approx(1 - v["cell_AHP_ouabain"] / v["cell_AHP"])
@@ -212,7 +222,7 @@ def test_whole_cell_part(h, default_run):
                                              "cell tau_AHP"]
     assert all(c.source.startswith("paper: Gulledge et al. 2013, J Neurosci 33:13025")
                and c.why for c in cell_checks)
-    assert result.check("cell AHP duration").obtained == v["cell_AHP_duration"]
+    assert result.check("cell AHP duration").obtained == pytest.approx(v["cell_AHP_duration"], nan_ok=True)
     assert result.check("cell AHP pump share").obtained == v["cell_pump_share"]
     assert result.check("cell tau_AHP").expected == v["cell_tau_Nai"]
 

@@ -2,6 +2,7 @@
 amplitudes against the reference table, decay ratio against kappa and S/V."""
 
 import json
+import math
 
 import pandas as pd
 import pytest
@@ -99,41 +100,48 @@ def test_terminal_vs_soma_on_a_cell(h):
     """The cell's soma and a bouton, with the mature preset's capacities."""
     result = terminal_vs_soma.run(morphology="ball_and_stick")
     v = result.value
-    assert v("kappa_terminal") == pytest.approx(250.0, rel=1e-9)
-    assert v("kappa_soma") == pytest.approx(40.0, rel=1e-9)
-    # the decay ratio holds in the cell too (measured 0.1 %)
-    assert abs(v("tau_ratio_error")) < 0.05
+    assert v("kappa_terminal") == pytest.approx(187.0, rel=1e-9)
+    assert v("kappa_soma") == pytest.approx(79.0, rel=1e-9)
     assert v("Ca_peak_soma") == pytest.approx(v("Ca_peak_soma_expected"), abs=0.5)
     # the bundled bouton's area (from its 3-D points) exceeds pi diam L; Cell
-    # sets cadyn's afac, so cadyn receives every injected ion; the peak is
-    # mass action for that load in the bouton's own volume (NCX extrusion
-    # during the pulse makes it 0.2 % lower; 1 % allowed)
-    assert v("Ca_peak_terminal") == pytest.approx(v("Ca_peak_terminal_received"), rel=0.01)
+    # sets cadyn's afac, so cadyn receives every injected ion. The calibrated
+    # preset's bouton NCKX (0.37 mA/cm2) extrudes during the load: the peak is
+    # 3.9 % below mass action for the load in the bouton's own volume (0.2 %
+    # with the earlier preset's NCX alone), so the 2 % check fails and says so
+    assert 0.94 < v("Ca_peak_terminal") / v("Ca_peak_terminal_received") < 0.99
+    assert not result.check("Ca_peak_terminal").passed
     assert not any("3-D points" in w for w in result.metadata["warnings"])
+    # and the terminal's return to rest is not one exponential: no decay ratio
+    assert math.isnan(v("tau_terminal")) and math.isnan(v("tau_ratio_error"))
+    assert any(w.startswith("terminal: no single-exponential return to rest")
+               for w in result.metadata["warnings"])
+    assert v("tau_soma") == pytest.approx(v("tau_soma_expected"), rel=0.015)  # measured 0.9 %
 
 
 def test_terminal_vs_soma_applies_a_recipe_to_its_own_cell(h):
     """A recipe without a morphology goes onto the protocol's own cell, a soma
     and a bouton of the reference volumes on an axon (it used to be refused):
-    the recipe's regions place the mechanisms (mature: capacity 250 in the
-    terminal, the bouton; 40 in the soma), and the recipe is in the provenance."""
+    the recipe's regions place the mechanisms (mature: capacity 187 in the
+    terminal, the bouton; 79 in the soma), and the recipe is in the provenance."""
     result = terminal_vs_soma.run(recipe="mature")
     v, meta = result.value, result.metadata
     assert meta["cells"]["kind"] == "cell" and meta["cells"]["recipe"]["name"] == "mature"
     assert meta["cells"]["geometry"]["geometry"] == "terminal_vs_soma"
     assert meta["cells"]["sites"]["terminal"].endswith("bouton(0.5)")
     assert meta["spec"]["recipe"] == "mature"
-    assert v("kappa_terminal") == pytest.approx(250.0, rel=1e-9)
-    assert v("kappa_soma") == pytest.approx(40.0, rel=1e-9)
+    assert v("kappa_terminal") == pytest.approx(187.0, rel=1e-9)
+    assert v("kappa_soma") == pytest.approx(79.0, rel=1e-9)
     assert v("volume_terminal") == pytest.approx(0.2, rel=1e-9)
     assert v("volume_soma") == pytest.approx(5000.0, rel=1e-9)
     # not the table's compartments: amplitudes against mass action in each
-    # segment (measured 0.6 % and 0.002 nM off), the ratio as before (0.5 %)
+    # segment: the soma's 0.005 nM off; the terminal's 4.2 % below it (its
+    # NCKX extrudes during the load, as on the cell above) and its decay not
+    # one exponential, so those checks fail and the run says so
     assert result.check("Ca_peak_terminal").source.startswith("physics:")
-    assert v("Ca_peak_terminal") == pytest.approx(v("Ca_peak_terminal_mass_action"), rel=0.01)
+    assert 0.94 < v("Ca_peak_terminal") / v("Ca_peak_terminal_mass_action") < 0.99
     assert v("Ca_peak_soma") == pytest.approx(v("Ca_peak_soma_mass_action"), abs=0.01)
-    assert abs(v("tau_ratio_error")) < 0.015
-    assert result.passed is True
+    assert math.isnan(v("tau_ratio_error")) and result.passed is False
+    assert v("tau_soma") == pytest.approx(v("tau_soma_expected"), rel=0.015)  # measured 0.8 %
 
 
 @pytest.mark.parametrize("kwargs", [{"n_ions": 0}, {"n_ions": float("nan")},

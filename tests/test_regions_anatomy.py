@@ -533,12 +533,14 @@ def test_the_presets_apply_to_cells_without_dendrites_or_axon(h):
         rec = presets.load(name)
         optional = {(str(r.region), r.mechanism) for r in rec.rules if r.optional}
         ais = {("ais", "nav"), ("ais", "kcc2")} if name == "mature" else set()
-        assert optional == {("bouton", "cabuf"), ("dendrite", "nav"), ("dendrite", "kdr"),
-                            ("axon & tip_distance >= 0", "cahva")} | ais
+        assert optional == {("bouton", "cabuf"), ("bouton", "nckx"), ("dendrite", "nav"),
+                            ("dendrite", "kdr"), ("axon & tip_distance >= 0", "cahva"),
+                            ("axon & tip_distance >= 0", "nckx"), ("trunk", "cahva"),
+                            ("trunk", "ka"), ("trunk", "kd"), ("trunk", "sk")} | ais
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             cell = Cell(cylinder(20, 20), rec)
-        assert cell.soma_center.cabuf.kappab == 40.0 and cell.soma_center.sec.has_membrane("cahva")
+        assert cell.soma_center.cabuf.kappab == 79.0 and cell.soma_center.sec.has_membrane("cahva")
         cell.destroy()
 
 
@@ -680,7 +682,7 @@ def test_split_boutons_make_the_region_bouton_sized(h):
         far = sum(seg.sec.L / seg.sec.nseg for seg in split.segments("bouton(40)"))
         assert far > fine + 1.0  # some leaves' last segments centre within 40 um of a tip
         # the preset's bouton rules now hit the 2 um pieces only
-        assert all(seg.cabuf.kappab == 250.0 for seg in split.segments("bouton"))
+        assert all(seg.cabuf.kappab == 187.0 for seg in split.segments("bouton"))
         assert all(seg.cahva.pbar == 0.0 for sec in split.sections("axon")
                    if sec not in boutons for seg in sec if hasattr(seg, "cahva"))
     finally:

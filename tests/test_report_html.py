@@ -7,6 +7,7 @@ The run is ``run all`` itself (cli.main) over three quick real protocols, one
 stand-in whose check fails and one that raises; the whole ``run all`` takes
 about 20 minutes."""
 
+import html
 import json
 import os
 import re
@@ -87,7 +88,9 @@ def test_run_all_writes_a_page_with_every_protocol(run_all):
         for c in meta["checks"][:1]:
             assert f"<td>{c['name']}</td>" in text
         # the recipe and whether it was calibrated; the versions and the command
-        assert f"{meta['recipes'][0]['name']}: not calibrated" in text
+        r = meta["recipes"][0]
+        assert (f"{r['name']}: calibrated ({html.escape(r['method'])})" if r["calibrated"]
+                else f"{r['name']}: not calibrated") in text
         assert meta["neuron_version"] in text and meta["ionhomeo_version"] in text
     assert f"<code>ionhomeo run all --out {out}</code>" in text
     # the figures and the files are linked relatively, and are there

@@ -146,6 +146,13 @@ def test_the_scorecard_simulates_every_quantity_of_both_presets(tmp_path):
         share = (part["result"] == "PASS").mean()
         assert result.value(f"{preset} pass share") == pytest.approx(share)
         assert result.check(f"{preset} passes 80%").passed == (share >= 0.8)
+        # the acceptance: each (calibrated) preset reproduces at least 80 %
+        # of the measured quantities, the held-out ones reported apart
+        assert part["calibrated"].all() and share >= 0.8, (preset, share)
+        for role in ("fit", "validation"):
+            held = part[part["role"] == role]
+            assert len(held) and result.value(f"{preset} pass share ({role})") == \
+                pytest.approx((held["result"] == "PASS").mean())
     assert table["source"].str.len().min() > 10
     assert (tmp_path / "scorecard.csv").exists() and (tmp_path / "scorecard.png").exists()
 

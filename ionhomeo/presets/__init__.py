@@ -1,13 +1,16 @@
 """Ready-made recipes (TOML files in this folder), each with its sources.
 
-* ``mature``: a mature central neuron, KCC2-dominated Cl extrusion
-  (Cli about 4 mM at rest), NKCC1 low.
-* ``immature``: an immature neuron, NKCC1-dominated Cl uptake
-  (Cli about 38 mM at rest), KCC2 low.
+* ``mature``: a mature pyramidal neuron, KCC2-dominated Cl extrusion
+  (E_GABA about -70 mV at rest), NKCC1 low.
+* ``immature``: an immature one, NKCC1-dominated Cl uptake (Cli about
+  45 mM at rest), KCC2 low, with its own fitted leaks and Na/K pump.
 
-Both place the concentration owners of Na, K, Cl and Ca, the Na/K pump and
-the leaks everywhere, so every compartment can rest, and differ only in the
-chloride transporters. The files are ordinary recipes
+Both are calibrated: fitted to measured pyramidal neurons on the bundled
+pyramidal cell (``python -m ionhomeo.calibration``; the records are in
+``calibration/``), each fitted value with a note naming its targets and a
+``[calibration]`` table; ``ionhomeo run scorecard`` scores them. On other
+cells they are other cells: a soma alone with the mature preset rests near
+-56 mV, and with the immature one it fires. The files are ordinary recipes
 (:mod:`ionhomeo.recipe`): copy one, edit it and load it with
 ``ionhomeo.recipe.load(path)``.
 

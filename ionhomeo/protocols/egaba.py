@@ -19,8 +19,9 @@ cell's Cl alone: here nothing is dialysed either.
 Check: the measured E_GABA equals the GHK voltage equation for the simulated
 concentrations at the soma, (RT/F) ln((cli + r hco3i)/(clo + r hco3o)) with
 r = P_HCO3/P_Cl (ionhomeo.thermo.egaba), within 1 mV (the interpolation
-error of a smooth I-V curve over 10 mV steps is far smaller; the synapse
-itself is GHK, so the I-V is slightly curved).
+error of a smooth I-V curve over 10 mV steps, with the imperfect clamp of a
+cell that is not isopotential, is 0.13 mV at most on the bundled pyramidal
+cell; the synapse itself is GHK, so the I-V is slightly curved).
 """
 
 from __future__ import annotations
@@ -192,8 +193,9 @@ class Egaba(Protocol):
             found.append(checks.within(
                 f"E_GABA {label}", m["E_measured"], m["E_ghk"], 1.0, "mV",
                 "physics: GHK voltage equation for the simulated Cl and HCO3 (thermo.egaba)",
-                "linear interpolation of a slightly curved GHK I-V over 10 mV steps: "
-                "hundredths of a mV; nan if E_GABA lies outside the holding range"))
+                "linear interpolation of a slightly curved GHK I-V over 10 mV steps and the "
+                "clamp of a cell that is not isopotential: 0.13 mV at most on the bundled "
+                "pyramidal cell; nan if E_GABA lies outside the holding range"))
         iv = pd.DataFrame(iv_rows, columns=["recipe", "hold_mV", "v_soma_mV", "I_syn_nA"])
         return Report(rows, iv, checks=found, warnings=list(data["failures"]),
                       metadata={"cells": data["cells"], "measurements": data["measurements"],

@@ -36,8 +36,9 @@ DRUGS = {"control": None, "bumetanide": ("nkcc1", "imax"), "VU0463271": ("kcc2",
 #: the direction each drug moves E_GABA (+1 up, -1 down)
 EXPECTED_SHIFT = {"bumetanide": -1, "VU0463271": +1}
 TOLERANCE_MV = 1.0
-#: smallest shift (mV) that counts as a move in the expected direction
-MIN_SHIFT_MV = 0.1
+#: smallest shift (mV) that counts as a move in the expected direction: above
+#: twice the largest error of one E_GABA measured on the bundled cell (0.19 mV)
+MIN_SHIFT_MV = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,8 +119,9 @@ class EgabaDevelopment(Protocol):
             found.append(checks.within(
                 f"E_GABA {rec} {drug}", m["E_measured"], m["E_ghk"], TOLERANCE_MV, "mV",
                 "physics: GHK voltage equation for the simulated Cl and HCO3 (thermo.egaba)",
-                "issue 5's 1 mV; the linear interpolation of the slightly curved GHK I-V over "
-                "10 mV steps errs by less than 0.1 mV"))
+                "issue 5's 1 mV; measured on the bundled pyramidal cell: 0.19 mV at most (the "
+                "linear interpolation of the slightly curved GHK I-V over 10 mV steps, and "
+                "the clamp of a cell that is not isopotential)"))
             if drug != "control" and (rec, "control") in measurements:
                 shift = m["E_measured"] - measurements[(rec, "control")]["E_measured"]
                 up = EXPECTED_SHIFT[drug] > 0
@@ -145,8 +147,8 @@ def _shift_check(name, shift, up, mech):
     """E_GABA moved by a drug in its direction, by more than MIN_SHIFT_MV."""
     source = (f"physics: blocking {mech} removes Cl "
               f"{'extrusion: Cli and E_GABA rise' if up else 'uptake: Cli and E_GABA fall'}")
-    why = (f"{MIN_SHIFT_MV:g} mV: above the measurement's interpolation error (hundredths of a "
-           "mV), so that the sign is the drug's")
+    why = (f"{MIN_SHIFT_MV:g} mV: above twice the error of one E_GABA measurement (0.19 mV at "
+           "most on the bundled pyramidal cell), so that the sign is the drug's")
     if up:
         return checks.at_least(name, shift, MIN_SHIFT_MV, "mV", source, why)
     return checks.at_most(name, shift, -MIN_SHIFT_MV, "mV", source, why)

@@ -58,7 +58,8 @@ class EnergyFailureSpec(Spec):
     maxstep_ms: float = param(MAXSTEP_MS, "ms", "cap on CVODE's step", 0.0)
     compare_ouabain: bool = param(True, "", "also block the Na/K pump alone (ATP intact)")
     pmca_nh: float | None = param(None, "H+/Ca", "H+ taken up per Ca by the PMCA (None: "
-                                  "pmca.mod's nh, 0: electrogenic)", 0.0, 2.0, inclusive=True)
+                                  "the recipe's nh: pmca.mod's 0, electrogenic, unless the "
+                                  "recipe sets it; the calibrated presets' is 2)", 0.0, 2.0, inclusive=True)
     onset_s: float = param(0.0, "s", "time constant of the pumps' decline (0: they stop "
                            "at t0)", 0.0, inclusive=True)
 
@@ -167,6 +168,13 @@ class EnergyFailure(Protocol):
         try:
             if spec.pmca_nh is not None:  # after the recipe, which sets its GLOBALs
                 h.nh_pmca = spec.pmca_nh
+            elif h.nh_pmca > 0 and spec.dgatp_kj is not None:  # the recipe's nh (presets: 2)
+                raise mechanisms.ParameterError(
+                    f"the recipe's PMCA takes up H+ (pmca nh = {h.nh_pmca:g}; the calibrated "
+                    "presets' is 2), which cannot be combined with dgatp_kj: pmca.mod returns "
+                    "the PMCA's H+ through a lumped Na/H exchange that assumes forward pumping, "
+                    "and a lowered ATP free energy can reverse the PMCA. Give pmca_nh=0 with "
+                    "dgatp_kj, or leave dgatp_kj out")
             if spec.morphology is None and spec.kext and not cell.all[0].has_membrane("kext"):
                 mechanisms.insert(cell.all[0], "kext")
             soma = cell.soma_center

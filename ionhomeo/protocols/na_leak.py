@@ -72,8 +72,11 @@ class NaLeakSpec(Spec):
 
 
 class NaLeak(Protocol):
-    idealised = ("the GHK check holds in an isopotential compartment (the own soma); in a cell "
-                 "the soma also exchanges axial current and rests off its own GHK potential")
+    idealised = ("the GHK check holds in an isopotential compartment (the own soma) whose "
+                 "resting current is the leaks' and the pump's (the protocol's own preset); in a "
+                 "cell the soma also exchanges axial current and rests off its own GHK "
+                 "potential, and channels open at rest (the calibrated presets' Na window "
+                 "current near -55 mV) move it too")
     name = "na-leak"
     description = ("NALCN Na leak at 1x, 2x, 3x: resting potential, rheobase, f-I curve; K-leak or "
                    "pump compensation (default: a 20 um soma compartment)")

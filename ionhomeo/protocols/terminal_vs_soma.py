@@ -63,8 +63,11 @@ class TerminalVsSoma(Protocol):
                    "pL soma (kappa 40): amplitudes against the reference table, decay-time "
                    "ratio against kappa and surface-to-volume")
     Spec = TerminalVsSomaSpec
-    idealised = ("the formulas are those of isolated, well-mixed compartments (the preset); in a "
-                 "cell Ca and mobile buffer diffuse into the axon and dendrites, ignored there")
+    idealised = ("the formulas are those of isolated, well-mixed compartments with linear "
+                 "extrusion (the protocol's own preset); in a cell Ca and mobile buffer diffuse "
+                 "into the axon and dendrites, and an extruder that acts within the load (the "
+                 "calibrated presets' bouton NCKX: the peak 4 % below mass action) or saturates "
+                 "(no single-exponential terminal decay) is outside them")
     preset = "terminal-vs-soma"
 
     def geometry(self, spec):  # the own cell for a recipe: the two volumes on an axon

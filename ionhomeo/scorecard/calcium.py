@@ -53,7 +53,8 @@ How the simulation follows the measurements, and where it departs:
   et al. 2003 computed kappa_S from the decay phases; Helmchen et al. 1996
   from the decays and the amplitudes). The amplitude line
   (``kappa_S_amp_<site>``) is biased high in this model (bundled pyramidal
-  cell, mature preset: soma 71 for a set 40, bouton 409 for 250): the
+  cell, the earlier, uncalibrated mature preset: soma 71 for a set 40, bouton 409
+  for 250): the
   indicator takes up Ca with a relaxation time of about 1 ms (its on rate
   times the free indicator, divided by 1 + the fast endogenous capacity, to
   which the entering Ca binds first), while the Ca entry of the model's
