@@ -62,8 +62,7 @@ class PumpAhpSpec(Spec):
     cell_hz: float = param(50.0, "Hz", "their rate", 0.0, 200.0)
     cell_pulse_ms: float = param(2.0, "ms", "their duration", 0.0)
     cell_train_pulse_nA: float = param(6.0, "nA", "their amplitude (one spike each on the "
-                                       "pyramidal cell with the mature preset; with the earlier, "
-                                       "uncalibrated one 4 nA missed pulses, 5 nA did not)", 0.0)
+                                       "pyramidal cell with the mature preset)", 0.0)
     cell_duration_s: float = param(60.0, "s", "whole-cell runs: time after the train's start", 0.0)
     cell_delay_s: float = param(0.5, "s", "its AHP is measured from this long after the train "
                                 "(the last spike's own AHP is over)", 0.0, inclusive=True)
