@@ -411,24 +411,33 @@ def test_the_figure_keeps_the_house_rules(default_run):
     figures.check_figure(default_run[1], "energy-failure")
 
 
-@pytest.mark.slow  # about 3 min: 600 s of the 120-segment cell, twice
-def test_the_calibrated_mature_cell_gives_its_own_order(h):
-    """Issue item: energy-failure on the calibrated preset, the bundled
-    pyramidal cell it was fitted on, recorded at the soma. Reported, not
+@pytest.mark.slow  # about 2.5 min each: 600 s of the 120-segment cell, twice
+@pytest.mark.parametrize("preset", ["mature", "immature"])
+def test_the_calibrated_cells_give_their_own_order(h, preset):
+    """Issue item: energy-failure on the calibrated presets, on the bundled
+    pyramidal cell they were fitted on, recorded at the soma. Reported, not
     tuned: with the PMCA and SERCA stopped, the Ca leak takes the soma's Ca
-    to 1 uM within seconds (5.6 s), before Nai is up 10 % (6.5 s); NCX stays
-    forward (the calibrated cell rests 4.7 mV below E_NCX) until Nai has
-    risen about tenfold, and reverses at about 550 s, at 3 E_Na - 2 E_Ca, just
-    before the soma crosses -40 mV. The literature's order (Nai rise and
-    depolarisation, then NCX reversal, then Ca overload) does not appear;
-    the physics check (Vm on E_NCX at every reversal) holds."""
-    result = energy_failure.run(morphology="pyramidal", recipe="mature", duration_s=600.0)
+    to 1 uM within seconds (5.6 and 5.8 s), before Nai is up 10 % (6.5 and
+    6.4 s). The mature cell rests 4.7 mV below E_NCX: NCX stays forward until
+    Nai has risen more than tenfold and reverses at about 550 s, at 3 E_Na -
+    2 E_Ca, just before the soma crosses -40 mV. The immature cell rests 0.4
+    mV below it: the pumps' loss reverses NCX for 33 ms at once, and it
+    reverses again at about 480 s with the depolarisation. The literature's
+    order (Nai rise and depolarisation, then NCX reversal, then Ca overload)
+    appears in neither; the physics check (Vm on E_NCX at every reversal)
+    holds."""
+    result = energy_failure.run(morphology="pyramidal", recipe=preset, duration_s=600.0)
     v = _values(result)
     assert result.metadata["calibrated"] is True
     assert result.passed is True and abs(v["NCX_error"]) < 1e-3
     assert v["E_NCX_rest"] - v["Vm_rest"] > 0  # forward at rest
     assert v["t_Ca_overload"] < v["t_Nai_rise"] < 60.0
-    assert 300.0 < v["t_NCX_reversal"] < v["t_depolarisation"] < 600.0
-    assert result.metadata["event_order_observed"] == [
-        "Ca_overload", "Nai_rise", "NCX_reversal", "depolarisation"]
+    assert 300.0 < v["t_depolarisation"] < 600.0
+    order = result.metadata["event_order_observed"]
+    if preset == "mature":
+        assert v["t_NCX_reversal"] < v["t_depolarisation"]
+        assert order == ["Ca_overload", "Nai_rise", "NCX_reversal", "depolarisation"]
+    else:
+        assert v["t_NCX_reversal"] < 0.01 and v["t_NCX_forward_again"] < 0.1
+        assert order == ["NCX_reversal", "Ca_overload", "Nai_rise", "depolarisation"]
     assert any("the literature reports" in w for w in result.metadata["warnings"])
