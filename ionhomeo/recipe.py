@@ -1021,7 +1021,8 @@ class Recipe:
         inherited by the next model), and a recipe whose GLOBAL differs from
         that of another live :class:`ionhomeo.cell.Cell` with the mechanism is a
         :class:`RecipeError` (one of the two cells would run with the other's
-        value). GLOBALs set by hand (``h.nh_pmca = ...``) are left alone. Returns one dict per rule:
+        value). A GLOBAL set by hand (``h.nh_pmca = ...``) is left alone by a recipe that does
+        not set it. Returns one dict per rule:
         ``rule`` (1-based), ``region``, ``mechanism``, ``values`` (the
         constant parameters, mod units), ``functions`` ({parameter:
         {``function``: its TOML inline table, ``unit``, ``min``, ``max``:
@@ -1042,6 +1043,10 @@ class Recipe:
         _check_cell(cell, self.name)
         where = regions.sites(cell)
         masks = self._masks(where, self.rules, "rule")
+        # functions of position, evaluated (and checked) before anything is inserted
+        varying_all = [{name: self._evaluate(i, rule, name, where, mask)
+                        for name in rule.functions}
+                       for i, (rule, mask) in enumerate(zip(self.rules, masks), 1)]
         _set_globals(self, cell)  # refused before anything is changed
         if passive:
             self.apply_passive(cell)
@@ -1049,10 +1054,6 @@ class Recipe:
             h.celsius = self.celsius
         cat = mechanisms.catalog()
         summary = []
-        # functions of position, evaluated (and checked) before anything is inserted
-        varying_all = [{name: self._evaluate(i, rule, name, where, mask)
-                        for name in rule.functions}
-                       for i, (rule, mask) in enumerate(zip(self.rules, masks), 1)]
         for i, (rule, mask, varying) in enumerate(zip(self.rules, masks, varying_all), 1):
             n_sec = n_seg = partial = 0
             area = 0.0
@@ -1194,26 +1195,27 @@ def _set_globals(recipe, cell) -> None:
         given = {(m, k): v for m, ps in rec.global_values().items() for k, v in ps.items()}
         return given.get(key, float(cat[key[0]].parameters[key[1]].default))
 
-    for other in list(cell_mod._LIVE.values()):
-        rec = getattr(other, "recipe", None)
-        if other is cell or not isinstance(rec, Recipe):
-            continue
+    # the other cells' recipes (a cell given another recipe keeps its own until then)
+    others = [(other, other.recipe) for other in list(cell_mod._LIVE.values())
+              if isinstance(getattr(other, "recipe", None), Recipe)
+              and not getattr(other, "_destroyed", False)
+              and not (other is cell and other.recipe is recipe)]
+    for other, rec in others:
         given = {(m, k) for m, ps in rec.globals.items() for k in ps}
-        for key in sorted((given | set(mine)) & {(m, k) for m in placed & set(rec.mechanisms())
-                                                 for k in cat[m].parameters}):
+        theirs = set(rec.mechanisms())
+        keys = {k for k in given | set(mine) if k[0] in theirs and (k[0] in placed or k in mine)}
+        for key in sorted(keys):
             a, b = effective(recipe, key), effective(rec, key)
-            if a != b:
+            if not math.isclose(a, b, rel_tol=1e-12, abs_tol=0.0):
                 raise RecipeError(
                     f"recipe {recipe.name!r} sets {key[0]}.{key[1]} = {a:g}, but the live cell "
                     f"{other.name!r} (recipe {rec.name!r}) has {key[0]} with {key[1]} = {b:g}: a "
                     f"GLOBAL parameter is one value for every cell of the process, so one of "
                     f"them would run with the other's. Give both recipes the same value under "
-                    f"[globals.{key[0]}], or destroy {other.name!r} first (del cell).")
+                    f"[globals.{key[0]}], or destroy {other.name!r} first (cell.destroy()).")
     live = set()  # mechanisms a live cell's recipe places: their GLOBALs stay
-    for other in list(cell_mod._LIVE.values()):
-        rec = getattr(other, "recipe", None)
-        if other is not cell and isinstance(rec, Recipe):
-            live |= set(rec.mechanisms())
+    for _, rec in others:
+        live |= set(rec.mechanisms())
     for key in [k for k in _GLOBALS_SET if k not in mine]:
         if float(getattr(h_module(), f"{key[1]}_{key[0]}")) != _GLOBALS_SET[key]:
             del _GLOBALS_SET[key]  # changed by hand since: the user's, left alone

@@ -22,6 +22,26 @@ def h():
     return _h
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _recipe_globals_reset_after_each_module():
+    """A module-scoped fixture (a cell or a protocol run made once for a
+    module) can apply a recipe whose GLOBALs (the presets' pmca nh = 2)
+    outlive the per-test restore below, which restores what the test found:
+    when the module ends, the GLOBALs a recipe set go back to their mod-file
+    defaults, so no later module depends on the order the modules ran in."""
+    yield
+    import sys
+
+    if "ionhomeo.recipe" not in sys.modules or "neuron" not in sys.modules:
+        return
+    from ionhomeo import mechanisms, recipe as recipe_mod
+
+    cat = mechanisms.catalog()
+    for mech, name in list(recipe_mod._GLOBALS_SET):
+        mechanisms.set_globals(mech, **{name: float(cat[mech].parameters[name].default)})
+    recipe_mod._GLOBALS_SET.clear()
+
+
 @pytest.fixture(autouse=True)
 def _no_sections_left_behind(request):
     """Every NEURON test must delete the sections it made and restore settings."""

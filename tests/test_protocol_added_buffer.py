@@ -100,7 +100,10 @@ def test_added_buffer_on_a_cell(h):
     # (the ER lumen's Ca, held in the derivative, and the cell's other
     # segments are the candidates)
     assert 1.03 < v("tau 0uM") / v("tau_expected 0uM") < 1.07
-    assert result.passed in (True, False)
+    # on a cell the line is straight but kappa_S and gamma miss the model's
+    # (dye and Ca diffuse into the neurites; the idealised note says so)
+    assert result.check("r_squared").passed
+    assert not result.check("kappa_S").passed and not result.check("gamma").passed
     assert result.metadata["cells"]["recording site"]["kind"] == "cell"
     assert not result.files
 

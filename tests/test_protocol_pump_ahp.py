@@ -152,7 +152,7 @@ def test_the_calibrated_preset_on_the_process(h):
     """The mature preset on the 1 um process, not the cell it was fitted on: the
     process rests at -55.9 mV (the whole cell at -66.5 mV), its Na load of a
     train (2.0 mM on 8.0 mM) is 25 %, so the AHP falls short of the linear
-    prediction, and the duration, 12.7 s, is 26 % longer than the pump's
+    prediction, and the duration, 12.7 s, is 27 % longer than the pump's
     linear time constant (10.0 s): the process's checks, made for the
     protocol's own model, fail, and the protocol says so. With the pump
     blocked the process has nothing to remove its Na and no longer rests:

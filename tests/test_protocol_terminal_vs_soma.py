@@ -108,6 +108,8 @@ def test_terminal_vs_soma_on_a_cell(h):
     # preset's bouton NCKX (0.37 mA/cm2) extrudes during the load: the peak is
     # 3.9 % below mass action for the load in the bouton's own volume (0.2 %
     # with the earlier preset's NCX alone), so the 2 % check fails and says so
+    # (bounds: the measured 3.9 % shortfall within 1 and 6 %: more than the
+    # earlier preset's 0.2 %, less than twice the measured one)
     assert 0.94 < v("Ca_peak_terminal") / v("Ca_peak_terminal_received") < 0.99
     assert not result.check("Ca_peak_terminal").passed
     assert not any("3-D points" in w for w in result.metadata["warnings"])
@@ -138,6 +140,7 @@ def test_terminal_vs_soma_applies_a_recipe_to_its_own_cell(h):
     # NCKX extrudes during the load, as on the cell above) and its decay not
     # one exponential, so those checks fail and the run says so
     assert result.check("Ca_peak_terminal").source.startswith("physics:")
+    # (the measured 4.2 % shortfall, bounded as on the cell above)
     assert 0.94 < v("Ca_peak_terminal") / v("Ca_peak_terminal_mass_action") < 0.99
     assert v("Ca_peak_soma") == pytest.approx(v("Ca_peak_soma_mass_action"), abs=0.01)
     assert math.isnan(v("tau_ratio_error")) and result.passed is False

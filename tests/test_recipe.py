@@ -625,3 +625,30 @@ def test_a_recipe_leaves_a_global_changed_by_hand_or_needed_by_a_live_cell(h, ce
     # once it is gone, the next recipe with a PMCA and no nh gets pmca.mod's 0
     Recipe(name="plain", rules=[{"region": "all", "mechanism": "pmca"}]).apply(cell)
     assert h.nh_pmca == 0.0
+
+
+def test_a_refused_recipe_changes_nothing(h, cell):
+    """A recipe refused for a GLOBAL that differs from a live cell's, or for a
+    function of position out of range, leaves the GLOBALs, the temperature
+    and the cable as they were."""
+    from ionhomeo.cell import Cell
+    from ionhomeo.geometry import cylinder
+
+    celsius, ra = h.celsius, cell.all[0].Ra
+    presets.load("mature").apply(cell)  # nh 2, tracked
+    bad = Recipe(name="bad", celsius=20.0, passive=[{"region": "all", "Ra": 150.0}],
+                 rules=[{"region": "all", "mechanism": "pmca",
+                         "params": {"imax": {"function": "linear", "at0": -1.0,
+                                             "slope": "0 per um"}}}])
+    with pytest.raises(RecipeError):
+        bad.apply(cell)
+    assert (h.nh_pmca, h.celsius, cell.all[0].Ra) == (2.0, celsius, ra)
+    live = Cell("ball_and_stick", "mature")
+    try:
+        conflicting = Recipe(name="conflicting", celsius=20.0, globals={"pmca": {"nh": 0.0}},
+                             rules=[{"region": "all", "mechanism": "cldyn"}])
+        with pytest.raises(RecipeError, match="pmca.nh = 0, but the live cell"):
+            conflicting.apply(cell)  # sets nh without placing pmca: still refused
+        assert (h.nh_pmca, h.celsius) == (2.0, celsius)
+    finally:
+        live.destroy()

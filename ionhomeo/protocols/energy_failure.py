@@ -168,7 +168,8 @@ class EnergyFailure(Protocol):
         try:
             if spec.pmca_nh is not None:  # after the recipe, which sets its GLOBALs
                 h.nh_pmca = spec.pmca_nh
-            elif h.nh_pmca > 0 and spec.dgatp_kj is not None:  # the recipe's nh (presets: 2)
+            elif (h.nh_pmca > 0 and spec.dgatp_kj is not None
+                  and "pmca" in cell.recipe.mechanisms()):  # the recipe's nh (presets: 2)
                 raise mechanisms.ParameterError(
                     f"the recipe's PMCA takes up H+ (pmca nh = {h.nh_pmca:g}; the calibrated "
                     "presets' is 2), which cannot be combined with dgatp_kj: pmca.mod returns "

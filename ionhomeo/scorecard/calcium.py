@@ -34,10 +34,11 @@ How the simulation follows the measurements, and where it departs:
   ``diffdye`` set to 0 during the experiment and restored afterwards). The
   real indicator diffuses; the papers measured where the influx is locally
   uniform (proximal dendrites) or in isolated compartments (dissociated
-  somata, isolated terminals; Kim et al. 2003, J Neurosci 23:11673). In this
-  model Ca enters in the soma and the boutons only, and a mobile indicator
-  (100 um2/s) carries bound Ca into the neurites: on the bundled pyramidal
-  cell it gave kappa_S 176 in the soma for a set capacity of 40, and a
+  somata, isolated terminals; Kim et al. 2003, J Neurosci 23:11673). With
+  the earlier, uncalibrated preset Ca entered in the soma and the boutons
+  only, and a mobile indicator (100 um2/s) carried bound Ca into the
+  neurites: on the bundled pyramidal cell it gave kappa_S 176 in the soma
+  for a set capacity of 40, and a
   decay that *shortens* with more indicator in the bouton. An immobile
   indicator measures the local capacity, which is what the papers report.
 * The cell's lean Ca owner ``cabuf`` is swapped for ``cadyn`` (same
