@@ -188,12 +188,21 @@ def test_the_defaults_handler_runs_again_after_a_solve_even_a_failed_one(h):
 def test_a_cell_of_8000_segments_is_solved_without_overflowing_exponentials(h, capfd):
     """Locating the unknowns in NEURON's state vector writes marker values;
     potentials of -1000 - j mV made the mechanisms' exponentials overflow
-    (NEURON printed "exp(905) out of range") beyond about 8000 segments."""
-    from ionhomeo import presets
+    (NEURON printed "exp(905) out of range") beyond about 8000 segments.
+
+    With the earlier, uncalibrated mature preset (tests/data/recipes), on which
+    this was found and which converges here: with the calibrated one the
+    steady state of this 8000-segment cell did not converge within its 200
+    pseudo-time steps (rates 3e-10 mV/ms and 2e-10 /ms relative left, 526 s
+    of CPU), a separate, open problem."""
+    from pathlib import Path
+
+    from ionhomeo import recipe
     from ionhomeo.cell import Cell
     from test_morphology import shared
 
-    cell = Cell(shared("l5pc_with_axon.swc"), presets.load("mature"), d_lambda=0.01)
+    earlier = recipe.load(Path(__file__).parent / "data" / "recipes" / "mature_uncalibrated.toml")
+    cell = Cell(shared("l5pc_with_axon.swc"), earlier, d_lambda=0.01)
     try:
         assert sum(sec.nseg for sec in cell.all) > 8000
         capfd.readouterr()
