@@ -1174,38 +1174,46 @@ def _concentrations(names) -> set:
 _GLOBALS_SET: dict = {}
 
 
-def h_module():
-    """NEURON's hoc interpreter (imported when first needed)."""
-    from neuron import h
+def _given(recipe) -> dict:
+    """{(mechanism, parameter): value} of the GLOBALs ``recipe`` sets (mod units)."""
+    return {(m, k): v for m, ps in recipe.global_values().items() for k, v in ps.items()}
 
-    return h
+
+def restore_global_defaults() -> None:
+    """Put every GLOBAL a recipe set back to its mod-file default and forget
+    them (what :meth:`Recipe.apply` does for those the next recipe leaves out)."""
+    for key in list(_GLOBALS_SET):
+        _restore_default(key)
+
+
+def _restore_default(key) -> None:
+    mech, name = key
+    mechanisms.set_globals(mech, **{name: float(mechanisms.catalog()[mech].parameters[name].default)})
+    _GLOBALS_SET.pop(key, None)
 
 
 def _set_globals(recipe, cell) -> None:
     """Set ``recipe``'s GLOBAL parameters, restore the mod-file defaults of
     those an earlier recipe set and this one does not (:meth:`Recipe.apply`),
     refusing a value that differs from another live cell's recipe."""
+    from neuron import h
+
     from . import cell as cell_mod
 
     cat = mechanisms.catalog()
-    mine = {(m, k): v for m, ps in recipe.global_values().items() for k, v in ps.items()}
-    placed = set(recipe.mechanisms())
-
-    def effective(rec, key):
-        given = {(m, k): v for m, ps in rec.global_values().items() for k, v in ps.items()}
-        return given.get(key, float(cat[key[0]].parameters[key[1]].default))
-
+    mine, placed = _given(recipe), set(recipe.mechanisms())
     # the other cells' recipes (a cell given another recipe keeps its own until then)
     others = [(other, other.recipe) for other in list(cell_mod._LIVE.values())
               if isinstance(getattr(other, "recipe", None), Recipe)
               and not getattr(other, "_destroyed", False)
               and not (other is cell and other.recipe is recipe)]
     for other, rec in others:
-        given = {(m, k) for m, ps in rec.globals.items() for k in ps}
-        theirs = set(rec.mechanisms())
-        keys = {k for k in given | set(mine) if k[0] in theirs and (k[0] in placed or k in mine)}
+        theirs, theirs_given = set(rec.mechanisms()), _given(rec)
+        keys = {k for k in set(theirs_given) | set(mine)
+                if k[0] in theirs and (k[0] in placed or k in mine)}
         for key in sorted(keys):
-            a, b = effective(recipe, key), effective(rec, key)
+            default = float(cat[key[0]].parameters[key[1]].default)
+            a, b = mine.get(key, default), theirs_given.get(key, default)
             if not math.isclose(a, b, rel_tol=1e-12, abs_tol=0.0):
                 raise RecipeError(
                     f"recipe {recipe.name!r} sets {key[0]}.{key[1]} = {a:g}, but the live cell "
@@ -1213,15 +1221,12 @@ def _set_globals(recipe, cell) -> None:
                     f"GLOBAL parameter is one value for every cell of the process, so one of "
                     f"them would run with the other's. Give both recipes the same value under "
                     f"[globals.{key[0]}], or destroy {other.name!r} first (cell.destroy()).")
-    live = set()  # mechanisms a live cell's recipe places: their GLOBALs stay
-    for _, rec in others:
-        live |= set(rec.mechanisms())
+    live = {m for _, rec in others for m in rec.mechanisms()}  # their GLOBALs stay
     for key in [k for k in _GLOBALS_SET if k not in mine]:
-        if float(getattr(h_module(), f"{key[1]}_{key[0]}")) != _GLOBALS_SET[key]:
+        if float(getattr(h, f"{key[1]}_{key[0]}")) != _GLOBALS_SET[key]:
             del _GLOBALS_SET[key]  # changed by hand since: the user's, left alone
         elif key[0] not in live:  # (while a live cell relies on it, it stays, tracked)
-            mechanisms.set_globals(key[0], **{key[1]: float(cat[key[0]].parameters[key[1]].default)})
-            del _GLOBALS_SET[key]
+            _restore_default(key)
     for (mech, name), value in mine.items():
         mechanisms.set_globals(mech, **{name: value})
         _GLOBALS_SET[(mech, name)] = value

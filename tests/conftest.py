@@ -34,12 +34,9 @@ def _recipe_globals_reset_after_each_module():
 
     if "ionhomeo.recipe" not in sys.modules or "neuron" not in sys.modules:
         return
-    from ionhomeo import mechanisms, recipe as recipe_mod
+    from ionhomeo import recipe as recipe_mod
 
-    cat = mechanisms.catalog()
-    for mech, name in list(recipe_mod._GLOBALS_SET):
-        mechanisms.set_globals(mech, **{name: float(cat[mech].parameters[name].default)})
-    recipe_mod._GLOBALS_SET.clear()
+    recipe_mod.restore_global_defaults()
 
 
 @pytest.fixture(autouse=True)
