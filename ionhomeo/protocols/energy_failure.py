@@ -46,6 +46,11 @@ ONSET_SAMPLES, ONSET_SPAN = 20, 12
 CONDITION = {"atp": "energy_loss", "ouabain": "ouabain"}  # time-course condition of a run
 
 
+#: why an electroneutral PMCA (nh > 0) and a lowered ATP energy are refused together
+NH_DGATP_WHY = ("pmca.mod returns the PMCA's H+ through a lumped Na/H exchange that assumes "
+                "forward pumping, and a lowered ATP free energy can reverse the PMCA")
+
+
 @dataclasses.dataclass(frozen=True)
 class EnergyFailureSpec(Spec):
     duration_s: float = param(7200.0, "s", "simulated time (the failure starts at t0_s)", 0.0)
@@ -75,10 +80,8 @@ class EnergyFailureSpec(Spec):
             raise ParameterError(f"duration_s = {self.duration_s:g} s must exceed t0_s = "
                                  f"{self.t0_s:g} s")
         if self.pmca_nh is not None and self.pmca_nh > 0 and self.dgatp_kj is not None:
-            raise ParameterError(
-                "pmca_nh > 0 cannot be combined with dgatp_kj: pmca.mod returns the PMCA's H+ "
-                "through a lumped Na/H exchange that assumes forward pumping, and a lowered ATP "
-                "free energy can reverse the PMCA. Use one of the two")
+            raise ParameterError(f"pmca_nh > 0 cannot be combined with dgatp_kj: {NH_DGATP_WHY}. "
+                                 "Use one of the two")
 
 
 def _simulate(h, cell, segments, soma, spec, failure):
@@ -172,10 +175,8 @@ class EnergyFailure(Protocol):
                   and "pmca" in cell.recipe.mechanisms()):  # the recipe's nh (presets: 2)
                 raise mechanisms.ParameterError(
                     f"the recipe's PMCA takes up H+ (pmca nh = {h.nh_pmca:g}; the calibrated "
-                    "presets' is 2), which cannot be combined with dgatp_kj: pmca.mod returns "
-                    "the PMCA's H+ through a lumped Na/H exchange that assumes forward pumping, "
-                    "and a lowered ATP free energy can reverse the PMCA. Give pmca_nh=0 with "
-                    "dgatp_kj, or leave dgatp_kj out")
+                    f"presets' is 2), which cannot be combined with dgatp_kj: {NH_DGATP_WHY}. "
+                    "Give pmca_nh=0 with dgatp_kj, or leave dgatp_kj out")
             if spec.morphology is None and spec.kext and not cell.all[0].has_membrane("kext"):
                 mechanisms.insert(cell.all[0], "kext")
             soma = cell.soma_center
