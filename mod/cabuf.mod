@@ -119,8 +119,13 @@ INITIAL {
     if (kappab > 0) {
         btot = kappab*(kdb + cai)*(kdb + cai)/kdb
     }
+    : bound forms from their own fraction, not as total minus free: near
+    : rest the bound share is small and the difference would carry the
+    : round-off of the total, which the fast binding rates turn into a
+    : spurious d cai/dt (1e-10 /ms of cai at 14 nM, above a steady-state
+    : solver's tolerance)
     b = btot*kdb/(kdb + cai)
-    cab = btot - b
+    cab = btot*cai/(kdb + cai)
     totals()
 }
 

@@ -185,19 +185,24 @@ INITIAL {
     if (kappab > 0) {
         btot = kappab*(kdb + cai)*(kdb + cai)/kdb
     }
+    : bound forms from their own fraction, not as total minus free: near
+    : rest the bound share is small and the difference would carry the
+    : round-off of the total, which the fast binding rates turn into a
+    : spurious d cai/dt (1e-10 /ms of cai at 14 nM, above a steady-state
+    : solver's tolerance)
     b = btot*kdb/(kdb + cai)
-    cab = btot - b
+    cab = btot*cai/(kdb + cai)
     cbh = 2*cbtot*(cbkoffh/cbkonh)/(cbkoffh/cbkonh + cai)
-    cacbh = 2*cbtot - cbh
+    cacbh = 2*cbtot*cai/(cbkoffh/cbkonh + cai)
     cbm = 2*cbtot*(cbkoffm/cbkonm)/(cbkoffm/cbkonm + cai)
-    cacbm = 2*cbtot - cbm
+    cacbm = 2*cbtot*cai/(cbkoffm/cbkonm + cai)
     kpv = cai*pvkonca/pvkoffca
     kmg = mgi*pvkonmg/pvkoffmg
     pv = pvtot/(1 + kpv + kmg)
     capv = pv*kpv
     mgpv = pv*kmg
     dye = dyetot*dyekd/(dyekd + cai)
-    cadye = dyetot - dye
+    cadye = dyetot*cai/(dyekd + cai)
     totals()
 }
 

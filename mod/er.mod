@@ -81,7 +81,7 @@ STATE {
 
 INITIAL {
     ber = bertot*kder/(kder + caeri)
-    caber = bertot - ber
+    caber = bertot*caeri/(kder + caeri)  : not bertot - ber (see cabuf.mod)
     caertot = caeri + caber
 }
 
