@@ -570,7 +570,9 @@ def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
     mV/ms moves v by at most 1e-3 mV in 10 s, 1e-10 /ms a concentration by
     1e-6 of itself (NEURON's rates have a round-off floor near 1e-8 mV/ms in
     cells of a thousand segments). Raises SteadyStateError when the
-    continuation does not converge in ``max_iter`` steps. On return NEURON is
+    continuation does not converge in ``max_iter`` steps, or earlier when the
+    rates stall at the largest pseudo-time step on their round-off floor
+    (the error names the rate and a tolerance above it). On return NEURON is
     initialised in the state found.
 
     progress: None: a line on stderr per step (its largest rates) once the
@@ -827,6 +829,15 @@ def _local_rest(h, segments, ions, owned, fixed, v, conc, iterations: int = 30):
         conc[ion][:] = cc[ion]
 
 
+#: the move of the unknowns (mV, ln c) over which the rates' round-off floor is
+#: measured: a few units in the last place of v and of ln c, small enough that
+#: the rates' curvature does not show
+FLOOR_STEP = 1e-13
+#: steps at the largest pseudo-time step without a new lowest rate, after
+#: which the solve checks whether the rates have reached their round-off floor
+STALL_STEPS = 20
+
+
 def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_iter,
                   sparse, linalg, report=None):
     n = len(segments)
@@ -971,6 +982,31 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
     def size(r):
         return float(np.max(np.abs(r) * weights))  # <= 1: converged
 
+    def floor_error(x, r, steps):
+        """The error to raise if the rates at x cannot fall below the
+        tolerance because NEURON computes them no more exactly (None if they
+        can): their change for a move of the unknowns by 1e-13 (mV, ln c)
+        in random directions, the linear part cancelled by moving both ways."""
+        signs = np.random.default_rng(0).choice((-1.0, 1.0), size=(2, x.size))
+        noise = np.max([np.abs(residual(x + FLOOR_STEP * d) + residual(x - FLOOR_STEP * d)
+                               - 2.0 * r) / 2.0 for d in signs], axis=0)
+        i = int(np.argmax(noise * weights))
+        if noise[i] * weights[i] < 0.5:
+            return None
+        kk, j = rows[i]
+        what = f"{kinds[kk][1]}i" if is_c[i] else "v"
+        unit = "/ms" if is_c[i] else "mV/ms"
+        suggest = 10.0 ** math.ceil(math.log10(4.0 * noise[i]))
+        option = "tol_rel" if is_c[i] else "tol_v"
+        return SteadyStateError(
+            f"no whole-cell steady state to the tolerance: after {steps} steps the rates "
+            f"stopped falling at {size(r):.2g} times it, their round-off floor. NEURON's "
+            f"rate of {what} in {segments[j]} changes by {noise[i]:.2g} {unit} when V and ln c "
+            f"move by {FLOOR_STEP:g}: it cannot be computed more exactly. Ask for a tolerance "
+            f"above the floor ({option}={suggest:g}); if the floor is above the default "
+            f"tolerance, a mechanism computes that rate as a small difference of large numbers "
+            f"(for example a buffer's bound form started as total minus free): fix it there")
+
     x = pack(v, conc)
     r = residual(x)
     if not np.all(np.isfinite(r)):
@@ -979,7 +1015,13 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
     eye = sparse.identity(len(cols), format="csc")
     steps = 0
     J, fresh = None, False
+    best, since_best = size(r), 0  # a stall: no new lowest rate for STALL_STEPS steps
     while size(r) > 1.0:
+        if steps >= max_iter or (dt >= dt_max and since_best >= STALL_STEPS):
+            error = floor_error(x, r, steps)
+            if error is not None:
+                raise error
+            since_best = 0
         if steps >= max_iter:
             rv = float(np.abs(r[~is_c]).max(initial=0.0))
             rc = float(np.abs(r[is_c]).max(initial=0.0))
@@ -1023,6 +1065,7 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
             J = None
         fresh = False
         x, r = xn, rn
+        best, since_best = (size(r), 0) if size(r) < best else (best, since_best + 1)
     if report is not None:
         report.done(steps)
     vv, cc = unpack(x)

@@ -167,6 +167,26 @@ def test_changing_nseg_invalidates_the_solved_state(h):
         state.install()
 
 
+def test_a_tolerance_below_the_rates_round_off_is_refused_with_the_floor_and_the_fix(h):
+    """Rates computed in double precision cannot fall below their round-off
+    (about 1e-15 /ms relative here): asked for 1e-17, the solve stops once
+    the rates stall (not after all its steps), names the floor, where it is,
+    and a tolerance above it, with which the same cell solves."""
+    secs = _nonuniform_cell(h)
+    with pytest.raises(steady.SteadyStateError, match="round-off floor") as info:
+        steady.solve_cell(secs, reference=secs[0](0.5), tol_rel=1e-17)
+    message = str(info.value)
+    steps = int(re.search(r"after (\d+) steps", message).group(1))
+    assert steps < 200  # stopped at the stall, not at max_iter
+    where = re.search(r"rate of (\w+) in (\S+) changes by ([0-9.e+-]+) /ms", message)
+    assert where and where.group(1) in {"nai", "ki", "cli", "cai"}
+    assert 1e-17 < float(where.group(3)) < 1e-12
+    suggested = float(re.search(r"\(tol_rel=([0-9.e+-]+)\)", message).group(1))
+    assert suggested > float(where.group(3))
+    state = steady.solve_cell(secs, reference=secs[0](0.5), tol_rel=suggested)
+    assert state.residual_rel <= suggested
+
+
 def test_the_defaults_handler_runs_again_after_a_solve_even_a_failed_one(h):
     """solve_cell skips the defaults' handler while it solves (its own handler
     sets every state it varies); afterwards, also after an error, finitialize
