@@ -42,6 +42,7 @@ START_MS = 200.0
 WEIGHT_US = 0.05       # total peak conductance per event (uS), split over the sites
 RECOVERY_TAUS = 4.0    # simulate this many expected time constants after the train
 TOLERANCE = 0.05       # relative: recovery tau (diffusion off) vs (V/S) F / slope
+FIT_POINTS = 2000      # the recovery's uniform grid for the exponential fit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,14 +131,21 @@ def _fit_recovery(t, c, t_end, rest):
     t0 = t_end + 50.0  # the synaptic conductance (tau2 8 ms) is over
     # the linear regime: from where the excess is below 5 % of the resting
     # Cli (a large load makes KCC2's rate nonlinear in Cli)
-    late = np.flatnonzero((t >= t0) & (c - rest < 0.05 * rest))
+    above = c - rest - 0.05 * rest
+    late = np.flatnonzero((t >= t0) & (above < 0))
     if late.size:
-        t0 = max(t0, float(t[late[0]]))
+        i = int(late[0])
+        if t[i - 1] >= t0:  # crossed between two samples after t0: where, by interpolation
+            t0 = float(t[i - 1] + (t[i] - t[i - 1]) * above[i - 1] / (above[i - 1] - above[i]))
     excess0 = float(np.interp(t0, t, c)) - rest
-    if not excess0 > 0:
+    if not excess0 > 0 or not t[-1] > t0:
         return None
-    window = t >= t0
-    tt, cc = t[window] - t0, c[window]
+    # fitted on a uniform grid, not on CVODE's own steps: they crowd where it
+    # chose to step, a sequence that any round-off changes, and a fit to a
+    # curve that is not one exponential (the dendrite's, with diffusion) moved
+    # with them by 4 % (a change of the initial state at 1e-13)
+    tt = np.linspace(0.0, float(t[-1]) - t0, FIT_POINTS)
+    cc = np.interp(tt + t0, t, c)
     # a first guess from the time to fall to 1/e of the initial excess
     below = np.flatnonzero(cc - rest < excess0 / math.e)
     guess = float(tt[below[0]]) if below.size else float(tt[-1])
