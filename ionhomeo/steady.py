@@ -530,9 +530,13 @@ class _StepReport:
                              f"{time.perf_counter() - self.start:.1f} s", flag=self.flag)
 
 
+#: solve_cell's default tolerances: the largest rate of V (mV/ms) and of ln c (1/ms)
+TOL_V, TOL_REL = 1e-7, 1e-10
+
+
 @_interrupt.guarded
-def solve_cell(sections, fixed=None, reference=None, tol_v: float = 1e-7,
-               tol_rel: float = 1e-10, max_iter: int = 200,
+def solve_cell(sections, fixed=None, reference=None, tol_v: float = TOL_V,
+               tol_rel: float = TOL_REL, max_iter: int = 200,
                progress=None) -> CellSteadyState:
     """Find the resting state of a whole (non-uniform) cell.
 
@@ -830,8 +834,8 @@ def _local_rest(h, segments, ions, owned, fixed, v, conc, iterations: int = 30):
 
 
 #: the move of the unknowns (mV, ln c) over which the rates' round-off floor is
-#: measured: a few units in the last place of v and of ln c, small enough that
-#: the rates' curvature does not show
+#: measured: about 7 units in the last place of v near -65 mV (and 50-450 of
+#: ln c), small enough that the rates' curvature does not show
 FLOOR_STEP = 1e-13
 #: steps at the largest pseudo-time step without a new lowest rate, after
 #: which the solve checks whether the rates have reached their round-off floor
@@ -991,21 +995,23 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
         noise = np.max([np.abs(residual(x + FLOOR_STEP * d) + residual(x - FLOOR_STEP * d)
                                - 2.0 * r) / 2.0 for d in signs], axis=0)
         i = int(np.argmax(noise * weights))
-        if noise[i] * weights[i] < 0.5:
+        # the floor must reach the tolerance and explain where the rates stalled
+        if noise[i] * weights[i] < max(0.5, 0.1 * size(r)):
             return None
         kk, j = rows[i]
-        what = f"{kinds[kk][1]}i" if is_c[i] else "v"
-        unit = "/ms" if is_c[i] else "mV/ms"
+        what = f"d ln {kinds[kk][1]}i/dt" if is_c[i] else "dV/dt"
+        unit, option, default = (("/ms", "tol_rel", TOL_REL) if is_c[i]
+                                 else ("mV/ms", "tol_v", TOL_V))
         suggest = 10.0 ** math.ceil(math.log10(4.0 * noise[i]))
-        option = "tol_rel" if is_c[i] else "tol_v"
         return SteadyStateError(
             f"no whole-cell steady state to the tolerance: after {steps} steps the rates "
-            f"stopped falling at {size(r):.2g} times it, their round-off floor. NEURON's "
-            f"rate of {what} in {segments[j]} changes by {noise[i]:.2g} {unit} when V and ln c "
-            f"move by {FLOOR_STEP:g}: it cannot be computed more exactly. Ask for a tolerance "
-            f"above the floor ({option}={suggest:g}); if the floor is above the default "
-            f"tolerance, a mechanism computes that rate as a small difference of large numbers "
-            f"(for example a buffer's bound form started as total minus free): fix it there")
+            f"stopped falling at {size(r):.2g} times it, on their round-off floor: NEURON's "
+            f"{what} in {segments[j]} changes by {noise[i]:.2g} {unit} when V and ln c move "
+            f"by {FLOOR_STEP:g}, so it cannot be computed more exactly. Ask for a tolerance "
+            f"above the floor ({option}={suggest:g}). A floor near or above the default "
+            f"tolerance ({default:g} {unit}) means a mechanism computes that rate as a small "
+            f"difference of large numbers (for example a buffer's bound form started as total "
+            f"minus free): fix it there")
 
     x = pack(v, conc)
     r = residual(x)
@@ -1015,7 +1021,8 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
     eye = sparse.identity(len(cols), format="csc")
     steps = 0
     J, fresh = None, False
-    best, since_best = size(r), 0  # a stall: no new lowest rate for STALL_STEPS steps
+    # a stall: STALL_STEPS steps at the largest pseudo-time step without a new lowest rate
+    best, since_best = size(r), 0
     while size(r) > 1.0:
         if steps >= max_iter or (dt >= dt_max and since_best >= STALL_STEPS):
             error = floor_error(x, r, steps)
@@ -1065,7 +1072,10 @@ def _continuation(h, segments, ions, owned, fixed, ref_k, tol_v, tol_rel, max_it
             J = None
         fresh = False
         x, r = xn, rn
-        best, since_best = (size(r), 0) if size(r) < best else (best, since_best + 1)
+        if size(r) < best:
+            best, since_best = size(r), 0
+        elif dt >= dt_max:
+            since_best += 1
     if report is not None:
         report.done(steps)
     vv, cc = unpack(x)

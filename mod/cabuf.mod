@@ -122,8 +122,8 @@ INITIAL {
     : bound forms from their own fraction, not as total minus free: near
     : rest the bound share is small and the difference would carry the
     : round-off of the total, which the fast binding rates turn into a
-    : spurious d cai/dt (1e-10 /ms of cai at 14 nM, above a steady-state
-    : solver's tolerance)
+    : spurious d cai/dt (1.5e-10 /ms relative at 14 nM, above the default
+    : tolerance of ionhomeo's whole-cell steady-state solver, 1e-10 /ms)
     b = btot*kdb/(kdb + cai)
     cab = btot*cai/(kdb + cai)
     totals()
