@@ -105,36 +105,3 @@ def test_a_block_refitted_alone_keeps_the_others_and_their_commands(tmp_path, mo
     assert all("provenance" in b for b in r["blocks"].values())
     assert calibration.main(["mature"]) == 0
     assert record()["commands"] == ["python -m ionhomeo.calibration mature"]
-
-
-#: fit targets a preset is known to miss, each with why (the scorecard
-#: docs say so too). None now: the trunk's decay, moved out of its range by
-#: the blocks fitted after the calcium block, is back since the store block
-#: (SERCA) was fitted to it
-KNOWN_OUT_OF_FIT: set = set()
-
-
-@pytest.mark.slow  # about 1 min (mature) and 4 min (immature: 40 min of bumetanide)
-@pytest.mark.parametrize("name", presets.NAMES)
-def test_the_preset_as_shipped_still_meets_its_fit_targets(name):
-    """The fit holds on the preset as it is shipped: every quantity it was
-    fitted to (the scorecard's simulated measurement on the bundled cell) is
-    within its measured range, so a change to a mechanism, a rule or another
-    block that moves one out fails here, not silently. The known exceptions
-    must still be out of range: when one comes back, this test says to take
-    it off the list."""
-    from ionhomeo import scorecard as sc
-    from ionhomeo.experiment import Session
-
-    rec = presets.load(name)
-    wanted = sc.targets(name, "fit")
-    assert KNOWN_OUT_OF_FIT <= {t.id for t in wanted}
-    with Session() as session:
-        values, info = sc.evaluate(sc.Model("pyramidal", rec, session), wanted)
-    assert not [e for e, d in info.items() if d["error"]], info
-    # a NaN is a failed measurement, not a quantity out of its range
-    assert all(math.isfinite(values[t.id]) for t in wanted), values
-    out = {t.id for t in wanted if not t.passes(values[t.id])}  # the scorecard's own criterion
-    assert not out - KNOWN_OUT_OF_FIT, f"out of their measured ranges: {out - KNOWN_OUT_OF_FIT} ({values})"
-    assert not KNOWN_OUT_OF_FIT - out, (f"back in range: {KNOWN_OUT_OF_FIT - out}; take it off "
-                                        f"KNOWN_OUT_OF_FIT (and the scorecard docs) ({values})")

@@ -153,6 +153,12 @@ def test_the_scorecard_simulates_every_quantity_of_both_presets(tmp_path):
             held = part[part["role"] == role]
             assert len(held) and result.value(f"{preset} pass share ({role})") == \
                 pytest.approx((held["result"] == "PASS").mean())
+        # the fit holds on the preset as shipped: a change to a mechanism, a
+        # rule or another block that moves a fitted quantity out of its
+        # measured range (or makes its measurement fail) fails here
+        fitted = part[part["role"] == "fit"]
+        out = set(fitted.loc[fitted["result"] != "PASS", "id"])
+        assert not out, (preset, fitted[fitted["result"] != "PASS"].to_dict("records"))
     assert table["source"].str.len().min() > 10
     assert (tmp_path / "scorecard.csv").exists() and (tmp_path / "scorecard.png").exists()
 
