@@ -83,6 +83,17 @@ def fit_exp(x, y, p0, *, baseline: bool = False, lower=None, upper=None,
                   float(np.max(np.abs(resid))) if resid.size else math.nan)
 
 
+def on_uniform_grid(t, y, t0: float, n: int):
+    """A trace from t0 to its end on n evenly spaced times (linear
+    interpolation): (times from t0, values). Fit a curve there rather than on
+    an integrator's own steps, which crowd where it chose to step: a fit to a
+    curve the model does not describe exactly (one exponential through two)
+    weights those places, and moves when any round-off change moves them."""
+    t, y = np.asarray(t, float), np.asarray(y, float)
+    tt = np.linspace(0.0, float(t[-1]) - t0, n)
+    return tt, np.interp(tt + t0, t, y)
+
+
 def trapezoid(y, x) -> float:
     """Trapezoidal integral of y over x (0 for fewer than two points)."""
     y, x = np.asarray(y, float), np.asarray(x, float)

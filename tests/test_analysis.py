@@ -67,3 +67,11 @@ def test_bisect_threshold_brackets_the_threshold():
     lo, hi = analysis.bisect_threshold(triggers, 0.01, 10.0, 1e-6)
     assert lo < 0.37 <= hi and hi / lo - 1 <= 1e-6
     assert len(calls) == math.ceil(math.log2(math.log(1000.0) / math.log1p(1e-6)))
+
+
+def test_on_uniform_grid_spans_t0_to_the_end_evenly_and_is_exact_on_lines():
+    t = np.array([0.0, 1.0, 1.5, 4.0, 10.0])  # uneven, as an integrator steps
+    tt, yy = analysis.on_uniform_grid(t, 3.0 * t - 2.0, 1.25, 7)
+    assert tt[0] == 0.0 and tt[-1] == pytest.approx(10.0 - 1.25, abs=1e-12)
+    assert np.diff(tt) == pytest.approx(np.full(6, (10.0 - 1.25) / 6), abs=1e-12)
+    assert yy == pytest.approx(3.0 * (tt + 1.25) - 2.0, abs=1e-12)  # linear: interpolation exact

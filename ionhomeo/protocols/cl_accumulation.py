@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from .. import checks
-from ..analysis import fit_exp
+from ..analysis import bracket_crossing, fit_exp, on_uniform_grid
 from ..experiment import Protocol, Report, Spec, param
 
 NAME = "cl-accumulation"
@@ -42,7 +42,7 @@ START_MS = 200.0
 WEIGHT_US = 0.05       # total peak conductance per event (uS), split over the sites
 RECOVERY_TAUS = 4.0    # simulate this many expected time constants after the train
 TOLERANCE = 0.05       # relative: recovery tau (diffusion off) vs (V/S) F / slope
-FIT_POINTS = 2000      # the recovery's uniform grid for the exponential fit
+FIT_POINTS = 2000      # uniform grid of the recovery's exponential fit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,23 +129,16 @@ def _fit_recovery(t, c, t_end, rest):
     deficit shifts it; docs/protocols/cl-accumulation.md): {t0_ms, a_mM,
     tau_ms, c_inf_mM}, or None when there is no recovery to fit."""
     t0 = t_end + 50.0  # the synaptic conductance (tau2 8 ms) is over
-    # the linear regime: from where the excess is below 5 % of the resting
-    # Cli (a large load makes KCC2's rate nonlinear in Cli)
-    above = c - rest - 0.05 * rest
-    late = np.flatnonzero((t >= t0) & (above < 0))
-    if late.size:
-        i = int(late[0])
-        if t[i - 1] >= t0:  # crossed between two samples after t0: where, by interpolation
-            t0 = float(t[i - 1] + (t[i] - t[i - 1]) * above[i - 1] / (above[i - 1] - above[i]))
+    # the linear regime (a large load makes KCC2's rate nonlinear in Cli):
+    # from where the excess falls below 5 % of the resting Cli
+    cross = bracket_crossing(c, 1.05 * rest, rising=False, mask=t >= t0)
+    if cross is not None:
+        t0 = max(t0, float(t[cross[0]] + cross[1] * (t[cross[0] + 1] - t[cross[0]])))
     excess0 = float(np.interp(t0, t, c)) - rest
     if not excess0 > 0 or not t[-1] > t0:
         return None
-    # fitted on a uniform grid, not on CVODE's own steps: they crowd where it
-    # chose to step, a sequence that any round-off changes, and a fit to a
-    # curve that is not one exponential (the dendrite's, with diffusion) moved
-    # with them by 4 % (a change of the initial state at 1e-13)
-    tt = np.linspace(0.0, float(t[-1]) - t0, FIT_POINTS)
-    cc = np.interp(tt + t0, t, c)
+    # on a uniform grid: on CVODE's steps the dendrite's fit moved by 4 % with them
+    tt, cc = on_uniform_grid(t, c, t0, FIT_POINTS)
     # a first guess from the time to fall to 1/e of the initial excess
     below = np.flatnonzero(cc - rest < excess0 / math.e)
     guess = float(tt[below[0]]) if below.size else float(tt[-1])
