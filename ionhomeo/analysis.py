@@ -14,7 +14,7 @@ import numpy as np
 
 __all__ = ["ExpFit", "fit_exp", "loglinear_guess", "DecayFit", "fit_decay", "trapezoid",
            "zero_crossing", "sign_changes", "bracket_crossing", "first_time", "count_between",
-           "bisect_threshold"]
+           "bisect_threshold", "on_uniform_grid"]
 
 
 @dataclasses.dataclass(frozen=True)

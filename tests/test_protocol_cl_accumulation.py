@@ -108,3 +108,21 @@ def test_the_recovery_fit_does_not_depend_on_where_the_integrator_stepped():
         taus.append(cl_accumulation._fit_recovery(t, curve(t), t_end, rest)["tau_ms"])
     assert 3e3 < taus[0] < 40e3  # one exponential through both parts
     assert taus[1] == pytest.approx(taus[0], rel=1e-3)
+
+
+def test_the_recovery_fit_starts_where_the_excess_falls_below_5_percent_of_rest():
+    """A load of 10 % of the resting Cli: the fit starts at the crossing of
+    5 %, interpolated between the samples around it (not at the next
+    sample), and recovers the exponential's own time constant. The crossing
+    of 0.5 exp(-s/tau) = 0.25 is at s = tau ln 2; linear interpolation over
+    1 s steps of a 20 s exponential errs by at most (1/20)^2/8 = 3e-4 of
+    the excess, which at its slope is 3e-4 tau = 6 ms of time."""
+    import numpy as np
+
+    rest, t_end, tau = 5.0, 1000.0, 20e3  # mM, ms, ms
+    t = np.concatenate([[0.0, t_end], t_end + np.arange(1.0, 200e3, 1000.0)])
+    c = rest + np.where(t < t_end, 0.0, 0.5 * np.exp(-(t - t_end) / tau))
+    fit = cl_accumulation._fit_recovery(t, c, t_end, rest)
+    assert fit["t0_ms"] == pytest.approx(t_end + tau * np.log(2.0), abs=7.0)
+    assert fit["t0_ms"] not in t  # between samples
+    assert fit["tau_ms"] == pytest.approx(tau, rel=1e-3)  # interpolation error of the grid
