@@ -4,6 +4,7 @@ whose answers are known, and its protocol's report."""
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ionhomeo import geometry, presets, scorecard
@@ -139,6 +140,9 @@ def test_the_scorecard_simulates_every_quantity_of_both_presets(tmp_path):
 
     result = PROTOCOLS["scorecard"](out_dir=tmp_path)
     table = result.timecourse
+    # each experiment's outputs and error ("" when it ran): the reason a quantity failed
+    experiments = pd.read_csv(tmp_path / "scorecard_experiments.csv", keep_default_na=False)
+    assert {"preset", "experiment", "error"} <= set(experiments.columns)
     assert set(table["preset"]) == {"mature", "immature"}
     for preset in ("mature", "immature"):
         part = table[table["preset"] == preset]
@@ -158,7 +162,6 @@ def test_the_scorecard_simulates_every_quantity_of_both_presets(tmp_path):
         # measured range (or makes its measurement fail) fails here
         fitted = part[part["role"] == "fit"]
         out = fitted[fitted["result"] != "PASS"]
-        experiments = result.tables["experiments"]
         errors = experiments[(experiments["preset"] == preset) & (experiments["error"] != "")]
         assert out.empty, (preset, out.to_dict("records"), errors.to_dict("records"))
     assert table["source"].str.len().min() > 10
