@@ -1186,9 +1186,13 @@ def restore_global_defaults() -> None:
         _restore_default(key)
 
 
+def _default(key) -> float:
+    """The mod-file default of GLOBAL ``key`` = (mechanism, parameter)."""
+    return float(mechanisms.catalog()[key[0]].parameters[key[1]].default)
+
+
 def _restore_default(key) -> None:
-    mech, name = key
-    mechanisms.set_globals(mech, **{name: float(mechanisms.catalog()[mech].parameters[name].default)})
+    mechanisms.set_globals(key[0], **{key[1]: _default(key)})
     _GLOBALS_SET.pop(key, None)
 
 
@@ -1200,7 +1204,6 @@ def _set_globals(recipe, cell) -> None:
 
     from . import cell as cell_mod
 
-    cat = mechanisms.catalog()
     mine, placed = _given(recipe), set(recipe.mechanisms())
     # the other cells' recipes (a cell given another recipe keeps its own until then)
     others = [(other, other.recipe) for other in list(cell_mod._LIVE.values())
@@ -1212,8 +1215,7 @@ def _set_globals(recipe, cell) -> None:
         keys = {k for k in set(theirs_given) | set(mine)
                 if k[0] in theirs and (k[0] in placed or k in mine)}
         for key in sorted(keys):
-            default = float(cat[key[0]].parameters[key[1]].default)
-            a, b = mine.get(key, default), theirs_given.get(key, default)
+            a, b = mine.get(key, _default(key)), theirs_given.get(key, _default(key))
             if not math.isclose(a, b, rel_tol=1e-12, abs_tol=0.0):
                 raise RecipeError(
                     f"recipe {recipe.name!r} sets {key[0]}.{key[1]} = {a:g}, but the live cell "
